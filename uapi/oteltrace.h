@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * oteltrace user-space ABI: the one header shared by oteltrace.ko, oteld,
+ * otelctl and the tests.
+ *
+ * The kernel writes OpenTelemetry span data as records into one ring per
+ * possible CPU.  User space reads them through /dev/oteltrace, either by
+ * mmap() (zero copy, see "mmap layout" below) or by read() (records copied
+ * out whole).  A span is several records that share its span id: one
+ * SPAN_BEGIN, any number of ATTR / EVENT / LINK / STATUS records, and one
+ * SPAN_END.  They may come from different CPUs (a request begun on one CPU
+ * and ended on another); the relay reassembles them by span id.
+ *
+ * Every field is a fixed-size __u type; every record is a multiple of 8
+ * bytes and starts 8-byte aligned, so the layout is the same for 32-bit and
+ * 64-bit user space.  Ids are in W3C byte order (trace_id[0] is the first
+ * byte of the hex string).  Strings are not NUL-terminated: their lengths
+ * are in the record and the bytes follow the fixed part, in the order the
+ * record documents, then zero padding up to the record's size.
+ *
+ * Times are CLOCK_MONOTONIC nanoseconds (the kernel reads them with the
+ * NMI-safe ktime_get_mono_fast_ns()).  OTEL_IOC_CLOCK returns a pair of
+ * CLOCK_MONOTONIC and CLOCK_REALTIME readings taken together, so user space
+ * converts to Unix epoch nanoseconds with one addition; durations stay exact.
+ *
+ * Versioning: OTEL_ABI_VERSION changes only on an incompatible change.  New
+ * record types and new flags may appear without a bump: readers skip record
+ * types they do not know (hdr.size always tells how far), and ioctl structs
+ * carry a size or reserved fields so they can grow.
+ */
+#ifndef _UAPI_OTELTRACE_H
+#define _UAPI_OTELTRACE_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define OTEL_ABI_VERSION	1
+#define OTEL_DEVICE_NAME	"oteltrace"
+
+#define OTEL_TRACE_ID_SIZE	16
+#define OTEL_SPAN_ID_SIZE	8
+
+/* W3C trace-flags bits. */
+#define OTEL_TRACE_FLAG_SAMPLED	0x01
+
+/* Span kinds, numbered as OTLP's Span.SpanKind. */
+enum otel_span_kind {
+	OTEL_SPAN_KIND_UNSPECIFIED	= 0,
+	OTEL_SPAN_KIND_INTERNAL		= 1,
+	OTEL_SPAN_KIND_SERVER		= 2,
+	OTEL_SPAN_KIND_CLIENT		= 3,
+	OTEL_SPAN_KIND_PRODUCER		= 4,
+	OTEL_SPAN_KIND_CONSUMER		= 5,
+};
+
+/* Status codes, numbered as OTLP's Status.StatusCode. */
+enum otel_status_code {
+	OTEL_STATUS_UNSET	= 0,
+	OTEL_STATUS_OK		= 1,
+	OTEL_STATUS_ERROR	= 2,
+};
+
+/* Execution context a record was written from (otel_rec_hdr.flags). */
+enum otel_context {
+	OTEL_CTX_TASK		= 0,
+	OTEL_CTX_SOFTIRQ	= 1,
+	OTEL_CTX_HARDIRQ	= 2,
+	OTEL_CTX_NMI		= 3,
+};
+
+/* Record types (otel_rec_hdr.type). */
+enum otel_rec_type {
+	OTEL_REC_PAD		= 0,	/* filler up to the end of the ring */
+	OTEL_REC_SPAN_BEGIN	= 1,
+	OTEL_REC_SPAN_END	= 2,
+	OTEL_REC_ATTR		= 3,
+	OTEL_REC_EVENT		= 4,
+	OTEL_REC_LINK		= 5,
+	OTEL_REC_STATUS		= 6,
+	OTEL_REC_RAW		= 7,	/* test/benchmark payload, no span */
+};
+
+/* otel_rec_hdr.flags */
+#define OTEL_RECF_CTX_MASK	0x0003	/* enum otel_context */
+
+/**
+ * struct otel_rec_hdr - common header of every record (24 bytes)
+ * @type:	enum otel_rec_type
+ * @size:	bytes in the record, this header and padding included; a
+ *		multiple of 8, at least sizeof(struct otel_rec_hdr)
+ * @cpu:	CPU whose ring holds the record
+ * @flags:	OTEL_RECF_*
+ * @time_ns:	CLOCK_MONOTONIC ns when the record was written (for
+ *		SPAN_BEGIN the span's start, for SPAN_END its end, for EVENT
+ *		the event's time)
+ * @span_id:	the span the record belongs to (zero for PAD and RAW)
+ */
+struct otel_rec_hdr {
+	__u16	type;
+	__u16	size;
+	__u16	cpu;
+	__u16	flags;
+	__u64	time_ns;
+	__u8	span_id[OTEL_SPAN_ID_SIZE];
+};
+
+/* otel_rec_span_begin.begin_flags */
+#define OTEL_BEGINF_REMOTE_PARENT	0x01	/* parent came from a W3C context */
+
+/**
+ * struct otel_rec_span_begin - a span starts (56 bytes + strings)
+ * @hdr:		hdr.time_ns is the start time
+ * @trace_id:		never all zero
+ * @parent_span_id:	all zero for a root span
+ * @trace_flags:	W3C trace flags (OTEL_TRACE_FLAG_SAMPLED)
+ * @kind:		enum otel_span_kind
+ * @begin_flags:	OTEL_BEGINF_*
+ * @reserved0:		zero
+ * @name_len:		bytes of the span name
+ * @scope_name_len:	bytes of the instrumentation scope (module) name
+ * @scope_version_len:	bytes of the scope version (may be 0)
+ * @reserved1:		zero
+ * @pid:		thread id of the task that began it, 0 in interrupt
+ *			context
+ * @tgid:		its process id, 0 in interrupt context
+ *
+ * Followed by: name, scope name, scope version.
+ */
+struct otel_rec_span_begin {
+	struct otel_rec_hdr hdr;
+	__u8	trace_id[OTEL_TRACE_ID_SIZE];
+	__u8	parent_span_id[OTEL_SPAN_ID_SIZE];
+	__u8	trace_flags;
+	__u8	kind;
+	__u8	begin_flags;
+	__u8	reserved0;
+	__u16	name_len;
+	__u16	scope_name_len;
+	__u16	scope_version_len;
+	__u16	reserved1;
+	__u32	pid;
+	__u32	tgid;
+	/* char strings[]; */
+};
+
+/**
+ * struct otel_rec_span_end - a span ends (40 bytes)
+ * @hdr:		hdr.time_ns is the end time
+ * @dropped_attributes:	attributes cut by the span limits
+ * @dropped_events:	events cut by the span limits
+ * @dropped_links:	links cut by the span limits
+ * @nr_records:		records the kernel wrote for this span before this
+ *			one (begin, attrs, events, links, status), so the relay
+ *			knows when it has them all, or that some were lost
+ */
+struct otel_rec_span_end {
+	struct otel_rec_hdr hdr;
+	__u32	dropped_attributes;
+	__u32	dropped_events;
+	__u32	dropped_links;
+	__u32	nr_records;
+};
+
+/* Attribute value types (otel_rec_attr.value_type). */
+enum otel_attr_type {
+	OTEL_ATTR_STRING	= 1,
+	OTEL_ATTR_BOOL		= 2,
+	OTEL_ATTR_INT		= 3,
+	OTEL_ATTR_DOUBLE	= 4,
+};
+
+/*
+ * Attribute targets (otel_rec_attr.target): 0 is the span itself; an event
+ * or a link is named by its index within the span (starting at 1), with
+ * OTEL_ATTR_TARGET_LINK set for a link.
+ */
+#define OTEL_ATTR_TARGET_SPAN	0x0000
+#define OTEL_ATTR_TARGET_LINK	0x8000
+#define OTEL_ATTR_TARGET_INDEX	0x7fff
+
+/**
+ * struct otel_rec_attr - one attribute (48 bytes + strings)
+ * @hdr:	common header
+ * @value_type:	enum otel_attr_type
+ * @reserved0:	zero
+ * @target:	OTEL_ATTR_TARGET_*
+ * @key_len:	bytes of the key
+ * @value_len:	bytes of a string value (0 for other types)
+ * @value:	INT: the value (two's complement); BOOL: 0 or 1;
+ *		DOUBLE: the IEEE 754 binary64 bits when @den is 0, otherwise
+ *		the numerator of @value / @den (the kernel has no FPU; the
+ *		relay divides); STRING: 0
+ * @den:	DOUBLE only: denominator, or 0 (see @value)
+ *
+ * Followed by: key, then the string value.
+ */
+struct otel_rec_attr {
+	struct otel_rec_hdr hdr;
+	__u8	value_type;
+	__u8	reserved0;
+	__u16	target;
+	__u16	key_len;
+	__u16	value_len;
+	__s64	value;
+	__u64	den;
+	/* char strings[]; */
+};
+
+/**
+ * struct otel_rec_event - a span event (32 bytes + name)
+ * @hdr:	hdr.time_ns is the event's time
+ * @index:	the event's index within the span, from 1
+ * @name_len:	bytes of the event name
+ * @reserved0:	zero
+ *
+ * Followed by: name.  Its attributes are ATTR records whose target is
+ * @index.
+ */
+struct otel_rec_event {
+	struct otel_rec_hdr hdr;
+	__u16	index;
+	__u16	name_len;
+	__u32	reserved0;
+	/* char name[]; */
+};
+
+/**
+ * struct otel_rec_link - a link to another span (56 bytes)
+ * @hdr:		common header
+ * @trace_id:		linked span's trace id
+ * @span_id:		linked span's id
+ * @trace_flags:	linked span's W3C trace flags
+ * @reserved0:		zero
+ * @index:		the link's index within the span, from 1
+ * @reserved1:		zero
+ *
+ * Its attributes are ATTR records whose target is
+ * OTEL_ATTR_TARGET_LINK | @index.
+ */
+struct otel_rec_link {
+	struct otel_rec_hdr hdr;
+	__u8	trace_id[OTEL_TRACE_ID_SIZE];
+	__u8	span_id[OTEL_SPAN_ID_SIZE];
+	__u8	trace_flags;
+	__u8	reserved0;
+	__u16	index;
+	__u32	reserved1;
+};
+
+/**
+ * struct otel_rec_status - the span's status (32 bytes + message)
+ * @hdr:	common header
+ * @code:	enum otel_status_code
+ * @reserved0:	zero
+ * @message_len: bytes of the message (ERROR only)
+ * @reserved1:	zero
+ *
+ * Followed by: message.  When a span has several, the last one wins.
+ */
+struct otel_rec_status {
+	struct otel_rec_hdr hdr;
+	__u8	code;
+	__u8	reserved0;
+	__u16	message_len;
+	__u32	reserved1;
+	/* char message[]; */
+};
+
+/* Largest record the kernel writes; longer strings are truncated. */
+#define OTEL_REC_MAX_SIZE	1024
+
+/*
+ * mmap layout.  Ring n (n < otel_info.nr_cpus) is at file offset
+ * n * otel_info.mmap_stride and is made of:
+ *   page 0: struct otel_ring_consumer, mapped read-write
+ *   page 1: struct otel_ring_producer, read-only
+ *   pages 2..: otel_info.ring_size bytes of records, read-only
+ * Map page 0 with PROT_READ|PROT_WRITE and the rest with PROT_READ (a
+ * writable mapping of pages 1.. is refused).  Positions are free-running
+ * byte counts; a record at position p sits at offset p & (ring_size - 1) of
+ * the data area and never wraps: a PAD record fills the end of the ring
+ * instead.
+ *
+ * Reader protocol (the kernel never writes into space between consumer_pos
+ * and producer_pos, and publishes producer_pos only after every record below
+ * it is completely written):
+ *   prod = smp_load_acquire(&producer->producer_pos);
+ *   while (cons < prod) { read record at cons; cons += hdr.size; }
+ *   smp_store_release(&consumer->consumer_pos, cons);
+ */
+struct otel_ring_consumer {
+	__u64	consumer_pos;
+};
+
+/**
+ * struct otel_ring_producer - producer page of one ring
+ * @producer_pos:	end of the published records
+ * @overwrite_tail:	overwrite mode only: position of the oldest record
+ *			still in the ring
+ * @ring_size:		bytes in the data area, a power of two
+ * @cpu:		the CPU this ring belongs to
+ * @online:		1 while the CPU is online
+ */
+struct otel_ring_producer {
+	__u64	producer_pos;
+	__u64	overwrite_tail;
+	__u64	ring_size;
+	__u32	cpu;
+	__u32	online;
+};
+
+/* Ring modes (otel_config.mode). */
+enum otel_ring_mode {
+	OTEL_MODE_DISCARD	= 0,	/* full ring: drop the new record */
+	OTEL_MODE_OVERWRITE	= 1,	/* flight recorder: drop the oldest */
+};
+
+/* Samplers (otel_config.sampler), as OTEL_TRACES_SAMPLER names them. */
+enum otel_sampler {
+	OTEL_SAMPLER_ALWAYS_ON			= 0,
+	OTEL_SAMPLER_ALWAYS_OFF			= 1,
+	OTEL_SAMPLER_TRACEIDRATIO		= 2,
+	OTEL_SAMPLER_PARENTBASED_ALWAYS_ON	= 3,
+	OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF	= 4,
+	OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO	= 5,
+};
+
+/* Sampling ratios are fixed point: OTEL_RATIO_ONE means 1.0. */
+#define OTEL_RATIO_ONE		1000000U
+
+/**
+ * struct otel_info - OTEL_IOC_INFO
+ * @size:		sizeof(struct otel_info) as the kernel knows it
+ * @abi_version:	OTEL_ABI_VERSION
+ * @nr_cpus:		number of rings (nr_cpu_ids)
+ * @page_size:		PAGE_SIZE
+ * @ring_size:		bytes in each ring's data area
+ * @mmap_stride:	file offset between two rings' mappings
+ * @max_record:		OTEL_REC_MAX_SIZE
+ * @reserved:		zero
+ */
+struct otel_info {
+	__u32	size;
+	__u32	abi_version;
+	__u32	nr_cpus;
+	__u32	page_size;
+	__u64	ring_size;
+	__u64	mmap_stride;
+	__u32	max_record;
+	__u32	reserved[7];
+};
+
+/**
+ * struct otel_cpu_stats - counters of one ring
+ * @records:		records written
+ * @bytes:		bytes written
+ * @dropped_full:	records dropped because the ring was full
+ * @dropped_too_big:	records refused for their size
+ * @dropped_nested:	records dropped for nesting too deep (recursion)
+ * @dropped_disabled:	records dropped while the ring was paused/cleared
+ * @overwritten:	overwrite mode: records overwritten by newer ones
+ * @wakeups:		reader wakeups sent
+ * @reserved:		zero
+ */
+struct otel_cpu_stats {
+	__u64	records;
+	__u64	bytes;
+	__u64	dropped_full;
+	__u64	dropped_too_big;
+	__u64	dropped_nested;
+	__u64	dropped_disabled;
+	__u64	overwritten;
+	__u64	wakeups;
+	__u64	reserved[8];
+};
+
+/* otel_stats_req.cpu value meaning "sum over all CPUs". */
+#define OTEL_STATS_ALL_CPUS	0xffffffffU
+
+/**
+ * struct otel_stats_req - OTEL_IOC_STATS
+ * @cpu:	in: a CPU number or OTEL_STATS_ALL_CPUS
+ * @reserved:	zero
+ * @stats:	out
+ */
+struct otel_stats_req {
+	__u32	cpu;
+	__u32	reserved;
+	struct otel_cpu_stats stats;
+};
+
+/**
+ * struct otel_config - OTEL_IOC_GET_CONFIG / OTEL_IOC_SET_CONFIG
+ * @size:		sizeof(struct otel_config) as the caller knows it
+ * @enabled:		1 records spans, 0 makes every span a no-op
+ * @mode:		enum otel_ring_mode
+ * @sampler:		enum otel_sampler
+ * @ratio:		sampling ratio for the ratio samplers, in units of
+ *			1/OTEL_RATIO_ONE
+ * @ring_size:		bytes per ring; a change reallocates the rings and
+ *			needs them unmapped (-EBUSY otherwise)
+ * @wakeup_bytes:	wake a reader once this many bytes are waiting
+ *			(0: on every commit's irq_work, batched per tick)
+ * @reserved:		zero
+ */
+struct otel_config {
+	__u32	size;
+	__u32	enabled;
+	__u32	mode;
+	__u32	sampler;
+	__u32	ratio;
+	__u32	wakeup_bytes;
+	__u64	ring_size;
+	__u32	reserved[8];
+};
+
+/**
+ * struct otel_clock - OTEL_IOC_CLOCK
+ * @mono_ns:	CLOCK_MONOTONIC ns
+ * @real_ns:	CLOCK_REALTIME ns read at the same moment (to within
+ *		@window_ns)
+ * @window_ns:	how far apart the two readings may be
+ * @reserved:	zero
+ */
+struct otel_clock {
+	__u64	mono_ns;
+	__u64	real_ns;
+	__u64	window_ns;
+	__u64	reserved[5];
+};
+
+/**
+ * struct otel_context_req - OTEL_IOC_SET_TASK_CONTEXT / GET_TASK_CONTEXT
+ * @trace_id:		W3C trace id (all zero: clear the context)
+ * @span_id:		W3C parent span id
+ * @trace_flags:	W3C trace flags
+ * @reserved:		zero
+ *
+ * SET makes the calling thread's next kernel spans children of this remote
+ * parent (for example the span a user-space request is in); GET returns the
+ * calling thread's current kernel span, or the remote context set before.
+ */
+struct otel_context_req {
+	__u8	trace_id[OTEL_TRACE_ID_SIZE];
+	__u8	span_id[OTEL_SPAN_ID_SIZE];
+	__u8	trace_flags;
+	__u8	reserved[15];
+};
+
+#define OTEL_IOC_MAGIC		0xB7
+
+#define OTEL_IOC_INFO		_IOR(OTEL_IOC_MAGIC, 0x00, struct otel_info)
+#define OTEL_IOC_STATS		_IOWR(OTEL_IOC_MAGIC, 0x01, struct otel_stats_req)
+#define OTEL_IOC_FLUSH		_IO(OTEL_IOC_MAGIC, 0x02)
+#define OTEL_IOC_GET_CONFIG	_IOR(OTEL_IOC_MAGIC, 0x03, struct otel_config)
+#define OTEL_IOC_SET_CONFIG	_IOW(OTEL_IOC_MAGIC, 0x04, struct otel_config)
+#define OTEL_IOC_CLEAR		_IO(OTEL_IOC_MAGIC, 0x05)
+#define OTEL_IOC_CLOCK		_IOR(OTEL_IOC_MAGIC, 0x06, struct otel_clock)
+#define OTEL_IOC_SNAPSHOT	_IO(OTEL_IOC_MAGIC, 0x07)
+#define OTEL_IOC_RESUME		_IO(OTEL_IOC_MAGIC, 0x08)
+#define OTEL_IOC_SET_TASK_CONTEXT _IOW(OTEL_IOC_MAGIC, 0x09, struct otel_context_req)
+#define OTEL_IOC_GET_TASK_CONTEXT _IOR(OTEL_IOC_MAGIC, 0x0a, struct otel_context_req)
+
+#endif /* _UAPI_OTELTRACE_H */
