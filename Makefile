@@ -42,7 +42,7 @@ modules: $(CACHE)/kernel-release
 	$(KMAKE) M=$(TOP) modules
 
 demo-module: modules
-	$(KMAKE_USER) M=$(TOP)/kmod/demo modules
+	@if [ -f kmod/demo/Kbuild ]; then $(KMAKE_USER) M=$(TOP)/kmod/demo modules; fi
 
 test-modules: modules
 	$(KMAKE_USER) M=$(TOP)/tests/kmod modules
