@@ -49,8 +49,8 @@ void otel_sampler_get(u32 *sampler, u32 *ratio);
  */
 int otel_context_init(void);
 void otel_context_exit(void);
-struct otel_kspan **otel_context_cell(bool claim,
-				      struct otel_span_context *remote);
+struct otel_kspan **
+otel_context_cell(bool claim, const struct otel_span_context **remote);
 void otel_context_push(struct otel_kspan *span, struct otel_kspan **cell);
 void otel_context_pop(struct otel_kspan *span);
 long otel_context_ioctl(unsigned int cmd, void __user *arg);

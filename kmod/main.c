@@ -11,10 +11,25 @@
 #include <linux/init.h>
 
 #include "internal.h"
+#include "ring.h"
 
+/*
+ * Order: the rings first (writers need them), then the span API that
+ * writes into them, then the device that exposes them.  Module parameters
+ * live next to the code that uses them: ring_size_kb and ring_mode in
+ * ring.c, group in dev.c.
+ */
 static int __init oteltrace_init(void)
 {
 	int ret;
+
+	ret = otel_ring_init();
+	if (ret)
+		goto err_ring;
+
+	ret = otel_kspan_init();
+	if (ret)
+		goto err_kspan;
 
 	ret = otel_dev_init();
 	if (ret)
@@ -24,12 +39,18 @@ static int __init oteltrace_init(void)
 	return 0;
 
 err_dev:
+	otel_kspan_exit();
+err_kspan:
+	otel_ring_exit();
+err_ring:
 	return ret;
 }
 
 static void __exit oteltrace_exit(void)
 {
 	otel_dev_exit();
+	otel_kspan_exit();
+	otel_ring_exit();
 }
 
 module_init(oteltrace_init);

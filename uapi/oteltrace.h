@@ -87,7 +87,9 @@ enum otel_rec_type {
  * struct otel_rec_hdr - common header of every record (24 bytes)
  * @type:	enum otel_rec_type
  * @size:	bytes in the record, this header and padding included; a
- *		multiple of 8, at least sizeof(struct otel_rec_hdr)
+ *		multiple of 8, at least sizeof(struct otel_rec_hdr) except
+ *		for OTEL_REC_PAD, which may be only 8 bytes: of a PAD only
+ *		@type and @size are meaningful
  * @cpu:	CPU whose ring holds the record
  * @flags:	OTEL_RECF_*
  * @time_ns:	CLOCK_MONOTONIC ns when the record was written (for
@@ -287,6 +289,15 @@ struct otel_rec_status {
  *   prod = smp_load_acquire(&producer->producer_pos);
  *   while (cons < prod) { read record at cons; cons += hdr.size; }
  *   smp_store_release(&consumer->consumer_pos, cons);
+ * skipping OTEL_REC_PAD records.  In discard mode (the default) the kernel
+ * drops new records rather than write over [consumer_pos, producer_pos); a
+ * consumer_pos user space corrupts only causes drops.  In overwrite mode
+ * the kernel ignores consumer_pos: after OTEL_IOC_SNAPSHOT (which stops the
+ * writers and waits for those in flight) the records from
+ * max(consumer_pos, overwrite_tail) to producer_pos are stable until
+ * OTEL_IOC_RESUME.  Wake-ups: poll() reports EPOLLIN when any ring has a
+ * record; a sleeping reader is woken once otel_config.wakeup_bytes are
+ * waiting in a ring (at most about 100 ms late), or by OTEL_IOC_FLUSH.
  */
 struct otel_ring_consumer {
 	__u64	consumer_pos;

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * W3C trace and span ids: unique by construction, random-looking, never
+ * zero, and cheap enough for NMI context.
+ *
+ * Each id comes from a 64-bit input that no other id shares: a per-CPU
+ * counter whose top 16 bits are the CPU number (the counter starts at
+ * cpu << 48 and has 2^48 values per CPU).  The input is XORed with a key
+ * drawn from the kernel's CSPRNG at load and run through the splitmix64
+ * finalizer, a bijection on 64-bit words, so distinct inputs give distinct
+ * outputs.  A span id is one such word; a trace id is two words of the same
+ * input under two more keys, so its first half alone is unique.
+ * this_cpu_inc_return() is one instruction on x86 (safe against interrupts
+ * and NMIs on the same CPU), so no lock and no preemption toggling.
+ */
+#include <linux/cpumask.h>
+#include <linux/percpu.h>
+#include <linux/random.h>
+#include <asm/unaligned.h>
+
+#include "internal.h"
+
+#define OTEL_ID_CPU_SHIFT	48
+
+static u64 otel_id_key[3] __read_mostly;
+static DEFINE_PER_CPU(u64, otel_id_counter);
+
+/* splitmix64's output function: invertible, good avalanche. */
+static notrace u64 otel_mix64(u64 z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static notrace u64 otel_id_input(void)
+{
+	return this_cpu_inc_return(otel_id_counter);
+}
+
+/**
+ * otel_new_span_id() - a fresh span id
+ * @id:	out: OTEL_SPAN_ID_SIZE bytes, never all zero
+ */
+notrace void otel_new_span_id(u8 *id)
+{
+	u64 v;
+
+	/* Exactly one input maps to zero: skip it. */
+	do {
+		v = otel_mix64(otel_id_input() ^ otel_id_key[0]);
+	} while (unlikely(!v));
+	put_unaligned_be64(v, id);
+}
+
+/**
+ * otel_new_trace_id() - a fresh trace id
+ * @id:	out: OTEL_TRACE_ID_SIZE bytes, never all zero
+ *
+ * The halves come from different keys (see otel_ids_init()), so they are
+ * never both zero.
+ */
+notrace void otel_new_trace_id(u8 *id)
+{
+	u64 in = otel_id_input();
+
+	put_unaligned_be64(otel_mix64(in ^ otel_id_key[1]), id);
+	put_unaligned_be64(otel_mix64(in ^ otel_id_key[2]), id + 8);
+}
+
+/**
+ * otel_ids_init() - draw the keys and place every CPU's counter
+ */
+void otel_ids_init(void)
+{
+	unsigned int cpu;
+
+	get_random_bytes(otel_id_key, sizeof(otel_id_key));
+	while (otel_id_key[1] == otel_id_key[2])
+		otel_id_key[2] = get_random_u64();
+
+	for_each_possible_cpu(cpu)
+		per_cpu(otel_id_counter, cpu) = (u64)cpu << OTEL_ID_CPU_SHIFT;
+}

@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * oteltrace driver API: OpenTelemetry spans from kernel code.
+ *
+ * The one header a driver includes (build with -I<oteltrace>/kmod and
+ * KBUILD_EXTRA_SYMBOLS=<oteltrace>/Module.symvers).  docs/driver-api.md has
+ * a complete example, the context rules and what each call costs.
+ *
+ *	struct otel_kspan span;
+ *
+ *	otel_kspan_begin(&span, "mydrv.read", OTEL_SPAN_KIND_INTERNAL);
+ *	otel_kspan_set_int(&span, "mydrv.len", len);
+ *	ret = do_read();
+ *	otel_kspan_record_errno(&span, ret);
+ *	otel_kspan_end(&span);
+ *
+ * The span handle lives in the caller's memory (stack or request struct);
+ * oteltrace never allocates.  Every call is safe in task, softirq, hardirq
+ * and NMI context and never sleeps.  Calls on one span must not race with
+ * each other (the handle is not locked, like any other driver object).
+ *
+ * Every span carries the including module's name (KBUILD_MODNAME) and the
+ * optional OTEL_SCOPE_VERSION (define it before including this header) as
+ * its OpenTelemetry instrumentation scope.
+ */
+#ifndef _OTELTRACE_H
+#define _OTELTRACE_H
+
+#include <linux/jump_label.h>
+#include <linux/kconfig.h>
+#include <linux/minmax.h>
+#include <linux/string.h>
+#include <linux/types.h>
+
+#include "../uapi/oteltrace.h"
+
+/**
+ * struct otel_kscope - instrumentation scope of a span (the module)
+ * @name:	scope name, not NUL-terminated (KBUILD_MODNAME)
+ * @version:	scope version (OTEL_SCOPE_VERSION or "")
+ * @name_len:	bytes of @name
+ * @version_len: bytes of @version
+ */
+struct otel_kscope {
+	const char	*name;
+	const char	*version;
+	u16		name_len;
+	u16		version_len;
+};
+
+#ifndef OTEL_SCOPE_VERSION
+#define OTEL_SCOPE_VERSION ""
+#endif
+
+/* One per including module: the scope every span of this module carries. */
+static const struct otel_kscope __otel_scope __maybe_unused = {
+	.name		= KBUILD_MODNAME,
+	.version	= OTEL_SCOPE_VERSION,
+	.name_len	= sizeof(KBUILD_MODNAME) - 1,
+	.version_len	= sizeof(OTEL_SCOPE_VERSION) - 1,
+};
+
+/**
+ * struct otel_span_context - W3C trace context of a span (for propagation)
+ * @trace_id:		W3C trace id, all zero when invalid
+ * @span_id:		W3C span id (the parent, seen from the receiver)
+ * @trace_flags:	W3C trace flags (OTEL_TRACE_FLAG_SAMPLED)
+ */
+struct otel_span_context {
+	u8	trace_id[OTEL_TRACE_ID_SIZE];
+	u8	span_id[OTEL_SPAN_ID_SIZE];
+	u8	trace_flags;
+};
+
+/* Length of a version-00 traceparent string, without the NUL. */
+#define OTEL_TRACEPARENT_LEN	55
+
+/* struct otel_kspan.state bits (private). */
+#define OTEL_KSPAN_ACTIVE	0x01	/* begun, not yet ended */
+#define OTEL_KSPAN_RECORDING	0x02	/* sampled: writes records */
+#define OTEL_KSPAN_CURRENT	0x04	/* installed as a context's current */
+
+/**
+ * struct otel_kspan - a span; lives in the caller's memory
+ * @trace_id:	W3C trace id
+ * @span_id:	W3C span id, never zero
+ * @parent_id:	parent span id, all zero for a root
+ * @trace_flags: W3C trace flags (sampled)
+ * @kind:	enum otel_span_kind
+ * @status:	enum otel_status_code set so far
+ * @state:	OTEL_KSPAN_* bits; zero before begin and after end
+ * @nr_attrs:	span attributes written
+ * @nr_events:	events written (the last one's index)
+ * @nr_links:	links written (the last one's index)
+ * @target:	ATTR target of the last event or link
+ * @target_attrs: attributes written on @target
+ * @dropped_attrs: attributes cut by the limits
+ * @dropped_events: events cut by the limits
+ * @dropped_links: links cut by the limits
+ * @nr_records:	records emitted so far for this span
+ * @name_len:	bytes of @name, measured when first needed (0 until then)
+ * @name:	span name; must stay valid until the span ends
+ * @scope:	instrumentation scope (the creating module)
+ * @prev:	the current span this one replaced, for implicit nesting
+ * @cell:	where this span is installed as current
+ *
+ * All fields are private: use the functions below.  Read ids through
+ * otel_kspan_get_context().
+ */
+struct otel_kspan {
+	u8			trace_id[OTEL_TRACE_ID_SIZE];
+	u8			span_id[OTEL_SPAN_ID_SIZE];
+	u8			parent_id[OTEL_SPAN_ID_SIZE];
+	u8			trace_flags;
+	u8			kind;
+	u8			status;
+	u8			state;
+	u16			nr_attrs;
+	u16			nr_events;
+	u16			nr_links;
+	u16			target;
+	u16			target_attrs;
+	u16			name_len;
+	u32			dropped_attrs;
+	u32			dropped_events;
+	u32			dropped_links;
+	u32			nr_records;
+	const char		*name;
+	const struct otel_kscope *scope;
+	struct otel_kspan	*prev;
+	struct otel_kspan	**cell;
+};
+
+/**
+ * struct otel_kattr - one attribute, for the array forms
+ * @key:	attribute key (NUL-terminated, cut at 128 bytes)
+ * @key_len:	bytes of @key, or 0 to have it measured
+ * @type:	enum otel_attr_type
+ * @str_len:	STRING: bytes of @str
+ * @str:	STRING value (need not be NUL-terminated)
+ * @i:		INT value; BOOL: 0 or 1; DOUBLE: numerator or IEEE bits
+ * @den:	DOUBLE: denominator, 0 when @i holds the IEEE 754 bits
+ *
+ * Build them with OTEL_KATTR_STR() and friends.
+ */
+struct otel_kattr {
+	const char	*key;
+	u16		key_len;
+	u8		type;
+	u16		str_len;
+	const char	*str;
+	s64		i;
+	u64		den;
+};
+
+/*
+ * Length of a string literal, folded at compile time; 0 (measure at run
+ * time, only if the span records) for anything else.
+ */
+static __always_inline u16 otel_const_strlen(const char *s)
+{
+	return __builtin_constant_p(__builtin_strlen(s)) &&
+	       __builtin_strlen(s) <= 0xffff ? __builtin_strlen(s) : 0;
+}
+
+static __always_inline struct otel_kattr otel_kattr_str(const char *k,
+							const char *s)
+{
+	return (struct otel_kattr){ .key = k, .key_len = otel_const_strlen(k),
+				    .type = OTEL_ATTR_STRING, .str = s,
+				    .str_len = s ? strnlen(s, 0xffff) : 0 };
+}
+
+static __always_inline struct otel_kattr otel_kattr_num(const char *k,
+							u8 type, s64 i,
+							u64 den)
+{
+	return (struct otel_kattr){ .key = k, .key_len = otel_const_strlen(k),
+				    .type = type, .i = i, .den = den };
+}
+
+#define OTEL_KATTR_STR(k, s)	otel_kattr_str((k), (s))
+#define OTEL_KATTR_BOOL(k, b)	otel_kattr_num((k), OTEL_ATTR_BOOL, !!(b), 0)
+#define OTEL_KATTR_INT(k, v)	otel_kattr_num((k), OTEL_ATTR_INT, (v), 0)
+#define OTEL_KATTR_DOUBLE(k, num, d) \
+	otel_kattr_num((k), OTEL_ATTR_DOUBLE, (num), (d))
+#define OTEL_KATTR_DOUBLE_BITS(k, bits) \
+	otel_kattr_num((k), OTEL_ATTR_DOUBLE, (s64)(bits), 0)
+
+/* Flags of __otel_kspan_begin(). */
+#define OTEL_BEGIN_CURRENT	0x01	/* install as this context's current */
+#define OTEL_BEGIN_EXPLICIT	0x02	/* parent given: do not look it up */
+
+DECLARE_STATIC_KEY_FALSE(otel_tracing_key);
+
+void __otel_kspan_begin(struct otel_kspan *span,
+			const struct otel_kscope *scope, const char *name,
+			u16 name_len, enum otel_span_kind kind,
+			const struct otel_kspan *parent,
+			const struct otel_span_context *remote,
+			unsigned int flags);
+void __otel_kspan_end(struct otel_kspan *span);
+void __otel_kspan_attrs(struct otel_kspan *span, u16 target,
+			const struct otel_kattr *attrs, unsigned int n);
+u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
+			   u64 time_ns, const struct otel_kattr *attrs,
+			   unsigned int n);
+u16 __otel_kspan_add_link(struct otel_kspan *span,
+			  const struct otel_span_context *ctx,
+			  const struct otel_kattr *attrs, unsigned int n);
+void __otel_kspan_set_status(struct otel_kspan *span,
+			     enum otel_status_code code, const char *message);
+void __otel_kspan_record_errno(struct otel_kspan *span, int err);
+void otel_kspan_enter(struct otel_kspan *span);
+void otel_kspan_leave(struct otel_kspan *span);
+struct otel_kspan *otel_kspan_current(void);
+bool otel_current_context(struct otel_span_context *ctx);
+int otel_traceparent_parse(const char *s, size_t len,
+			   struct otel_span_context *ctx);
+int otel_traceparent_format(const struct otel_span_context *ctx,
+			    char *buf, size_t size);
+const char *otel_errno_name(int err);
+u64 otel_kspan_now_ns(void);
+
+/**
+ * otel_kspan_begin() - begin a span as the current span of this context
+ * @span:	handle in the caller's memory; overwritten
+ * @name:	span name; must stay valid until otel_kspan_end()
+ * @kind:	enum otel_span_kind
+ *
+ * The span becomes a child of this context's current span (or of the
+ * remote context user space set with OTEL_IOC_SET_TASK_CONTEXT), or a new
+ * root, and then becomes the current span itself until it ends.  End it in
+ * the same context (same task; or, in interrupt context, the same handler
+ * run), in the reverse order of begins.  For a span that ends elsewhere use
+ * otel_kspan_begin_child() or otel_kspan_begin_remote().
+ *
+ * Context: any.  Costs one static branch while tracing is disabled.
+ */
+static __always_inline void otel_kspan_begin(struct otel_kspan *span,
+					     const char *name,
+					     enum otel_span_kind kind)
+{
+	span->state = 0;
+	if (static_branch_unlikely(&otel_tracing_key))
+		__otel_kspan_begin(span, &__otel_scope, name,
+				   otel_const_strlen(name), kind, NULL, NULL,
+				   OTEL_BEGIN_CURRENT);
+}
+
+/**
+ * otel_kspan_begin_child() - begin a span with an explicit parent span
+ * @span:	handle in the caller's memory; overwritten
+ * @parent:	parent span, or NULL for a new root (new trace)
+ * @name:	span name; must stay valid until otel_kspan_end()
+ * @kind:	enum otel_span_kind
+ *
+ * The span does not become current, so it may be ended in any context, on
+ * any CPU (for example a request begun in process context and completed in
+ * an interrupt).  A parent whose begin was skipped (tracing disabled) makes
+ * this span a root.
+ *
+ * Context: any.
+ */
+static __always_inline void otel_kspan_begin_child(struct otel_kspan *span,
+						   const struct otel_kspan *parent,
+						   const char *name,
+						   enum otel_span_kind kind)
+{
+	span->state = 0;
+	if (static_branch_unlikely(&otel_tracing_key))
+		__otel_kspan_begin(span, &__otel_scope, name,
+				   otel_const_strlen(name), kind, parent,
+				   NULL, OTEL_BEGIN_EXPLICIT);
+}
+
+/**
+ * otel_kspan_begin_remote() - begin a span whose parent is a W3C context
+ * @span:	handle in the caller's memory; overwritten
+ * @ctx:	parent context (from otel_traceparent_parse(), a device, user
+ *		space...), or NULL; an invalid one makes a root
+ * @name:	span name; must stay valid until otel_kspan_end()
+ * @kind:	enum otel_span_kind
+ *
+ * Like otel_kspan_begin_child(): the span does not become current.  Its
+ * SPAN_BEGIN record carries OTEL_BEGINF_REMOTE_PARENT.
+ *
+ * Context: any.
+ */
+static __always_inline void otel_kspan_begin_remote(struct otel_kspan *span,
+						    const struct otel_span_context *ctx,
+						    const char *name,
+						    enum otel_span_kind kind)
+{
+	span->state = 0;
+	if (static_branch_unlikely(&otel_tracing_key))
+		__otel_kspan_begin(span, &__otel_scope, name,
+				   otel_const_strlen(name), kind, NULL, ctx,
+				   OTEL_BEGIN_EXPLICIT);
+}
+
+/**
+ * otel_kspan_end() - end a span
+ * @span:	a begun span; ending it twice is harmless
+ *
+ * Writes SPAN_END (with the dropped counts) and, for a current span,
+ * restores the span it replaced.  @span's memory may be reused after this.
+ *
+ * Context: any (a current span: the context that began or entered it).
+ */
+static __always_inline void otel_kspan_end(struct otel_kspan *span)
+{
+	if (span->state)
+		__otel_kspan_end(span);
+}
+
+/**
+ * otel_kspan_is_recording() - does this span write records?
+ * @span:	a span
+ *
+ * False when tracing was disabled at begin or the sampler dropped the span;
+ * use it to skip computing expensive attributes.
+ *
+ * Return: true if the span is sampled and not yet ended.
+ */
+static __always_inline bool otel_kspan_is_recording(const struct otel_kspan *span)
+{
+	return span->state & OTEL_KSPAN_RECORDING;
+}
+
+/**
+ * otel_kspan_get_context() - the W3C context of a span, for propagation
+ * @span:	a span
+ * @ctx:	out; all zero if @span is not active
+ *
+ * Return: true if @span is active (recording or not).
+ */
+static inline bool otel_kspan_get_context(const struct otel_kspan *span,
+					  struct otel_span_context *ctx)
+{
+	if (!(span->state & OTEL_KSPAN_ACTIVE)) {
+		memset(ctx, 0, sizeof(*ctx));
+		return false;
+	}
+	memcpy(ctx->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(ctx->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
+	ctx->trace_flags = span->trace_flags;
+	return true;
+}
+
+/**
+ * otel_kspan_set_attrs() - add span attributes from an array
+ * @span:	a span
+ * @attrs:	attributes (OTEL_KATTR_*())
+ * @n:		how many
+ *
+ * Past the attribute count limit attributes are dropped and counted; string
+ * values are cut at the attribute value length limit.  A key set twice is
+ * written twice; the relay keeps the last.
+ */
+static __always_inline void otel_kspan_set_attrs(struct otel_kspan *span,
+						 const struct otel_kattr *attrs,
+						 unsigned int n)
+{
+	if (otel_kspan_is_recording(span))
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, attrs, n);
+}
+
+/**
+ * otel_kspan_set_str() - add a string attribute
+ * @span:	a span
+ * @key:	attribute key
+ * @value:	NUL-terminated value
+ */
+static __always_inline void otel_kspan_set_str(struct otel_kspan *span,
+					       const char *key,
+					       const char *value)
+{
+	if (otel_kspan_is_recording(span)) {
+		struct otel_kattr a = OTEL_KATTR_STR(key, value);
+
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
+	}
+}
+
+/**
+ * otel_kspan_set_strn() - add a string attribute of known length
+ * @span:	a span
+ * @key:	attribute key
+ * @value:	value bytes (no NUL needed)
+ * @len:	bytes of @value
+ */
+static __always_inline void otel_kspan_set_strn(struct otel_kspan *span,
+						const char *key,
+						const char *value, size_t len)
+{
+	if (otel_kspan_is_recording(span)) {
+		struct otel_kattr a = { .key = key,
+					.key_len = otel_const_strlen(key),
+					.type = OTEL_ATTR_STRING, .str = value,
+					.str_len = min_t(size_t, len, 0xffff) };
+
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
+	}
+}
+
+/**
+ * otel_kspan_set_bool() - add a boolean attribute
+ * @span:	a span
+ * @key:	attribute key
+ * @value:	value
+ */
+static __always_inline void otel_kspan_set_bool(struct otel_kspan *span,
+						const char *key, bool value)
+{
+	if (otel_kspan_is_recording(span)) {
+		struct otel_kattr a = OTEL_KATTR_BOOL(key, value);
+
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
+	}
+}
+
+/**
+ * otel_kspan_set_int() - add a 64-bit integer attribute
+ * @span:	a span
+ * @key:	attribute key
+ * @value:	value
+ */
+static __always_inline void otel_kspan_set_int(struct otel_kspan *span,
+					       const char *key, s64 value)
+{
+	if (otel_kspan_is_recording(span)) {
+		struct otel_kattr a = OTEL_KATTR_INT(key, value);
+
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
+	}
+}
+
+/**
+ * otel_kspan_set_double() - add a double attribute as a fraction
+ * @span:	a span
+ * @key:	attribute key
+ * @num:	numerator
+ * @den:	denominator, not 0 (the relay computes @num / @den)
+ *
+ * The kernel has no FPU: 0.5 is (1, 2), 12.25 ms is (12250, 1000).
+ */
+static __always_inline void otel_kspan_set_double(struct otel_kspan *span,
+						  const char *key, s64 num,
+						  u64 den)
+{
+	if (otel_kspan_is_recording(span)) {
+		struct otel_kattr a = OTEL_KATTR_DOUBLE(key, num, den ? den : 1);
+
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
+	}
+}
+
+/**
+ * otel_kspan_set_double_bits() - add a double attribute from IEEE 754 bits
+ * @span:	a span
+ * @key:	attribute key
+ * @bits:	the binary64 representation (for example from a device)
+ */
+static __always_inline void otel_kspan_set_double_bits(struct otel_kspan *span,
+						       const char *key, u64 bits)
+{
+	if (otel_kspan_is_recording(span)) {
+		struct otel_kattr a = OTEL_KATTR_DOUBLE_BITS(key, bits);
+
+		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
+	}
+}
+
+/**
+ * otel_kspan_add_event() - add an event, timestamped now
+ * @span:	a span
+ * @name:	event name
+ *
+ * Return: the event's index (for otel_kspan_event_attrs()), 0 if the span
+ * is not recording or the event was dropped by the limit.
+ */
+static __always_inline u16 otel_kspan_add_event(struct otel_kspan *span,
+						const char *name)
+{
+	if (!otel_kspan_is_recording(span))
+		return 0;
+	return __otel_kspan_add_event(span, name, 0, NULL, 0);
+}
+
+/**
+ * otel_kspan_add_event_attrs() - add an event with a time and attributes
+ * @span:	a span
+ * @name:	event name
+ * @time_ns:	CLOCK_MONOTONIC ns (otel_kspan_now_ns()), or 0 for now
+ * @attrs:	the event's attributes, or NULL
+ * @n:		how many
+ *
+ * Return: the event's index, 0 if not recorded.
+ */
+static __always_inline u16 otel_kspan_add_event_attrs(struct otel_kspan *span,
+						      const char *name,
+						      u64 time_ns,
+						      const struct otel_kattr *attrs,
+						      unsigned int n)
+{
+	if (!otel_kspan_is_recording(span))
+		return 0;
+	return __otel_kspan_add_event(span, name, time_ns, attrs, n);
+}
+
+/**
+ * otel_kspan_event_attrs() - add attributes to the span's latest event
+ * @span:	a span
+ * @event:	index returned by otel_kspan_add_event(); must be the latest
+ *		event (attributes for an older one are dropped and counted)
+ * @attrs:	attributes
+ * @n:		how many
+ */
+static __always_inline void otel_kspan_event_attrs(struct otel_kspan *span,
+						   u16 event,
+						   const struct otel_kattr *attrs,
+						   unsigned int n)
+{
+	if (otel_kspan_is_recording(span) && event)
+		__otel_kspan_attrs(span, event & OTEL_ATTR_TARGET_INDEX,
+				   attrs, n);
+}
+
+/**
+ * otel_kspan_add_link() - link the span to another span's context
+ * @span:	a span
+ * @ctx:	the linked span's context (otel_kspan_get_context())
+ * @attrs:	the link's attributes, or NULL
+ * @n:		how many
+ *
+ * Return: the link's index, 0 if not recorded.
+ */
+static __always_inline u16 otel_kspan_add_link(struct otel_kspan *span,
+					       const struct otel_span_context *ctx,
+					       const struct otel_kattr *attrs,
+					       unsigned int n)
+{
+	if (!otel_kspan_is_recording(span))
+		return 0;
+	return __otel_kspan_add_link(span, ctx, attrs, n);
+}
+
+/**
+ * otel_kspan_set_status() - set the span's status
+ * @span:	a span
+ * @code:	OTEL_STATUS_OK or OTEL_STATUS_ERROR (UNSET is ignored)
+ * @message:	ERROR only: description, or NULL
+ *
+ * As in OpenTelemetry: once OK, the status is final; the last ERROR wins.
+ */
+static __always_inline void otel_kspan_set_status(struct otel_kspan *span,
+						  enum otel_status_code code,
+						  const char *message)
+{
+	if (otel_kspan_is_recording(span))
+		__otel_kspan_set_status(span, code, message);
+}
+
+/**
+ * otel_kspan_record_errno() - record a failure given as a negative errno
+ * @span:	a span
+ * @err:	a kernel return value; >= 0 records nothing
+ *
+ * Sets status ERROR with the errno's name as message ("EIO"), and the
+ * attributes error.type (the name, or "errno <n>" if unknown) and
+ * oteltrace.errno (the positive errno number).
+ */
+static __always_inline void otel_kspan_record_errno(struct otel_kspan *span,
+						    int err)
+{
+	if (err < 0 && otel_kspan_is_recording(span))
+		__otel_kspan_record_errno(span, err);
+}
+
+#endif /* _OTELTRACE_H */

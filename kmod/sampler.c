@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Head sampling, as OpenTelemetry's OTEL_TRACES_SAMPLER samplers.
+ *
+ * traceidratio follows the spec's TraceIdRatioBased: the trace id's last
+ * 56 bits, read big-endian, are a random number R; the span is kept when
+ * R >= T with T = (1 - ratio) * 2^56.  Every span of a trace therefore gets
+ * the same answer.  The parentbased_* samplers follow a parent's sampled
+ * flag and use their root sampler only for roots.
+ *
+ * The sampler and the threshold are packed into one word, so the hot path
+ * reads one READ_ONCE() and a setter never exposes half an update.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/math64.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <asm/unaligned.h>
+
+#include "internal.h"
+
+#define OTEL_R_BITS		56
+#define OTEL_R_MASK		((1ULL << OTEL_R_BITS) - 1)
+#define OTEL_PACK_SHIFT		60	/* sampler above a 57-bit threshold */
+
+static const char * const otel_sampler_names[] = {
+	[OTEL_SAMPLER_ALWAYS_ON]		= "always_on",
+	[OTEL_SAMPLER_ALWAYS_OFF]		= "always_off",
+	[OTEL_SAMPLER_TRACEIDRATIO]		= "traceidratio",
+	[OTEL_SAMPLER_PARENTBASED_ALWAYS_ON]	= "parentbased_always_on",
+	[OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF]	= "parentbased_always_off",
+	[OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO]	= "parentbased_traceidratio",
+};
+
+static DEFINE_MUTEX(otel_sampler_lock);
+static u32 otel_sampler_cur = OTEL_SAMPLER_PARENTBASED_ALWAYS_ON;
+static u32 otel_ratio_cur = OTEL_RATIO_ONE;
+/* (sampler << 60) | threshold; threshold 0 for ratio 1.0. */
+static u64 otel_sampler_word __read_mostly =
+	(u64)OTEL_SAMPLER_PARENTBASED_ALWAYS_ON << OTEL_PACK_SHIFT;
+
+static u64 ratio_threshold(u32 ratio)
+{
+	return (1ULL << OTEL_R_BITS) -
+	       mul_u64_u32_div(1ULL << OTEL_R_BITS, ratio, OTEL_RATIO_ONE);
+}
+
+/**
+ * otel_sample() - decide whether a new span records
+ * @trace_id:	the span's trace id (inherited or new)
+ * @parent:	OTEL_PARENT_NONE, _SAMPLED or _UNSAMPLED
+ *
+ * Return: true to record (and set the W3C sampled flag).
+ */
+notrace bool otel_sample(const u8 *trace_id, int parent)
+{
+	u64 w = READ_ONCE(otel_sampler_word);
+	u32 sampler = w >> OTEL_PACK_SHIFT;
+	u64 threshold = w & ((1ULL << OTEL_PACK_SHIFT) - 1);
+
+	switch (sampler) {
+	case OTEL_SAMPLER_PARENTBASED_ALWAYS_ON:
+	case OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF:
+	case OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO:
+		if (parent != OTEL_PARENT_NONE)
+			return parent == OTEL_PARENT_SAMPLED;
+		sampler -= OTEL_SAMPLER_PARENTBASED_ALWAYS_ON;
+		break;
+	}
+	switch (sampler) {
+	case OTEL_SAMPLER_ALWAYS_ON:
+		return true;
+	case OTEL_SAMPLER_TRACEIDRATIO:
+		return (get_unaligned_be64(trace_id + 8) & OTEL_R_MASK) >=
+		       threshold;
+	default:
+		return false;
+	}
+}
+
+/**
+ * otel_sampler_set() - change the sampler (OTEL_IOC_SET_CONFIG, params)
+ * @sampler:	enum otel_sampler
+ * @ratio:	ratio for the ratio samplers, 0..OTEL_RATIO_ONE
+ *
+ * Takes effect for spans begun afterwards.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int otel_sampler_set(u32 sampler, u32 ratio)
+{
+	if (sampler >= ARRAY_SIZE(otel_sampler_names) || ratio > OTEL_RATIO_ONE)
+		return -EINVAL;
+	mutex_lock(&otel_sampler_lock);
+	otel_sampler_cur = sampler;
+	otel_ratio_cur = ratio;
+	WRITE_ONCE(otel_sampler_word,
+		   ((u64)sampler << OTEL_PACK_SHIFT) | ratio_threshold(ratio));
+	mutex_unlock(&otel_sampler_lock);
+	return 0;
+}
+
+/**
+ * otel_sampler_get() - the current sampler and ratio
+ * @sampler:	out: enum otel_sampler
+ * @ratio:	out: ratio in 1/OTEL_RATIO_ONE units
+ */
+void otel_sampler_get(u32 *sampler, u32 *ratio)
+{
+	mutex_lock(&otel_sampler_lock);
+	*sampler = otel_sampler_cur;
+	*ratio = otel_ratio_cur;
+	mutex_unlock(&otel_sampler_lock);
+}
+
+/* Module parameters: sampler=<name or number>, ratio=<ppm>. */
+static int sampler_param_set(const char *val, const struct kernel_param *kp)
+{
+	u32 sampler, ratio, old;
+	int i;
+
+	i = sysfs_match_string(otel_sampler_names, val);
+	if (i < 0) {
+		if (kstrtou32(val, 0, &sampler))
+			return -EINVAL;
+	} else {
+		sampler = i;
+	}
+	otel_sampler_get(&old, &ratio);
+	return otel_sampler_set(sampler, ratio);
+}
+
+static int sampler_param_get(char *buf, const struct kernel_param *kp)
+{
+	u32 sampler, ratio;
+
+	otel_sampler_get(&sampler, &ratio);
+	return sysfs_emit(buf, "%s\n", otel_sampler_names[sampler]);
+}
+
+static const struct kernel_param_ops sampler_param_ops = {
+	.set	= sampler_param_set,
+	.get	= sampler_param_get,
+};
+
+static int ratio_param_set(const char *val, const struct kernel_param *kp)
+{
+	u32 sampler, ratio, old;
+
+	if (kstrtou32(val, 0, &ratio))
+		return -EINVAL;
+	otel_sampler_get(&sampler, &old);
+	return otel_sampler_set(sampler, ratio);
+}
+
+static int ratio_param_get(char *buf, const struct kernel_param *kp)
+{
+	u32 sampler, ratio;
+
+	otel_sampler_get(&sampler, &ratio);
+	return sysfs_emit(buf, "%u\n", ratio);
+}
+
+static const struct kernel_param_ops ratio_param_ops = {
+	.set	= ratio_param_set,
+	.get	= ratio_param_get,
+};
+
+module_param_cb(sampler, &sampler_param_ops, NULL, 0644);
+MODULE_PARM_DESC(sampler,
+		 "always_on, always_off, traceidratio, parentbased_always_on (default), parentbased_always_off, parentbased_traceidratio");
+module_param_cb(ratio, &ratio_param_ops, NULL, 0644);
+MODULE_PARM_DESC(ratio, "sampling ratio in parts per million (default 1000000)");

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oteld end to end on the host: synthetic captures (gencap) replayed with
+ * --input into oteld (built with ASan + UBSan), exported over OTLP/HTTP to
+ * the reference receiver (tests/otlp-receiver, the OpenTelemetry JS
+ * schema) on 127.0.0.1, decoded and compared field by field.  TAP output.
+ *
+ * Environment: OTELD, GENCAP (binaries), RECEIVER (receiver.js).
+ */
+'use strict';
+
+const assert = require('assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawn } = require('child_process');
+const { start } = require(process.env.RECEIVER);
+
+const OTELD = process.env.OTELD;
+const GENCAP = process.env.GENCAP;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'oteld-test-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const REAL0 = 1700000000000000000n;	/* gencap's anchor: mono 1 s */
+const T = (monoNs) => String(REAL0 + BigInt(monoNs) - 1000000000n);
+
+/* synth_id() of tests/host/synth.h */
+function synthId(n, seed) {
+  const b = [];
+  for (let i = 0; i < n; i++)
+    b.push((Math.floor(seed / 2 ** (8 * (i % 8))) + i * 17 + 1) % 256);
+  return Buffer.from(b).toString('hex');
+}
+const traceId = (s) => synthId(16, s);
+const spanId = (s) => synthId(8, s);
+
+function run(cmd, args, { env = {}, killAfterMs = 0 } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const p = spawn(cmd, args, {
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    const guard = setTimeout(() => p.kill('SIGKILL'), 60000);
+    if (killAfterMs) setTimeout(() => p.kill('SIGTERM'), killAfterMs);
+    p.on('error', (e) => { stderr += String(e); });
+    p.on('close', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+let capN = 0;
+async function gencap(...args) {
+  const file = path.join(tmp, `cap${capN++}.cap`);
+  const r = await run(GENCAP, [...args, file]);
+  assert.equal(r.code, 0, r.stderr);
+  return file;
+}
+
+/* Run oteld on a capture against the receiver; returns the run + stats. */
+async function oteld(cap, rcvPort, { args = [], env = {}, killAfterMs = 0 } = {}) {
+  const stats = path.join(tmp, `stats${capN++}.json`);
+  const r = await run(OTELD, ['--input', cap, '--stats-file', stats,
+    '--schedule-delay', '100', ...args], {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${rcvPort}`, ...env },
+    killAfterMs,
+  });
+  assert.equal(r.code, 0, `oteld exited ${r.code} ${r.signal}: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error/);
+  r.stats = JSON.parse(fs.readFileSync(stats, 'utf8'));
+  return r;
+}
+
+const attrsOf = (list) => Object.fromEntries((list || []).map((kv) => [kv.key, kv.value]));
+const byName = (spans) => Object.fromEntries(spans.map((s) => [s.name, s]));
+
+/* The contract scenario of gencap.c, as the receiver must decode it. */
+function checkContract(rcv) {
+  const spans = rcv.spans();
+  assert.equal(spans.length, 5, 'five spans');
+  const s = byName(spans);
+  const r = s['demo.request'];
+  assert.equal(r.traceId, traceId(1));
+  assert.equal(r.spanId, spanId(101));
+  assert.equal(r.parentSpanId, undefined);
+  assert.equal(r.kind, 2);
+  assert.equal(r.startTimeUnixNano, T(1000000000 + 1000));
+  assert.equal(r.endTimeUnixNano, T(1000000000 + 2001000));
+  assert.deepEqual(attrsOf(r.attributes), {
+    'demo.str': { stringValue: 'hello "world"\n' },
+    'demo.int': { intValue: '-42' },
+    'demo.big': { intValue: '9007199254740993' },
+    'demo.bool': { boolValue: true },
+    'demo.ratio': { doubleValue: 0.75 },
+    'demo.pi': { doubleValue: 3.14159 },
+  });
+  assert.equal(r.droppedAttributesCount, 2);
+  assert.equal(r.droppedEventsCount, 1);
+  assert.equal(r.droppedLinksCount, undefined);
+  assert.deepEqual(r.events, [
+    { timeUnixNano: T(1000001500), name: 'queued',
+      attributes: [{ key: 'queue.depth', value: { intValue: '7' } }] },
+    { timeUnixNano: T(1000001800), name: 'dispatched' },
+  ]);
+  assert.deepEqual(r.links, [{ traceId: traceId(9), spanId: spanId(109),
+    attributes: [{ key: 'link.why', value: { stringValue: 'retry' } }] }]);
+  assert.deepEqual(r.status, { code: 2, message: 'device timeout' });
+  assert.deepEqual(r.scope, { name: 'oteltrace_demo', version: '1.2.3' });
+
+  const c = s['demo.child'];
+  assert.equal(c.traceId, traceId(1));
+  assert.equal(c.parentSpanId, r.spanId);
+  assert.equal(c.kind, 3);
+  assert.deepEqual(c.status, { code: 1 });
+  assert.equal(c.attributes, undefined);
+
+  assert.deepEqual(attrsOf(s['demo.unended'].attributes), {
+    'demo.int': { intValue: '1' },
+    'oteltrace.incomplete': { boolValue: true },
+  });
+  assert.deepEqual(attrsOf(s['demo.lossy'].attributes), {
+    'oteltrace.incomplete': { boolValue: true },
+    'oteltrace.missing_records': { intValue: '1' },
+  });
+  assert.deepEqual(s['demo.lossy'].scope, { name: 'oteltrace_other' });
+  assert.equal(s['demo.late'].attributes, undefined);
+
+  const res = attrsOf(spans[0].resource.attributes);
+  assert.equal(res['os.type'].stringValue, 'linux');
+  assert.equal(res['os.version'].stringValue, os.release());
+  assert.equal(res['host.name'].stringValue, os.hostname());
+  assert.equal(res['telemetry.sdk.name'].stringValue, 'oteltrace');
+  assert.equal(res['telemetry.sdk.language'].stringValue, 'c');
+  assert.ok(res['host.arch'].stringValue);
+  assert.ok(res['os.description'].stringValue);
+  return spans;
+}
+
+const RESOURCE_ENV = {
+  OTEL_SERVICE_NAME: 'svc-test',
+  OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=ker%2Cnel,service.name=overridden',
+};
+
+function checkResourceEnv(rcv) {
+  const res = attrsOf(rcv.spans()[0].resource.attributes);
+  assert.deepEqual(res['service.name'], { stringValue: 'svc-test' });
+  assert.deepEqual(res.team, { stringValue: 'ker,nel' });
+  assert.deepEqual(res['deployment.environment'], { stringValue: 'test' });
+}
+
+function checkContractStats(st) {
+  assert.equal(st.kernel_dropped, 6, 'kernel drops from the KSTATS frame');
+  assert.equal(st.spans_complete, 3);
+  assert.equal(st.spans_incomplete, 2);
+  assert.equal(st.records_unknown, 1);
+  assert.equal(st.records_corrupt, 0);
+  assert.equal(st.spans_exported, 5);
+}
+
+const sortSpans = (spans) => spans.map((s) => JSON.stringify(s)).sort();
+let protoSpans = null;
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('protobuf: every field of the contract decodes exactly', async () => {
+  const rcv = await start();
+  try {
+    const r = await oteld(await gencap('contract'), rcv.port, { env: RESOURCE_ENV });
+    assert.deepEqual(rcv.errors, []);
+    assert.equal(rcv.requests[0].type, 'application/x-protobuf');
+    assert.equal(rcv.requests[0].url, '/v1/traces');
+    assert.match(rcv.requests[0].headers['user-agent'], /^oteld\//);
+    protoSpans = checkContract(rcv);
+    checkResourceEnv(rcv);
+    checkContractStats(r.stats);
+    assert.match(r.stderr, /stats \(exit\):.*kernel_dropped=6/);
+  } finally { await rcv.close(); }
+});
+
+test('json: same decoded spans as protobuf, ids as hex', async () => {
+  const rcv = await start();
+  try {
+    await oteld(await gencap('contract'), rcv.port, {
+      env: { ...RESOURCE_ENV, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+    });
+    assert.deepEqual(rcv.errors, []);
+    assert.equal(rcv.requests[0].type, 'application/json');
+    const spans = checkContract(rcv);
+    checkResourceEnv(rcv);
+    if (protoSpans) assert.deepEqual(sortSpans(spans), sortSpans(protoSpans));
+  } finally { await rcv.close(); }
+});
+
+for (const proto of ['http/protobuf', 'http/json']) {
+  test(`gzip (${proto})`, async () => {
+    const rcv = await start();
+    try {
+      await oteld(await gencap('contract'), rcv.port, {
+        env: { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: proto,
+               OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' },
+      });
+      assert.deepEqual(rcv.errors, []);
+      assert.equal(rcv.requests[0].headers['content-encoding'], 'gzip');
+      checkContract(rcv);
+    } finally { await rcv.close(); }
+  });
+}
+
+test('headers and traces endpoint used as is', async () => {
+  const rcv = await start();
+  try {
+    await oteld(await gencap('many', '3'), rcv.port, {
+      env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc%20def, x-team = kernel',
+             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${rcv.port}/custom/path` },
+    });
+    assert.equal(rcv.requests[0].url, '/custom/path');
+    assert.equal(rcv.requests[0].headers['x-api-key'], 'abc def');
+    assert.equal(rcv.requests[0].headers['x-team'], 'kernel');
+    assert.equal(rcv.spans().length, 3);
+  } finally { await rcv.close(); }
+});
+
+test('503 with Retry-After: waits, retries, then delivers', async () => {
+  const rcv = await start();
+  try {
+    rcv.failNext(2, 503, { 'Retry-After': '1' });
+    const r = await oteld(await gencap('many', '20'), rcv.port,
+      { args: ['--retry-initial', '10'] });
+    assert.equal(rcv.spans().length, 20);
+    assert.equal(r.stats.export_retries, 2);
+    assert.equal(r.stats.dropped_export_failed, 0);
+    /* two 1 s Retry-After waits, though the backoff alone is ~10 ms */
+    assert.ok(r.ms >= 1900, `took ${r.ms} ms`);
+  } finally { await rcv.close(); }
+});
+
+test('receiver down then up: nothing lost within the queue', async () => {
+  let rcv = await start();
+  const port = rcv.port;
+  await rcv.close();
+  const cap = await gencap('many', '300');
+  const done = oteld(cap, port, { args: ['--retry-initial', '100', '--retry-max', '300'] });
+  await sleep(1500);
+  rcv = await start({ port });
+  try {
+    const r = await done;
+    const ids = new Set(rcv.spans().map((s) => s.spanId));
+    assert.equal(ids.size, 300);
+    assert.ok(r.stats.export_retries >= 1);
+    assert.equal(r.stats.dropped_export_failed + r.stats.dropped_queue_full, 0);
+  } finally { await rcv.close(); }
+});
+
+test('queue overflow is counted: received + dropped == produced', async () => {
+  const rcv = await start();
+  try {
+    rcv.failNext(1, 503, { 'Retry-After': '1' });
+    const r = await oteld(await gencap('many', '300'), rcv.port, {
+      args: ['--max-queue-size', '50', '--max-export-batch-size', '50'],
+    });
+    const got = rcv.spans().length;
+    assert.ok(r.stats.dropped_queue_full > 0, 'some dropped');
+    assert.equal(got + r.stats.dropped_queue_full, 300);
+    assert.equal(r.stats.spans_exported, got);
+    assert.match(r.stderr, /dropped_queue_full=[1-9]/);
+  } finally { await rcv.close(); }
+});
+
+test('non-retryable 400 drops the batch, counted and logged', async () => {
+  const rcv = await start();
+  try {
+    rcv.failNext(1, 400);
+    const r = await oteld(await gencap('many', '10'), rcv.port);
+    assert.equal(rcv.spans().length, 0);
+    assert.equal(r.stats.dropped_export_failed, 10);
+    assert.equal(r.stats.export_retries, 0);
+    assert.match(r.stderr, /dropped 10 spans: HTTP 400/);
+  } finally { await rcv.close(); }
+});
+
+test('HTTP 413 splits the batch until it fits', async () => {
+  const rcv = await start();
+  try {
+    rcv.maxBody = 1500;
+    const r = await oteld(await gencap('many', '40'), rcv.port);
+    assert.equal(new Set(rcv.spans().map((s) => s.spanId)).size, 40);
+    assert.ok(rcv.tooBig >= 1);
+    assert.equal(r.stats.dropped_too_big + r.stats.dropped_export_failed, 0);
+  } finally { await rcv.close(); }
+});
+
+test('byte cap splits before sending', async () => {
+  const rcv = await start();
+  try {
+    const r = await oteld(await gencap('many', '200'), rcv.port,
+      { args: ['--max-request-bytes', '4096'] });
+    assert.equal(rcv.spans().length, 200);
+    assert.ok(rcv.requests.length > 1);
+    assert.ok(rcv.requests.every((q) => q.size <= 4096));
+    assert.equal(r.stats.dropped_too_big, 0);
+  } finally { await rcv.close(); }
+});
+
+test('keep-alive: one connection for several requests', async () => {
+  const rcv = await start();
+  try {
+    await oteld(await gencap('many', '300'), rcv.port,
+      { args: ['--max-export-batch-size', '50'] });
+    assert.equal(rcv.spans().length, 300);
+    assert.ok(rcv.requests.length >= 6);
+    assert.equal(rcv.connections, 1);
+  } finally { await rcv.close(); }
+});
+
+test('SIGTERM while the receiver is down: exit 0 within the export timeout, drops counted', async () => {
+  let rcv = await start();
+  const port = rcv.port;
+  await rcv.close();
+  const r = await oteld(await gencap('many', '30'), port, {
+    args: ['--export-timeout', '2000', '--retry-initial', '100'],
+    killAfterMs: 500,
+  });
+  assert.ok(r.ms < 2000 + 3000, `took ${r.ms} ms`);
+  assert.equal(r.stats.dropped_export_failed, 30);
+  rcv = null;
+});
+
+test('OTEL_SDK_DISABLED=true exports nothing and exits 0', async () => {
+  const rcv = await start();
+  try {
+    const r = await run(OTELD, ['--input', await gencap('many', '3')], {
+      env: { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${rcv.port}` },
+    });
+    assert.equal(r.code, 0);
+    await sleep(100);
+    assert.equal(rcv.requests.length, 0);
+  } finally { await rcv.close(); }
+});
+
+test('--help lists every OTEL_ variable', async () => {
+  const r = await run(OTELD, ['--help']);
+  assert.equal(r.code, 0);
+  for (const v of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_HEADERS',
+    'OTEL_EXPORTER_OTLP_COMPRESSION', 'OTEL_EXPORTER_OTLP_TIMEOUT',
+    'OTEL_EXPORTER_OTLP_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CLIENT_KEY',
+    'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', 'OTEL_SERVICE_NAME',
+    'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_MAX_QUEUE_SIZE',
+    'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_SDK_DISABLED'])
+    assert.ok(r.stdout.includes(v), `${v} missing from --help`);
+});
+
+const BAD = [
+  [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, [], /OTEL_EXPORTER_OTLP_PROTOCOL: invalid value 'grpc'/],
+  [{ OTEL_BSP_MAX_QUEUE_SIZE: 'abc' }, [], /OTEL_BSP_MAX_QUEUE_SIZE: invalid value 'abc'/],
+  [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli' }, [], /COMPRESSION: invalid value 'brotli'/],
+  [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' }, [], /ENDPOINT: invalid value 'ftp:\/\/x'/],
+  [{ OTEL_EXPORTER_OTLP_TIMEOUT: '-1' }, [], /TIMEOUT: invalid value '-1'/],
+  [{ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, [], /HEADERS: invalid value/],
+  [{ OTEL_RESOURCE_ATTRIBUTES: 'novalue' }, [], /OTEL_RESOURCE_ATTRIBUTES: invalid value/],
+  [{}, ['--max-export-batch-size', '5000'], /--max-export-batch-size: invalid value '5000'/],
+  [{ OTEL_BSP_SCHEDULE_DELAY: '1' }, ['--schedule-delay', 'soon'], /--schedule-delay: invalid value 'soon'/],
+  [{}, ['--no-such-flag'], /unrecognized option/],
+];
+for (const [env, args, msg] of BAD) {
+  test(`bad configuration rejected: ${JSON.stringify(env)} ${args.join(' ')}`, async () => {
+    const r = await run(OTELD, ['--input', '/nonexistent', ...args], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, msg);
+  });
+}
+
+test('--stdout prints one tree per trace', async () => {
+  const r = await run(OTELD, ['--input', await gencap('contract'), '--stdout']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^trace ${traceId(1)}\\n  demo\\.request \\[server\\] 2\\.000 ms`, 'm'));
+  assert.match(r.stdout, /^    demo\.child \[client\] 1\.400 ms/m);
+  assert.match(r.stdout, /status ERROR: device timeout/);
+  assert.match(r.stdout, /event queued \{queue\.depth=7\}/);
+  assert.match(r.stdout, /demo\.unended .* INCOMPLETE/);
+});
+
+/* A CA, a server certificate for 127.0.0.1, a client certificate. */
+async function makePki() {
+  const d = fs.mkdtempSync(path.join(tmp, 'pki-'));
+  const f = (n) => path.join(d, n);
+  const ssl = async (...a) => {
+    const r = await run('openssl', a);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-subj', '/CN=oteld-test-ca', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  for (const [n, cn] of [['server', '127.0.0.1'], ['client', 'oteld-client']]) {
+    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`,
+      '-keyout', f(`${n}.key`), '-out', f(`${n}.csr`));
+    await ssl('x509', '-req', '-in', f(`${n}.csr`), '-CA', f('ca.pem'), '-CAkey',
+      f('ca.key'), '-CAcreateserial', '-days', '2', '-out', f(`${n}.pem`),
+      ...(n === 'server' ? ['-extfile', f('san.ext')] : []));
+  }
+  return f;
+}
+
+test('TLS: CA-verified server, client certificate and key (mTLS)', async () => {
+  if (!fs.existsSync('/usr/bin/openssl')) return;
+  const f = await makePki();
+  const rd = (n) => fs.readFileSync(f(n));
+  const rcv = await start({ tls: { key: rd('server.key'), cert: rd('server.pem'), ca: rd('ca.pem') } });
+  try {
+    const cap = await gencap('many', '5');
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: `https://127.0.0.1:${rcv.port}`,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: f('ca.pem') };
+    /* without a client certificate the server refuses: counted, not hung */
+    const r1 = await oteld(cap, rcv.port, { env, args: ['--export-timeout', '1500', '--retry-initial', '100'] });
+    assert.equal(rcv.spans().length, 0);
+    assert.equal(r1.stats.dropped_export_failed, 5);
+    const r2 = await oteld(cap, rcv.port, { env: { ...env,
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: f('client.key'),
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: f('client.pem') } });
+    assert.equal(rcv.spans().length, 5);
+    assert.equal(rcv.requests[0].clientCert, 'oteld-client');
+    assert.equal(r2.stats.dropped_export_failed, 0);
+    /* a server the CA did not sign is not trusted */
+    const r3 = await oteld(cap, rcv.port, { env: { ...env,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: f('client.pem'),
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: f('client.key'),
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: f('client.pem') },
+      args: ['--export-timeout', '1500', '--retry-initial', '100'] });
+    assert.equal(r3.stats.dropped_export_failed, 5);
+    assert.equal(rcv.spans().length, 5);
+  } finally { await rcv.close(); }
+});
+
+test('--user: drops to the user after opening its input (root only), unknown user refused', async () => {
+  const cap = await gencap('many', '2');
+  const bad = await run(OTELD, ['--input', cap, '--stdout', '--user', 'no-such-user-oteld']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--user no-such-user-oteld: no such user/);
+  if (process.getuid() !== 0) return;
+  fs.chmodSync(tmp, 0o700);	/* nobody cannot reopen it: opened before */
+  const r = await run(OTELD, ['--input', cap, '--stdout', '--user', 'nobody', '-v']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /running as nobody/);
+  assert.equal((r.stdout.match(/^trace /gm) || []).length, 2);
+});
+
+(async () => {
+  console.log(`1..${tests.length}`);
+  let failed = 0;
+  for (let i = 0; i < tests.length; i++) {
+    try {
+      await tests[i].fn();
+      console.log(`ok ${i + 1} ${tests[i].name}`);
+    } catch (e) {
+      failed++;
+      console.log(`not ok ${i + 1} ${tests[i].name}`);
+      for (const l of String(e.stack || e).split('\n').slice(0, 12)) console.log(`# ${l}`);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(failed ? 1 : 0);
+})();

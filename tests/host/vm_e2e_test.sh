@@ -1,0 +1,12 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# oteld in the VM exporting to the reference receiver on the host (boots a
+# guest: run by `make -C tests/host vm-e2e`, not by the host suite).
+top=@TOP@
+if ! command -v node >/dev/null 2>&1; then
+	echo "1..0 # SKIP node is not installed"
+	exit 0
+fi
+"$top/tests/otlp-receiver/setup" >&2 || exit 1
+TOP=$top RECEIVER=$top/tests/otlp-receiver/receiver.js \
+	exec node "$top/tests/host/vm_e2e_test.js"

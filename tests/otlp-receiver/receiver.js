@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reference OTLP/HTTP trace receiver for oteld's host tests, built on the
+ * protobuf schema that @opentelemetry/otlp-transformer (pinned in
+ * package.json) generates from opentelemetry-proto.
+ *
+ * POST (any path, kept as .url; oteld's default is /v1/traces): application/x-protobuf or application/json, optionally
+ * Content-Encoding: gzip.  Both are decoded to the same normalized object
+ * (protobufjs toObject: 64-bit integers as strings, ids as hex), kept in
+ * memory with the request's headers.
+ *
+ * As a module: start({ port, host }) -> Promise<receiver> with .port,
+ * .requests, .spans(), .failNext(n, status, headers), .maxBody (answer
+ * 413 above it), .connections, .close().
+ * As a program: node receiver.js [PORT]; prints "listening PORT" and, for
+ * every request, one JSON line of the normalized request.
+ */
+'use strict';
+
+const http = require('http');
+const https = require('https');
+const zlib = require('zlib');
+const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
+
+const v1 = root.opentelemetry.proto.collector.trace.v1;
+const Request = v1.ExportTraceServiceRequest;
+const Response = v1.ExportTraceServiceResponse;
+const toObjectOpts = { longs: String, enums: Number, bytes: String, defaults: false, oneofs: false };
+const ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId']);
+
+// Walk an object, mapping every id field with fn.
+function mapIds(o, fn) {
+  if (Array.isArray(o)) return o.map((x) => mapIds(x, fn));
+  if (o && typeof o === 'object') {
+    const r = {};
+    for (const [k, v] of Object.entries(o))
+      r[k] = ID_KEYS.has(k) && typeof v === 'string' ? fn(v) : mapIds(v, fn);
+    return r;
+  }
+  return o;
+}
+const b64ToHex = (s) => Buffer.from(s, 'base64').toString('hex');
+const hexToB64 = (s) => {
+  if (!/^([0-9a-f]{2})*$/.test(s)) throw new Error(`id is not lowercase hex: ${s}`);
+  return Buffer.from(s, 'hex').toString('base64');
+};
+
+function decode(body, type) {
+  if (type.startsWith('application/x-protobuf')) {
+    const msg = Request.decode(body);
+    return { msg, obj: mapIds(Request.toObject(msg, toObjectOpts), b64ToHex) };
+  }
+  if (type.startsWith('application/json')) {
+    const json = JSON.parse(body.toString('utf8'));
+    // fromObject takes the OTLP/JSON conventions (64-bit integers as
+    // strings); verify() would not, so none here: the tests compare the
+    // result with the protobuf path's, which catches misnamed keys.
+    if (!Array.isArray(json.resourceSpans)) throw new Error('no resourceSpans');
+    const msg = Request.fromObject(mapIds(json, hexToB64));
+    return { msg, obj: mapIds(Request.toObject(msg, toObjectOpts), b64ToHex), json };
+  }
+  throw new Error(`unsupported content type ${type}`);
+}
+
+function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
+  const rcv = { requests: [], failures: [], errors: [], connections: 0 };
+  rcv.failNext = (n, status, headers = {}) => {
+    for (let i = 0; i < n; i++) rcv.failures.push({ status, headers });
+  };
+  rcv.spans = () => rcv.requests.flatMap((r) => r.obj.resourceSpans || [])
+    .flatMap((rs) => (rs.scopeSpans || []).flatMap((ss) => (ss.spans || [])
+      .map((s) => ({ ...s, scope: ss.scope, resource: rs.resource }))));
+
+  // tls: { key, cert, ca } (PEM); with ca, a client certificate is required
+  const handler = (req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const reply = (status, body, headers = {}) => {
+        res.writeHead(status, headers);
+        res.end(body);
+      };
+      if (req.method !== 'POST') return reply(405, 'POST only');
+      const fail = rcv.failures.shift();
+      if (fail) return reply(fail.status, 'failing on purpose', fail.headers);
+      let body = Buffer.concat(chunks);
+      if (rcv.maxBody && body.length > rcv.maxBody) {
+        rcv.tooBig = (rcv.tooBig || 0) + 1;
+        return reply(413, 'too big');
+      }
+      const type = req.headers['content-type'] || '';
+      try {
+        if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
+        else if (req.headers['content-encoding']) throw new Error('bad encoding');
+        const d = decode(body, type);
+        const peer = req.socket.getPeerCertificate ? req.socket.getPeerCertificate() : null;
+        const entry = { url: req.url, headers: req.headers, type,
+          clientCert: peer && peer.subject ? peer.subject.CN : undefined, size: body.length, obj: d.obj };
+        rcv.requests.push(entry);
+        if (log) log(JSON.stringify(entry));
+      } catch (e) {
+        rcv.errors.push(String(e));
+        return reply(400, String(e));
+      }
+      if (type.startsWith('application/json'))
+        return reply(200, '{}', { 'Content-Type': 'application/json' });
+      return reply(200, Buffer.from(Response.encode(Response.create({})).finish()),
+        { 'Content-Type': 'application/x-protobuf' });
+    });
+  };
+  const server = tls ?
+    https.createServer({ ...tls, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler) :
+    http.createServer(handler);
+  server.on(tls ? 'secureConnection' : 'connection', () => rcv.connections++);
+  rcv.close = () => new Promise((resolve) => {
+    server.close(() => resolve());
+    if (server.closeAllConnections) server.closeAllConnections();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      rcv.port = server.address().port;
+      resolve(rcv);
+    });
+  });
+}
+
+module.exports = { start, Request };
+
+if (require.main === module) {
+  start({ port: Number(process.argv[2] || 0), log: (l) => console.log(l) })
+    .then((r) => console.log(`listening ${r.port}`));
+}

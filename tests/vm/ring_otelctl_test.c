@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * otelctl against the real device: every command works, changes show up
+ * in the kernel, usage errors exit 2, runtime errors exit 1, all with the
+ * program name on stderr.
+ */
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "ring_util.h"
+
+/* Run otelctl ARGS, capture stdout+stderr into @out; return exit status. */
+static int otelctl(char *out, size_t size, const char *args)
+{
+	char cmd[512];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", vm_path("build/otelctl"), args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (out) {
+		n = fread(out, 1, size - 1, p);
+		out[n] = '\0';
+	} else {
+		while (fgetc(p) != EOF)
+			;
+	}
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+FIXTURE(ctl) {
+	char out[16384];
+};
+
+FIXTURE_SETUP(ctl)
+{
+	ASSERT_EQ(0, vm_load_oteltrace("ring_size_kb=64"));
+}
+
+FIXTURE_TEARDOWN(ctl)
+{
+	if (vm_module_loaded("otel_ringtest"))
+		vm_unload_module("otel_ringtest");
+	vm_unload_module("oteltrace");
+}
+
+TEST_F(ctl, help_everywhere)
+{
+	static const char *const cmds[] = {
+		"", "stats", "config", "flush", "clear", "snapshot", "resume", "info",
+	};
+	char args[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		snprintf(args, sizeof(args), "%s --help", cmds[i]);
+		EXPECT_EQ(0, otelctl(self->out, sizeof(self->out), args)) TH_LOG("%s", args);
+		EXPECT_NE(NULL, strstr(self->out, "Usage: otelctl"));
+	}
+}
+
+TEST_F(ctl, usage_errors_exit_2)
+{
+	EXPECT_EQ(2, otelctl(self->out, sizeof(self->out), ""));
+	EXPECT_EQ(2, otelctl(self->out, sizeof(self->out), "frobnicate"));
+	EXPECT_NE(NULL, strstr(self->out, "otelctl: "));
+	EXPECT_EQ(2, otelctl(NULL, 0, "stats --bogus"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "stats extra"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "config --mode sideways"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "config --ratio 1.5"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "config --ring-size 3000"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "config --sampler sometimes"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "flush now"));
+}
+
+TEST_F(ctl, stats_human_and_json)
+{
+	struct otel_cpu_stats s = { 0 };
+	char want[64];
+	int fd;
+
+	ASSERT_EQ(0, ringtest_load("task_records=100 oversize=2"));
+	while (ringtest_param("done") != 1)
+		usleep(1000);
+	fd = ring_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &s));
+	close(fd);
+
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "stats"));
+	EXPECT_NE(NULL, strstr(self->out, "dropped_too_big"));
+	EXPECT_NE(NULL, strstr(self->out, "total"));
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "stats --json"));
+	EXPECT_EQ('{', self->out[0]);
+	EXPECT_NE(NULL, strstr(self->out, "\"cpus\": [{\"cpu\": 0"));
+	snprintf(want, sizeof(want), "\"total\": {\"records\": %llu,",
+		 (unsigned long long)s.records);
+	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "\"dropped_too_big\": 2"));
+}
+
+TEST_F(ctl, config_round_trip)
+{
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config"));
+	EXPECT_NE(NULL, strstr(self->out, "mode: discard"));
+	EXPECT_NE(NULL, strstr(self->out, "ring_size: 65536"));
+	ASSERT_EQ(0, otelctl(NULL, 0, "config --mode overwrite --sampler traceidratio "
+			     "--ratio 0.25 --ring-size 32k --wakeup-bytes 4096"));
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config --json"));
+	EXPECT_NE(NULL, strstr(self->out, "\"mode\": \"overwrite\""));
+	EXPECT_NE(NULL, strstr(self->out, "\"sampler\": \"traceidratio\""));
+	EXPECT_NE(NULL, strstr(self->out, "\"ratio\": 0.250000"));
+	EXPECT_NE(NULL, strstr(self->out, "\"ring_size\": 32768"));
+	EXPECT_NE(NULL, strstr(self->out, "\"wakeup_bytes\": 4096"));
+	ASSERT_EQ(0, otelctl(NULL, 0, "config --disable"));
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config"));
+	EXPECT_NE(NULL, strstr(self->out, "enabled: no"));
+	ASSERT_EQ(0, otelctl(NULL, 0, "config --enable --mode discard"));
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config"));
+	EXPECT_NE(NULL, strstr(self->out, "enabled: yes"));
+	EXPECT_NE(NULL, strstr(self->out, "mode: discard"));
+}
+
+TEST_F(ctl, control_commands)
+{
+	struct otel_cpu_stats s = { 0 };
+	int fd;
+
+	EXPECT_EQ(0, otelctl(NULL, 0, "flush"));
+	EXPECT_EQ(0, otelctl(self->out, sizeof(self->out), "info"));
+	EXPECT_NE(NULL, strstr(self->out, "abi_version: 1"));
+	EXPECT_EQ(0, otelctl(NULL, 0, "snapshot"));
+	ASSERT_EQ(0, ringtest_load("task_records=10"));
+	while (ringtest_param("done") != 1)
+		usleep(1000);
+	fd = ring_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &s));
+	EXPECT_EQ(10 * sysconf(_SC_NPROCESSORS_ONLN), s.dropped_disabled);
+	EXPECT_EQ(0, otelctl(NULL, 0, "resume"));
+	EXPECT_EQ(0, otelctl(NULL, 0, "clear"));
+	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &s));
+	EXPECT_EQ(0, s.dropped_disabled);
+	close(fd);
+}
+
+TEST_F(ctl, no_device_exits_1)
+{
+	ASSERT_EQ(0, vm_unload_module("oteltrace"));
+	EXPECT_EQ(1, otelctl(self->out, sizeof(self->out), "stats"));
+	EXPECT_NE(NULL, strstr(self->out, "otelctl: /dev/oteltrace: "));
+	EXPECT_EQ(1, otelctl(NULL, 0, "flush"));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sampling: traceidratio keeps the configured share of traces (within five
+ * standard deviations), parent-based samplers keep whole traces, always_off
+ * and unsampled spans write nothing, the module parameters work at load and
+ * at run time and refuse bad values.
+ */
+#include <math.h>
+
+#include "kselftest_harness.h"
+#include "span_util.h"
+
+#define PARAM(p)	"/sys/module/oteltrace/parameters/" p
+
+FIXTURE(sampling) {
+	int fd;
+	struct rec_db db;
+};
+
+FIXTURE_SETUP(sampling)
+{
+	rec_db_init(&self->db);
+	self->fd = span_load(NULL, SPANTEST_KO);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(sampling)
+{
+	rec_db_free(&self->db);
+	span_unload(self->fd);
+}
+
+static void run_batches(struct __test_metadata *_metadata,
+			FIXTURE_DATA(sampling) *self, const char *cmd,
+			int total, int batch)
+{
+	int i;
+
+	for (i = 0; i < total / batch; i++) {
+		ASSERT_EQ(0, span_cmd("%s %d", cmd, batch));
+		ASSERT_LE(0, rec_drain(self->fd, &self->db));
+	}
+	EXPECT_EQ(0, self->db.bad) TH_LOG("%s", self->db.why);
+}
+
+TEST_F(sampling, traceidratio_quarter)
+{
+	const int n = 20000;
+	const double p = 0.25, mean = n * p, sigma = sqrt(n * p * (1 - p));
+	size_t kept;
+
+	ASSERT_EQ(0, span_sampler("traceidratio", 250000));
+	run_batches(_metadata, self, "roots", n, 2000);
+	kept = rec_count(&self->db, "t.root");
+	TH_LOG("kept %zu of %d (expected %.0f +- %.0f)", kept, n, mean,
+	       5 * sigma);
+	EXPECT_GT(5 * sigma, fabs(kept - mean));
+}
+
+TEST_F(sampling, parentbased_keeps_whole_traces)
+{
+	const int n = 4000;
+	const struct rec_span *s, *root;
+	size_t i, roots = 0, children = 0;
+
+	ASSERT_EQ(0, span_sampler("parentbased_traceidratio", 500000));
+	run_batches(_metadata, self, "tree", n, 1000);
+	for (i = 0; i < self->db.nr; i++) {
+		s = self->db.spans[i];
+		EXPECT_EQ(OTEL_TRACE_FLAG_SAMPLED, s->trace_flags);
+		if (!strcmp(s->name, "t.tree.root")) {
+			roots++;
+		} else if (!strcmp(s->name, "t.tree.child")) {
+			children++;
+			root = rec_by_id(&self->db, s->parent_id);
+			ASSERT_NE(NULL, root);
+			EXPECT_STREQ("t.tree.root", root->name);
+		}
+	}
+	/* A child is kept exactly when its root is. */
+	EXPECT_EQ(roots, children);
+	EXPECT_LT(n / 4, roots);
+	EXPECT_GT(3 * n / 4, roots);
+}
+
+TEST_F(sampling, always_off_writes_nothing)
+{
+	char buf[64] = "";
+	int fd;
+
+	ASSERT_EQ(0, span_sampler("always_off", 1000000));
+	fd = open(PARAM("sampler"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	EXPECT_STREQ("always_off\n", buf);
+
+	ASSERT_EQ(0, span_cmd("tree 500"));
+	ASSERT_EQ(0, span_cmd("attrs"));
+	ASSERT_LE(0, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(0, self->db.nr);
+
+	ASSERT_EQ(0, span_sampler("always_on", 1000000));
+	ASSERT_EQ(0, span_cmd("roots 3"));
+	ASSERT_LE(0, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(3, rec_count(&self->db, "t.root"));
+}
+
+TEST_F(sampling, parameters_refuse_bad_values)
+{
+	EXPECT_EQ(-EINVAL, span_write_file(PARAM("sampler"), "sometimes"));
+	EXPECT_EQ(-EINVAL, span_write_file(PARAM("sampler"), "6"));
+	EXPECT_EQ(-EINVAL, span_write_file(PARAM("ratio"), "1000001"));
+	EXPECT_EQ(-EINVAL, span_write_file(PARAM("ratio"), "-1"));
+	EXPECT_EQ(0, span_write_file(PARAM("sampler"), "2"));
+	EXPECT_EQ(0, span_write_file(PARAM("ratio"), "0"));
+	ASSERT_EQ(0, span_cmd("roots 200"));
+	ASSERT_LE(0, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(0, self->db.nr);	/* traceidratio 0 keeps nothing */
+}
+
+TEST(sampler_parameter_at_load)
+{
+	struct rec_db db;
+	int fd;
+
+	rec_db_init(&db);
+	fd = span_load("sampler=always_off", SPANTEST_KO);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, span_cmd("roots 100"));
+	ASSERT_LE(0, rec_drain(fd, &db));
+	EXPECT_EQ(0, db.nr);
+	rec_db_free(&db);
+	span_unload(fd);
+}
+
+TEST_HARNESS_MAIN

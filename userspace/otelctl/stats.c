@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/* otelctl stats [--json]: the counters of every ring and their totals. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "otelctl.h"
+
+#define NR_FIELDS 8
+
+static const char *const field_names[NR_FIELDS] = {
+	"records", "bytes", "dropped_full", "dropped_too_big",
+	"dropped_nested", "dropped_disabled", "overwritten", "wakeups",
+};
+
+static void fields(const struct otel_cpu_stats *s, unsigned long long *v)
+{
+	v[0] = s->records;
+	v[1] = s->bytes;
+	v[2] = s->dropped_full;
+	v[3] = s->dropped_too_big;
+	v[4] = s->dropped_nested;
+	v[5] = s->dropped_disabled;
+	v[6] = s->overwritten;
+	v[7] = s->wakeups;
+}
+
+static void print_row(const char *cpu, const struct otel_cpu_stats *s)
+{
+	unsigned long long v[NR_FIELDS];
+	int i;
+
+	fields(s, v);
+	printf("%-6s", cpu);
+	for (i = 0; i < NR_FIELDS; i++)
+		printf(" %16llu", v[i]);
+	putchar('\n');
+}
+
+static void print_json(const struct otel_cpu_stats *s)
+{
+	unsigned long long v[NR_FIELDS];
+	int i;
+
+	fields(s, v);
+	putchar('{');
+	for (i = 0; i < NR_FIELDS; i++)
+		printf("%s\"%s\": %llu", i ? ", " : "", field_names[i], v[i]);
+	putchar('}');
+}
+
+/* Stats of one CPU: 1 done, 0 not a possible CPU, -1 error. */
+static int get(int fd, unsigned int cpu, struct otel_cpu_stats *out)
+{
+	struct otel_stats_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.cpu = cpu;
+	if (ioctl(fd, OTEL_IOC_STATS, &req)) {
+		if (errno == EINVAL && cpu != OTEL_STATS_ALL_CPUS)
+			return 0;
+		errorf("stats: %s", strerror(errno));
+		return -1;
+	}
+	*out = req.stats;
+	return 1;
+}
+
+static int usage(FILE *out, int status)
+{
+	fprintf(out, "Usage: %s stats [--json]\n\n"
+		"Print each ring's counters and their totals: records and bytes\n"
+		"written, records dropped (ring full, too big, nested, while\n"
+		"paused), overwritten (overwrite mode) and reader wakeups.\n\n"
+		"  --json   one JSON object: {\"cpus\": [{\"cpu\": N, ...}], \"total\": {...}}\n",
+		prog);
+	return status;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct otel_cpu_stats s;
+	struct otel_info info;
+	int fd, c, json = 0, first = 1, ret = EXIT_RUNTIME, r, i;
+	unsigned int cpu;
+	char name[16];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'h')
+			return usage(stdout, EXIT_OK);
+		else
+			return usage(stderr, EXIT_USAGE);
+	}
+	if (optind != argc) {
+		errorf("stats: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	fd = dev_open();
+	if (fd < 0)
+		return EXIT_RUNTIME;
+	memset(&info, 0, sizeof(info));
+	if (dev_ioctl(fd, OTEL_IOC_INFO, &info, "info"))
+		goto out;
+
+	if (json)
+		printf("{\"cpus\": [");
+	else {
+		printf("%-6s", "cpu");
+		for (i = 0; i < NR_FIELDS; i++)
+			printf(" %16s", field_names[i]);
+		putchar('\n');
+	}
+	for (cpu = 0; cpu < info.nr_cpus; cpu++) {
+		r = get(fd, cpu, &s);
+		if (r < 0)
+			goto out;
+		if (!r)
+			continue;
+		if (json) {
+			printf("%s{\"cpu\": %u, \"stats\": ", first ? "" : ", ", cpu);
+			print_json(&s);
+			putchar('}');
+		} else {
+			snprintf(name, sizeof(name), "%u", cpu);
+			print_row(name, &s);
+		}
+		first = 0;
+	}
+	if (get(fd, OTEL_STATS_ALL_CPUS, &s) < 0)
+		goto out;
+	if (json) {
+		printf("], \"total\": ");
+		print_json(&s);
+		printf("}\n");
+	} else {
+		print_row("total", &s);
+	}
+	ret = EXIT_OK;
+out:
+	close(fd);
+	if (fflush(stdout)) {
+		errorf("stdout: %s", strerror(errno));
+		ret = EXIT_RUNTIME;
+	}
+	return ret;
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Capture files: write what the rings gave, read it back for --input. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+
+struct capture {
+	FILE *f;
+	const char *path;
+	bool failed;
+};
+
+struct capture *capture_create(const char *path, const struct anchor *a,
+			       uint32_t nr_cpus)
+{
+	struct capture_header h = { .version = CAPTURE_VERSION,
+				    .abi_version = OTEL_ABI_VERSION };
+	struct capture *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->path = path;
+	c->f = fopen(path, "wbx");
+	if (!c->f && errno == EEXIST)
+		c->f = fopen(path, "wb");
+	if (!c->f) {
+		log_msg("%s: %s", path, strerror(errno));
+		free(c);
+		return NULL;
+	}
+	memcpy(h.magic, CAPTURE_MAGIC, sizeof(h.magic));
+	h.mono_ns = a->mono_ns;
+	h.real_ns = a->real_ns;
+	h.nr_cpus = nr_cpus;
+	if (fwrite(&h, sizeof(h), 1, c->f) != 1)
+		c->failed = true;
+	return c;
+}
+
+int capture_write(struct capture *c, uint32_t type, const void *p,
+		  size_t len)
+{
+	static const uint8_t pad[8];
+	struct capture_frame fr = { type, (uint32_t)len };
+
+	if (len > CAPTURE_MAX_FRAME || c->failed)
+		return -1;
+	if (fwrite(&fr, sizeof(fr), 1, c->f) != 1 ||
+	    (len && fwrite(p, len, 1, c->f) != 1) ||
+	    (len % 8 && fwrite(pad, 8 - len % 8, 1, c->f) != 1)) {
+		log_msg("%s: write failed; capture stopped", c->path);
+		c->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+int capture_close(struct capture *c)
+{
+	int ret;
+
+	if (!c)
+		return 0;
+	ret = fclose(c->f) || c->failed ? -1 : 0;
+	free(c);
+	return ret;
+}
+
+struct capture *capture_open(const char *path, struct anchor *a)
+{
+	struct capture *c = calloc(1, sizeof(*c));
+	struct capture_header h;
+
+	if (!c)
+		return NULL;
+	c->path = path;
+	c->f = fopen(path, "rb");
+	if (!c->f) {
+		log_msg("%s: %s", path, strerror(errno));
+		free(c);
+		return NULL;
+	}
+	if (fread(&h, sizeof(h), 1, c->f) != 1 ||
+	    memcmp(h.magic, CAPTURE_MAGIC, sizeof(h.magic)) ||
+	    h.version != CAPTURE_VERSION) {
+		log_msg("%s: not an oteld capture file", path);
+		goto err;
+	}
+	if (h.abi_version != OTEL_ABI_VERSION) {
+		log_msg("%s: records of ABI %u, oteld reads ABI %d", path,
+			h.abi_version, OTEL_ABI_VERSION);
+		goto err;
+	}
+	a->mono_ns = h.mono_ns;
+	a->real_ns = h.real_ns;
+	return c;
+err:
+	fclose(c->f);
+	free(c);
+	return NULL;
+}
+
+int capture_next(struct capture *c, uint32_t *type, struct buf *out)
+{
+	struct capture_frame fr;
+	size_t padded;
+
+	if (fread(&fr, sizeof(fr), 1, c->f) != 1)
+		return feof(c->f) ? 0 : -1;
+	if (fr.len > CAPTURE_MAX_FRAME) {
+		log_msg("%s: frame of %u bytes: corrupt file", c->path, fr.len);
+		return -1;
+	}
+	padded = (fr.len + 7) & ~7u;
+	out->len = 0;
+	if (buf_reserve(out, padded) ||
+	    (padded && fread(out->data, padded, 1, c->f) != 1)) {
+		log_msg("%s: truncated frame", c->path);
+		return -1;
+	}
+	out->len = fr.len;
+	*type = fr.type;
+	return 1;
+}

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Configuration: defaults, then the OpenTelemetry environment variables
+ * (signal-specific OTEL_EXPORTER_OTLP_TRACES_* over OTEL_EXPORTER_OTLP_*),
+ * then command-line flags, which win.  Every value is checked; a bad one is
+ * reported with where it came from, and oteld exits 2.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oteld.h"
+
+enum setting {
+	S_ENDPOINT, S_TRACES_ENDPOINT, S_PROTOCOL, S_HEADERS, S_COMPRESSION,
+	S_TIMEOUT, S_CERTIFICATE, S_CLIENT_KEY, S_CLIENT_CERT, S_SERVICE,
+	S_RESOURCE, S_DELAY, S_QUEUE, S_BATCH, S_EXPORT_TIMEOUT, S_DISABLED,
+	S_DEVICE, S_INPUT, S_CAPTURE, S_USER, S_STATS_FILE, S_STATS_INTERVAL,
+	S_MAX_OPEN, S_SPAN_TIMEOUT, S_GRACE, S_MAX_BYTES, S_RETRY_INITIAL,
+	S_RETRY_MAX, NR_SETTINGS
+};
+
+struct setting_desc {
+	const char *flag, *env, *traces_env, *def, *help;
+};
+
+static const struct setting_desc desc[NR_SETTINGS] = {
+	[S_ENDPOINT] = { "endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", NULL,
+		"http://localhost:4318", "base URL; /v1/traces is appended" },
+	[S_TRACES_ENDPOINT] = { "traces-endpoint", NULL,
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", NULL,
+		"full URL, used as is" },
+	[S_PROTOCOL] = { "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf",
+		"http/protobuf or http/json" },
+	[S_HEADERS] = { "headers", "OTEL_EXPORTER_OTLP_HEADERS",
+		"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "",
+		"k1=v1,k2=v2 (values percent-decoded)" },
+	[S_COMPRESSION] = { "compression", "OTEL_EXPORTER_OTLP_COMPRESSION",
+		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none",
+		"gzip or none" },
+	[S_TIMEOUT] = { "timeout", "OTEL_EXPORTER_OTLP_TIMEOUT",
+		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10000",
+		"ms per HTTP request" },
+	[S_CERTIFICATE] = { "certificate", "OTEL_EXPORTER_OTLP_CERTIFICATE",
+		"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", NULL,
+		"CA bundle (PEM) to verify the server" },
+	[S_CLIENT_KEY] = { "client-key", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", NULL,
+		"client private key (PEM) for mTLS" },
+	[S_CLIENT_CERT] = { "client-certificate",
+		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", NULL,
+		"client certificate (PEM) for mTLS" },
+	[S_SERVICE] = { "service-name", "OTEL_SERVICE_NAME", NULL, NULL,
+		"service.name (default unknown_service:oteld)" },
+	[S_RESOURCE] = { "resource-attributes", "OTEL_RESOURCE_ATTRIBUTES",
+		NULL, "", "k1=v1,k2=v2 resource attributes" },
+	[S_DELAY] = { "schedule-delay", "OTEL_BSP_SCHEDULE_DELAY", NULL,
+		"5000", "ms between two exports" },
+	[S_QUEUE] = { "max-queue-size", "OTEL_BSP_MAX_QUEUE_SIZE", NULL,
+		"2048", "spans waiting for export; more are dropped" },
+	[S_BATCH] = { "max-export-batch-size",
+		"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", NULL, "512",
+		"spans per request (<= max queue size)" },
+	[S_EXPORT_TIMEOUT] = { "export-timeout", "OTEL_BSP_EXPORT_TIMEOUT",
+		NULL, "30000", "ms for one batch, retries included" },
+	[S_DISABLED] = { "disabled", "OTEL_SDK_DISABLED", NULL, "false",
+		"true: export nothing, exit at once" },
+	[S_DEVICE] = { "device", NULL, NULL, "/dev/" OTEL_DEVICE_NAME,
+		"the oteltrace device" },
+	[S_INPUT] = { "input", NULL, NULL, NULL,
+		"replay a capture file instead of the device" },
+	[S_CAPTURE] = { "capture", NULL, NULL, NULL,
+		"write the raw records read to a capture file" },
+	[S_USER] = { "user", NULL, NULL, NULL,
+		"drop to this user after opening the device" },
+	[S_STATS_FILE] = { "stats-file", NULL, NULL, NULL,
+		"write the counters as JSON here (periodic and at exit)" },
+	[S_STATS_INTERVAL] = { "stats-interval", NULL, NULL, "60000",
+		"ms between two counter reports" },
+	[S_MAX_OPEN] = { "max-open-spans", NULL, NULL, "65536",
+		"spans being assembled; the oldest is exported when full" },
+	[S_SPAN_TIMEOUT] = { "span-timeout", NULL, NULL, "60000",
+		"ms before an unended span is exported incomplete" },
+	[S_GRACE] = { "grace", NULL, NULL, "1000",
+		"ms to wait for records of an ended span from other CPUs" },
+	[S_MAX_BYTES] = { "max-request-bytes", NULL, NULL, "4194304",
+		"largest request body before compression; larger is split" },
+	[S_RETRY_INITIAL] = { "retry-initial", NULL, NULL, "1000",
+		"ms before the first retry" },
+	[S_RETRY_MAX] = { "retry-max", NULL, NULL, "30000",
+		"ms at most between two retries" },
+};
+
+static void usage(FILE *f)
+{
+	int i;
+
+	fprintf(f,
+		"usage: oteld [OPTIONS]\n"
+		"Relay oteltrace kernel spans to an OTLP/HTTP endpoint.\n\n"
+		"Each option overrides its environment variable.\n");
+	for (i = 0; i < NR_SETTINGS; i++) {
+		const struct setting_desc *d = &desc[i];
+
+		fprintf(f, "  --%-24s %s", d->flag, d->help);
+		if (d->def && *d->def)
+			fprintf(f, " [%s]", d->def);
+		fputc('\n', f);
+		if (d->traces_env)
+			fprintf(f, "  %28s%s\n", "", d->traces_env);
+		if (d->env)
+			fprintf(f, "  %28s%s\n", "", d->env);
+	}
+	fprintf(f,
+		"  --%-24s console exporter: one tree per trace on stdout\n"
+		"  --%-24s read and assemble, export nothing\n"
+		"  --%-24s more log\n"
+		"  --%-24s this help\n"
+		"  --%-24s the version\n"
+		"Exit status: 0 success, 1 run-time failure, 2 bad usage.\n",
+		"stdout", "no-export", "verbose", "help", "version");
+}
+
+static int bad(const char *src, const char *val, const char *why)
+{
+	fprintf(stderr, "oteld: %s: invalid value '%s': %s\n", src, val, why);
+	return -1;
+}
+
+static int parse_long(const char *src, const char *val, long min, long max,
+		      long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (errno || end == val || *end || v < min || v > max) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "expected an integer %ld..%ld",
+			 min, max);
+		return bad(src, val, why);
+	}
+	*out = v;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+char *percent_decode(const char *s, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len &&
+		    isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			char hex[3] = { s[i + 1], s[i + 2], 0 };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* "k1=v1,k2=v2" to an array of "k1: v1" (for libcurl). */
+int parse_headers(const char *s, char ***out, size_t *n)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+	char **v = NULL;
+	size_t k = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *key, *val, **nv;
+		size_t len;
+
+		if (!eq)
+			goto err;
+		*eq = '\0';
+		key = trim(tok);
+		val = percent_decode(trim(eq + 1), strlen(trim(eq + 1)));
+		if (!*key || strpbrk(key, ": \t\r\n") || !val ||
+		    strpbrk(val, "\r\n")) {
+			free(val);
+			goto err;
+		}
+		nv = realloc(v, (k + 1) * sizeof(*v));
+		len = strlen(key) + strlen(val) + 3;
+		if (!nv) {
+			free(val);
+			goto err;
+		}
+		v = nv;
+		v[k] = malloc(len);
+		if (!v[k]) {
+			free(val);
+			goto err;
+		}
+		snprintf(v[k++], len, "%s: %s", key, val);
+		free(val);
+	}
+	free(copy);
+	*out = v;
+	*n = k;
+	return 0;
+err:
+	while (k)
+		free(v[--k]);
+	free(v);
+	free(copy);
+	return -1;
+}
+
+static char *make_endpoint(const char *base, bool append)
+{
+	size_t len = strlen(base) + sizeof("/v1/traces");
+	char *e = malloc(len);
+
+	if (!e)
+		return NULL;
+	if (!append)
+		snprintf(e, len, "%s", base);
+	else
+		snprintf(e, len, "%s%sv1/traces", base,
+			 base[strlen(base) - 1] == '/' ? "" : "/");
+	return e;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+static int apply(struct config *c, const char **val, const char **src)
+{
+	bool traces_ep = val[S_TRACES_ENDPOINT] != NULL;
+	const char *ep = traces_ep ? val[S_TRACES_ENDPOINT] : val[S_ENDPOINT];
+	const char *ep_src = traces_ep ? src[S_TRACES_ENDPOINT] :
+					 src[S_ENDPOINT];
+	const char *p = val[S_PROTOCOL], *z = val[S_COMPRESSION];
+	const char *d = val[S_DISABLED];
+
+	if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
+		return bad(ep_src, ep, "expected an http:// or https:// URL");
+	c->endpoint = make_endpoint(ep, !traces_ep);
+	if (!strcmp(p, "http/protobuf"))
+		c->protocol = PROTO_HTTP_PROTOBUF;
+	else if (!strcmp(p, "http/json"))
+		c->protocol = PROTO_HTTP_JSON;
+	else if (!strcmp(p, "grpc"))
+		return bad(src[S_PROTOCOL], p,
+			   "grpc is not supported; use http/protobuf");
+	else
+		return bad(src[S_PROTOCOL], p,
+			   "expected http/protobuf or http/json");
+	if (!strcmp(z, "gzip"))
+		c->gzip = true;
+	else if (strcmp(z, "none") && *z)
+		return bad(src[S_COMPRESSION], z, "expected gzip or none");
+	if (parse_headers(val[S_HEADERS], &c->headers, &c->nr_headers))
+		return bad(src[S_HEADERS], val[S_HEADERS],
+			   "expected key=value,key=value");
+	if (!strcasecmp(d, "true"))
+		c->disabled = true;
+	else if (*d && strcasecmp(d, "false"))
+		fprintf(stderr, "oteld: %s: '%s' is not true or false; "
+			"taken as false\n", src[S_DISABLED], d);
+	if (parse_long(src[S_TIMEOUT], val[S_TIMEOUT], 1, 3600000,
+		       &c->timeout_ms) ||
+	    parse_long(src[S_DELAY], val[S_DELAY], 0, 3600000,
+		       &c->schedule_delay_ms) ||
+	    parse_long(src[S_QUEUE], val[S_QUEUE], 1, 10000000,
+		       &c->max_queue) ||
+	    parse_long(src[S_BATCH], val[S_BATCH], 1, 10000000,
+		       &c->max_batch) ||
+	    parse_long(src[S_EXPORT_TIMEOUT], val[S_EXPORT_TIMEOUT], 1,
+		       3600000, &c->export_timeout_ms) ||
+	    parse_long(src[S_STATS_INTERVAL], val[S_STATS_INTERVAL], 100,
+		       86400000, &c->stats_interval_ms) ||
+	    parse_long(src[S_MAX_OPEN], val[S_MAX_OPEN], 1, 10000000,
+		       &c->max_open_spans) ||
+	    parse_long(src[S_SPAN_TIMEOUT], val[S_SPAN_TIMEOUT], 1, 86400000,
+		       &c->span_timeout_ms) ||
+	    parse_long(src[S_GRACE], val[S_GRACE], 0, 3600000,
+		       &c->grace_ms) ||
+	    parse_long(src[S_MAX_BYTES], val[S_MAX_BYTES], 4096,
+		       64L << 20, &c->max_request_bytes) ||
+	    parse_long(src[S_RETRY_INITIAL], val[S_RETRY_INITIAL], 1,
+		       3600000, &c->retry_initial_ms) ||
+	    parse_long(src[S_RETRY_MAX], val[S_RETRY_MAX], 1, 3600000,
+		       &c->retry_max_ms))
+		return -1;
+	/* a default batch size follows a smaller configured queue */
+	if (c->max_batch > c->max_queue && !strcmp(src[S_BATCH], "default"))
+		c->max_batch = c->max_queue;
+	if (c->max_batch > c->max_queue) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%ld", c->max_batch);
+		return bad(src[S_BATCH], v,
+			   "must not exceed the max queue size");
+	}
+	if (!!val[S_CLIENT_KEY] != !!val[S_CLIENT_CERT])
+		return bad(val[S_CLIENT_KEY] ? src[S_CLIENT_KEY] :
+		src[S_CLIENT_CERT], val[S_CLIENT_KEY] ? val[S_CLIENT_KEY] :
+		val[S_CLIENT_CERT],
+			   "client key and certificate go together");
+	c->ca_file = dup_or_null(val[S_CERTIFICATE]);
+	c->client_key = dup_or_null(val[S_CLIENT_KEY]);
+	c->client_cert = dup_or_null(val[S_CLIENT_CERT]);
+	c->service_name = dup_or_null(val[S_SERVICE]);
+	c->resource_attrs = dup_or_null(val[S_RESOURCE]);
+	c->device = dup_or_null(val[S_DEVICE]);
+	c->input = dup_or_null(val[S_INPUT]);
+	c->capture = dup_or_null(val[S_CAPTURE]);
+	c->user = dup_or_null(val[S_USER]);
+	c->stats_file = dup_or_null(val[S_STATS_FILE]);
+	return c->endpoint ? 0 : -1;
+}
+
+enum { OPT_STDOUT = 1000, OPT_NO_EXPORT, OPT_HELP, OPT_VERSION };
+
+int config_load(struct config *c, int argc, char **argv)
+{
+	static char flag_src[NR_SETTINGS][40];
+	struct option opts[NR_SETTINGS + 6];
+	const char *val[NR_SETTINGS], *src[NR_SETTINGS];
+	int i, o;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NR_SETTINGS; i++) {
+		const char *e;
+
+		val[i] = desc[i].def;
+		src[i] = "default";
+		if (desc[i].env) {
+			e = getenv(desc[i].env);
+			if (e && *e) {
+				val[i] = e;
+				src[i] = desc[i].env;
+			}
+		}
+		if (desc[i].traces_env) {
+			e = getenv(desc[i].traces_env);
+			if (e && *e) {
+				val[i] = e;
+				src[i] = desc[i].traces_env;
+			}
+		}
+		opts[i] = (struct option){ desc[i].flag, required_argument,
+					   NULL, i };
+	}
+	opts[i++] = (struct option){ "stdout", no_argument, NULL, OPT_STDOUT };
+	opts[i++] = (struct option){ "no-export", no_argument, NULL,
+				     OPT_NO_EXPORT };
+	opts[i++] = (struct option){ "verbose", no_argument, NULL, 'v' };
+	opts[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	opts[i++] = (struct option){ "version", no_argument, NULL,
+				     OPT_VERSION };
+	opts[i] = (struct option){ 0 };
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		if (o >= 0 && o < NR_SETTINGS) {
+			val[o] = optarg;
+			snprintf(flag_src[o], sizeof(flag_src[o]), "--%s",
+				 desc[o].flag);
+			src[o] = flag_src[o];
+			/* --endpoint beats OTEL_EXPORTER_OTLP_TRACES_ENDPOINT */
+			if (o == S_ENDPOINT && src[S_TRACES_ENDPOINT][0] != '-')
+				val[S_TRACES_ENDPOINT] = NULL;
+			continue;
+		}
+		switch (o) {
+		case OPT_STDOUT:
+			c->console = true;
+			break;
+		case OPT_NO_EXPORT:
+			c->no_export = true;
+			break;
+		case 'v':
+			log_verbose++;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			printf("oteld %s (ABI %d)\n", OTELD_VERSION,
+			       OTEL_ABI_VERSION);
+			return 1;
+		default:
+			fprintf(stderr, "Try 'oteld --help'.\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "oteld: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	return apply(c, val, src);
+}
+
+void config_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_headers; i++)
+		free(c->headers[i]);
+	free(c->headers);
+	free(c->endpoint);
+	free(c->ca_file);
+	free(c->client_key);
+	free(c->client_cert);
+	free(c->service_name);
+	free(c->resource_attrs);
+	free(c->device);
+	free(c->input);
+	free(c->capture);
+	free(c->user);
+	free(c->stats_file);
+	memset(c, 0, sizeof(*c));
+}

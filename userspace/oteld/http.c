@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * OTLP/HTTP sender: one libcurl easy handle reused for every request (so the
+ * connection is kept alive), the configured headers, TLS files and timeout;
+ * gzip with zlib.  It classifies the answer; export.c decides on retries.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "oteld.h"
+
+#define MAX_RESPONSE (4u << 20)	/* OTLP: read at most 4 MiB of answer */
+
+struct http {
+	CURL *curl;
+	struct curl_slist *headers;
+	const struct config *c;
+	struct buf resp;
+	long retry_after_ms;
+};
+
+int gzip_buf(const void *in, size_t len, struct buf *out)
+{
+	z_stream zs = { 0 };
+	int ret;
+
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	if (buf_reserve(out, deflateBound(&zs, len))) {
+		deflateEnd(&zs);
+		return -1;
+	}
+	zs.next_in = (Bytef *)in;
+	zs.avail_in = len;
+	zs.next_out = out->data + out->len;
+	zs.avail_out = out->cap - out->len;
+	ret = deflate(&zs, Z_FINISH);
+	if (ret == Z_STREAM_END)
+		out->len += zs.total_out;
+	deflateEnd(&zs);
+	return ret == Z_STREAM_END ? 0 : -1;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct http *h = arg;
+	size_t len = size * n;
+
+	if (h->resp.len + len <= MAX_RESPONSE)
+		buf_put(&h->resp, p, len);
+	return len;
+}
+
+/* Retry-After: delay-seconds or an HTTP-date. */
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct http *h = arg;
+	size_t len = size * n;
+	char v[128];
+
+	if (len > 12 && len < sizeof(v) + 12 &&
+	    !strncasecmp(p, "Retry-After:", 12)) {
+		char *end;
+		long s;
+
+		memcpy(v, p + 12, len - 12);
+		v[len - 12] = '\0';
+		s = strtol(v, &end, 10);
+		if (end != v && (*end == '\r' || *end == '\n' || !*end) &&
+		    s >= 0) {
+			h->retry_after_ms = s > 86400 ? 86400000 : s * 1000;
+		} else {
+			time_t t = curl_getdate(v, NULL);
+
+			if (t > 0)
+				h->retry_after_ms = t > time(NULL) ?
+					(t - time(NULL)) * 1000 : 0;
+		}
+	}
+	return len;
+}
+
+struct http *http_new(const struct config *c)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct curl_slist *l;
+	size_t i;
+
+	if (!h)
+		return NULL;
+	h->c = c;
+	h->curl = curl_easy_init();
+	if (!h->curl)
+		goto err;
+	l = curl_slist_append(NULL, c->protocol == PROTO_HTTP_JSON ?
+			      "Content-Type: application/json" :
+			      "Content-Type: application/x-protobuf");
+	if (l && c->gzip)
+		l = curl_slist_append(l, "Content-Encoding: gzip");
+	if (l)
+		l = curl_slist_append(l, "Expect:");
+	if (l)
+		l = curl_slist_append(l, "User-Agent: oteld/" OTELD_VERSION);
+	for (i = 0; l && i < c->nr_headers; i++)
+		l = curl_slist_append(l, c->headers[i]);
+	if (!l)
+		goto err;
+	h->headers = l;
+	curl_easy_setopt(h->curl, CURLOPT_URL, c->endpoint);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->ca_file)
+		curl_easy_setopt(h->curl, CURLOPT_CAINFO, c->ca_file);
+	if (c->client_cert)
+		curl_easy_setopt(h->curl, CURLOPT_SSLCERT, c->client_cert);
+	if (c->client_key)
+		curl_easy_setopt(h->curl, CURLOPT_SSLKEY, c->client_key);
+	return h;
+err:
+	http_free(h);
+	return NULL;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->headers);
+	buf_free(&h->resp);
+	free(h);
+}
+
+/* A 200 may still carry a partial success: log it, never retry it. */
+static void check_partial(struct http *h)
+{
+	char msg[256] = "";
+	long long n = -1;
+
+	if (!h->resp.len)
+		return;
+	if (h->c->protocol == PROTO_HTTP_PROTOBUF) {
+		n = otlp_proto_rejected(h->resp.data, h->resp.len, msg,
+					sizeof(msg));
+	} else {
+		const char *p;
+
+		buf_put(&h->resp, "", 1);
+		p = strstr((const char *)h->resp.data, "\"rejectedSpans\"");
+		if (p) {
+			p += strlen("\"rejectedSpans\"");
+			p += strspn(p, " \t:\"");
+			n = strtoll(p, NULL, 10);
+		}
+	}
+	if (n > 0) {
+		atomic_fetch_add(&stats.partial_rejected, n);
+		log_msg("partial success: the receiver rejected %lld spans: %s",
+			n, msg);
+	}
+}
+
+enum send_result http_post(struct http *h, const void *body, size_t len,
+			   long timeout_ms, long *retry_after_ms, char *why,
+			   size_t whylen)
+{
+	CURLcode rc;
+	long code = 0;
+
+	h->resp.len = 0;
+	h->retry_after_ms = -1;
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)len);
+	rc = curl_easy_perform(h->curl);
+	atomic_fetch_add(&stats.export_requests, 1);
+	*retry_after_ms = h->retry_after_ms;
+	if (rc != CURLE_OK) {
+		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+		/* TLS setup and URL errors will not heal by retrying. */
+		switch (rc) {
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+			return SEND_FAIL;
+		default:
+			return SEND_RETRY;
+		}
+	}
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+	snprintf(why, whylen, "HTTP %ld", code);
+	if (code >= 200 && code < 300) {
+		check_partial(h);
+		return SEND_OK;
+	}
+	if (code == 429 || code == 502 || code == 503 || code == 504)
+		return SEND_RETRY;
+	if (code == 413)
+		return SEND_TOO_BIG;
+	return SEND_FAIL;
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oteld main: configuration, the source (the device's rings, or a capture
+ * file with --input), privilege drop, then the reader loop on this thread
+ * and the exporter on its own.  SIGTERM/SIGINT: drain the rings, export
+ * what is open (marked incomplete), flush the queue within the export
+ * timeout, exit 0.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "oteld.h"
+#include "ring.h"
+
+#define REANCHOR_MS	10000	/* re-read the clock pair this often */
+#define TICK_MS		100	/* expiry checks while idle */
+
+static volatile sig_atomic_t stopping;
+
+struct relay {
+	struct config cfg;
+	struct resource res;
+	struct ring_reader *ring;
+	struct capture *input, *capture;
+	struct assembler *as;
+	struct queue *q;
+	struct exporter *exp;
+	uint64_t last_anchor, last_stats;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void sink(struct span *s, void *arg)
+{
+	struct relay *r = arg;
+
+	if (r->q)
+		queue_push(r->q, s);
+	else
+		span_free(s);	/* --no-export */
+}
+
+static void on_records(const void *p, size_t len, void *arg)
+{
+	struct relay *r = arg;
+
+	if (r->capture)
+		capture_write(r->capture, CAPTURE_RECORDS, p, len);
+	assembler_feed(r->as, p, len);
+}
+
+static void set_kstats(const struct otel_cpu_stats *k)
+{
+	atomic_store(&stats.kernel_dropped, k->dropped_full +
+		     k->dropped_too_big + k->dropped_nested +
+		     k->dropped_disabled);
+	atomic_store(&stats.kernel_overwritten, k->overwritten);
+}
+
+static void report(struct relay *r, const char *when)
+{
+	stats_log(when);
+	if (r->cfg.stats_file && stats_write(r->cfg.stats_file))
+		log_msg("%s: cannot write the counters: %s", r->cfg.stats_file,
+			strerror(errno));
+}
+
+/* Things done every so often in live mode: clock anchor, kernel counters. */
+static void housekeeping(struct relay *r, bool force)
+{
+	uint64_t now = mono_ms();
+	struct otel_cpu_stats k;
+	struct anchor a;
+
+	if (force || now - r->last_anchor >= REANCHOR_MS) {
+		r->last_anchor = now;
+		if (!ring_clock(r->ring, &a)) {
+			assembler_set_anchor(r->as, &a);
+			if (r->capture)
+				capture_write(r->capture, CAPTURE_ANCHOR, &a,
+					      sizeof(a));
+		}
+	}
+	if (force || now - r->last_stats >= (uint64_t)r->cfg.stats_interval_ms) {
+		r->last_stats = now;
+		if (!ring_kstats(r->ring, &k)) {
+			set_kstats(&k);
+			if (r->capture)
+				capture_write(r->capture, CAPTURE_KSTATS, &k,
+					      sizeof(k));
+		}
+		if (!force)
+			report(r, "periodic");
+	}
+}
+
+/*
+ * How long poll() may sleep: a tick while spans are open (their timers),
+ * else until the next housekeeping, so an idle relay stays asleep.
+ */
+static int poll_timeout(struct relay *r)
+{
+	uint64_t now = mono_ms(), next;
+
+	if (assembler_open(r->as))
+		return TICK_MS;
+	next = r->last_anchor + REANCHOR_MS;
+	if (r->last_stats + r->cfg.stats_interval_ms < next)
+		next = r->last_stats + r->cfg.stats_interval_ms;
+	return next > now ? (int)(next - now) : 0;
+}
+
+static int run_live(struct relay *r)
+{
+	while (!stopping) {
+		if (ring_wait(r->ring, poll_timeout(r)) < 0 && errno != EINTR) {
+			log_msg("poll: %s", strerror(errno));
+			return -1;
+		}
+		ring_drain(r->ring, on_records, r);
+		assembler_expire(r->as, mono_ns());
+		housekeeping(r, false);
+	}
+	/* the last records, and the final counters */
+	ring_drain(r->ring, on_records, r);
+	housekeeping(r, true);
+	return 0;
+}
+
+static int run_replay(struct relay *r)
+{
+	struct buf frame = { 0 };
+	uint32_t type;
+	int ret;
+
+	while (!stopping && (ret = capture_next(r->input, &type, &frame)) > 0) {
+		switch (type) {
+		case CAPTURE_RECORDS:
+			if (r->capture)
+				capture_write(r->capture, type, frame.data,
+					      frame.len);
+			assembler_feed(r->as, frame.data, frame.len);
+			break;
+		case CAPTURE_ANCHOR:
+			if (frame.len == sizeof(struct anchor))
+				assembler_set_anchor(r->as,
+					(const struct anchor *)frame.data);
+			break;
+		case CAPTURE_KSTATS:
+			if (frame.len == sizeof(struct otel_cpu_stats))
+				set_kstats((const struct otel_cpu_stats *)
+					   frame.data);
+			break;
+		default:	/* frames of a newer oteld */
+			break;
+		}
+		/* the replay clock is the records' own */
+		assembler_expire(r->as, assembler_last_time(r->as));
+	}
+	buf_free(&frame);
+	return stopping ? 0 : ret;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		log_msg("--user %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		log_msg("--user %s: %s", user, strerror(errno));
+		return -1;
+	}
+	log_debug("running as %s", user);
+	return 0;
+}
+
+static int open_source(struct relay *r)
+{
+	struct anchor a;
+	uint32_t nr_cpus = 0;
+
+	if (r->cfg.input) {
+		r->input = capture_open(r->cfg.input, &a);
+		if (!r->input)
+			return -1;
+	} else {
+		r->ring = ring_open(r->cfg.device);
+		if (!r->ring)
+			return -1;
+		nr_cpus = ring_nr_cpus(r->ring);
+		if (ring_clock(r->ring, &a)) {
+			log_msg("OTEL_IOC_CLOCK: %s", strerror(errno));
+			return -1;
+		}
+		r->last_anchor = mono_ms();
+	}
+	assembler_set_anchor(r->as, &a);
+	if (r->cfg.capture) {
+		r->capture = capture_create(r->cfg.capture, &a, nr_cpus);
+		if (!r->capture)
+			return -1;
+	}
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct relay r;
+	int ret, status = 1;
+
+	/* first, so a SIGTERM during a slow start still means "drain, exit 0" */
+	install_signals();
+	memset(&r, 0, sizeof(r));
+	ret = config_load(&r.cfg, argc, argv);
+	if (ret) {
+		config_free(&r.cfg);
+		return ret > 0 ? 0 : 2;
+	}
+	if (r.cfg.disabled) {
+		log_msg("OTEL_SDK_DISABLED=true: nothing to do");
+		config_free(&r.cfg);
+		return 0;
+	}
+	if (resource_build(&r.res, &r.cfg)) {
+		config_free(&r.cfg);
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	r.as = assembler_new(r.cfg.max_open_spans,
+			     r.cfg.span_timeout_ms * 1000000ull,
+			     r.cfg.grace_ms * 1000000ull, sink, &r);
+	if (!r.as || open_source(&r))
+		goto out;
+	if (r.cfg.user && drop_privileges(r.cfg.user))
+		goto out;
+	if (!r.cfg.no_export) {
+		r.q = queue_new(r.cfg.max_queue);
+		r.exp = r.q ? exporter_start(&r.cfg, &r.res, r.q) : NULL;
+		if (!r.exp) {
+			log_msg("cannot start the exporter");
+			goto out;
+		}
+	}
+	log_debug("exporting to %s", r.cfg.console ? "stdout" :
+		  r.cfg.no_export ? "nowhere" : r.cfg.endpoint);
+	r.last_stats = mono_ms();
+	ret = r.ring ? run_live(&r) : run_replay(&r);
+	/* what is still open goes out as it is, marked incomplete */
+	assembler_flush(r.as);
+	status = ret ? 1 : 0;
+out:
+	exporter_stop(r.exp);
+	if (capture_close(r.capture))
+		status = 1;
+	report(&r, "exit");
+	queue_free(r.q);
+	assembler_free(r.as);
+	if (r.input)
+		capture_close(r.input);
+	ring_close(r.ring);
+	resource_free(&r.res);
+	config_free(&r.cfg);
+	curl_global_cleanup();
+	return status;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * oteld: the user-space relay of oteltrace.
+ *
+ * Pipeline, one file per stage, with the data passed between stages defined
+ * here once:
+ *
+ *   ring.c / capture.c   records (raw bytes, as the kernel wrote them)
+ *        -> assemble.c   struct span (complete or marked incomplete)
+ *        -> queue.c      bounded queue, batches (BatchSpanProcessor)
+ *        -> export.c     otlp_proto.c / otlp_json.c -> http.c, or console.c
+ *
+ * config.c holds the configuration (OTEL_* environment and flags),
+ * resource.c the resource attributes, stats.c the counters of every drop.
+ */
+#ifndef OTELD_H
+#define OTELD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "uapi/oteltrace.h"
+
+#define OTELD_VERSION "0.1.0"
+
+/* Per-span bounds: a corrupt or hostile stream cannot grow a span forever. */
+#define SPAN_MAX_ATTRS	256
+#define SPAN_MAX_EVENTS	128
+#define SPAN_MAX_LINKS	128
+
+/* ---- log.c ---- */
+extern int log_verbose;
+void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- spans (assemble.c builds them, the exporters read them) ---- */
+struct attr {
+	char *key;
+	uint16_t target;	/* OTEL_ATTR_TARGET_* */
+	uint8_t type;		/* enum otel_attr_type */
+	char *str;
+	int64_t i;		/* INT, BOOL */
+	double d;
+};
+
+struct event {
+	uint16_t index;
+	uint64_t time;		/* Unix epoch ns */
+	char *name;
+};
+
+struct link {
+	uint16_t index;
+	uint8_t trace_id[OTEL_TRACE_ID_SIZE];
+	uint8_t span_id[OTEL_SPAN_ID_SIZE];
+	uint8_t trace_flags;
+};
+
+struct span {
+	uint8_t trace_id[OTEL_TRACE_ID_SIZE];
+	uint8_t span_id[OTEL_SPAN_ID_SIZE];
+	uint8_t parent_span_id[OTEL_SPAN_ID_SIZE];
+	uint8_t trace_flags, kind, begin_flags, status_code;
+	char *name, *scope_name, *scope_version, *status_message;
+	uint64_t start, end;	/* Unix epoch ns */
+	uint32_t pid, tgid;
+	struct attr *attrs;
+	struct event *events;
+	struct link *links;
+	size_t nr_attrs, nr_events, nr_links;
+	uint32_t dropped_attrs, dropped_events, dropped_links;
+	bool incomplete;
+
+	/* assembly state */
+	bool has_begin, has_end;
+	uint32_t nr_seen, nr_expected;
+	uint64_t status_mono;	/* time of the status that won */
+	uint64_t first_mono, end_seen_mono;
+	struct span *hnext;		/* hash chain */
+	struct span *prev, *next;	/* age list, then queue */
+};
+
+void span_free(struct span *s);
+
+/* ---- clock anchor: CLOCK_MONOTONIC -> Unix epoch ---- */
+struct anchor {
+	uint64_t mono_ns, real_ns;
+};
+
+static inline uint64_t anchor_to_real(const struct anchor *a, uint64_t mono)
+{
+	return mono - a->mono_ns + a->real_ns;
+}
+
+/* ---- config.c ---- */
+enum protocol { PROTO_HTTP_PROTOBUF, PROTO_HTTP_JSON };
+
+struct config {
+	char *endpoint;		/* full URL, /v1/traces included */
+	enum protocol protocol;
+	bool gzip;
+	long timeout_ms;
+	char *ca_file, *client_cert, *client_key;
+	char **headers;		/* "Name: value" */
+	size_t nr_headers;
+	char *service_name;
+	char *resource_attrs;	/* OTEL_RESOURCE_ATTRIBUTES, raw */
+	long schedule_delay_ms, max_queue, max_batch, export_timeout_ms;
+	bool disabled;
+
+	char *device, *input, *capture, *user, *stats_file;
+	bool console, no_export;
+	long max_open_spans, span_timeout_ms, grace_ms, stats_interval_ms;
+	long max_request_bytes;
+	long retry_initial_ms, retry_max_ms;
+};
+
+/* Returns 0, or 1 when it printed --help/--version, or -1 after an error. */
+int config_load(struct config *c, int argc, char **argv);
+void config_free(struct config *c);
+int parse_headers(const char *s, char ***out, size_t *n);
+char *percent_decode(const char *s, size_t len);
+
+/* ---- resource.c ---- */
+struct resource {
+	struct attr *attrs;
+	size_t nr;
+};
+
+int resource_build(struct resource *r, const struct config *c);
+void resource_free(struct resource *r);
+
+/* ---- stats.c ---- */
+struct stats {
+	atomic_ullong records, records_raw, records_unknown, records_corrupt;
+	atomic_ullong spans_complete, spans_incomplete, spans_no_begin;
+	atomic_ullong spans_evicted, span_items_dropped;
+	atomic_ullong spans_queued, dropped_queue_full;
+	atomic_ullong spans_exported, dropped_export_failed, dropped_too_big;
+	atomic_ullong export_requests, export_retries, partial_rejected;
+	atomic_ullong kernel_dropped, kernel_overwritten;
+};
+
+extern struct stats stats;
+void stats_log(const char *when);
+int stats_write(const char *path);
+
+/* ---- assemble.c ---- */
+struct assembler;
+typedef void (*span_sink)(struct span *s, void *arg);
+
+struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
+				uint64_t grace_ns, span_sink sink, void *arg);
+void assembler_free(struct assembler *a);
+void assembler_set_anchor(struct assembler *a, const struct anchor *an);
+/* Feed a buffer of whole records; returns bytes consumed. */
+size_t assembler_feed(struct assembler *a, const void *buf, size_t len);
+/* Export what timed out by @now_mono (CLOCK_MONOTONIC ns). */
+void assembler_expire(struct assembler *a, uint64_t now_mono);
+/* Export everything still open, marked incomplete. */
+void assembler_flush(struct assembler *a);
+/* Latest record time seen (the replay clock). */
+uint64_t assembler_last_time(const struct assembler *a);
+size_t assembler_open(const struct assembler *a);
+
+/* ---- queue.c ---- */
+struct queue;
+
+struct queue *queue_new(size_t max_spans);
+void queue_free(struct queue *q);
+/* Takes @s; drops it (counted) when full. */
+void queue_push(struct queue *q, struct span *s);
+/*
+ * Waits until @batch spans are queued, @delay_ms passed, or a flush/close
+ * was asked; returns a list of at most @batch spans (NULL when closed and
+ * empty).
+ */
+struct span *queue_pop_batch(struct queue *q, size_t batch, long delay_ms,
+			     size_t *n);
+void queue_close(struct queue *q);
+size_t queue_len(struct queue *q);
+bool queue_closed(struct queue *q);
+
+/* ---- encoding (otlp_proto.c, otlp_json.c) ---- */
+struct buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+int buf_reserve(struct buf *b, size_t more);
+int buf_put(struct buf *b, const void *p, size_t n);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* Encode @n spans from an array into one ExportTraceServiceRequest. */
+int otlp_proto_encode(struct span *const *spans, size_t n,
+		      const struct resource *r, struct buf *out);
+int otlp_json_encode(struct span *const *spans, size_t n,
+		     const struct resource *r, struct buf *out);
+/* Partial success from a response body: rejected spans, or -1. */
+long long otlp_proto_rejected(const void *body, size_t len, char *msg,
+			      size_t msglen);
+
+/* ---- http.c ---- */
+struct http;
+
+enum send_result {
+	SEND_OK,
+	SEND_RETRY,		/* 429/502/503/504 or transport error */
+	SEND_TOO_BIG,		/* 413 */
+	SEND_FAIL,		/* anything else: not retryable */
+};
+
+struct http *http_new(const struct config *c);
+void http_free(struct http *h);
+/* One POST; *retry_after_ms is set from Retry-After (or -1). */
+enum send_result http_post(struct http *h, const void *body, size_t len,
+			   long timeout_ms, long *retry_after_ms, char *why,
+			   size_t whylen);
+int gzip_buf(const void *in, size_t len, struct buf *out);
+
+/* ---- export.c: the exporter thread ---- */
+struct exporter;
+
+struct exporter *exporter_start(const struct config *c,
+				const struct resource *r, struct queue *q);
+/* Closes the queue, waits for the last batch to go, up to the deadline. */
+void exporter_stop(struct exporter *e);
+
+/* ---- console.c ---- */
+void console_print(FILE *out, struct span *const *spans, size_t n);
+
+#endif /* OTELD_H */

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading the per-CPU rings of /dev/oteltrace through mmap and poll. */
+#ifndef OTELD_RING_H
+#define OTELD_RING_H
+
+#include "oteld.h"
+
+struct ring_reader;
+
+/* Called with whole records (PAD left out), copied out of the ring. */
+typedef void (*ring_sink)(const void *records, size_t len, void *arg);
+
+struct ring_reader *ring_open(const char *path);
+void ring_close(struct ring_reader *r);
+uint32_t ring_nr_cpus(const struct ring_reader *r);
+/* Waits up to @timeout_ms for records; 1 ready, 0 timeout, -1 error/EINTR */
+int ring_wait(struct ring_reader *r, int timeout_ms);
+/* Reads every ring up to its producer position; returns bytes read. */
+size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg);
+int ring_clock(struct ring_reader *r, struct anchor *a);
+int ring_kstats(struct ring_reader *r, struct otel_cpu_stats *s);
+
+#endif
