@@ -256,12 +256,24 @@ test('receiver down then up: nothing lost within the queue', async () => {
   } finally { await rcv.close(); }
 });
 
-test('queue overflow is counted: received + dropped == produced', async () => {
+test('a replay waits for queue room: nothing dropped with a small queue', async () => {
   const rcv = await start();
   try {
     rcv.failNext(1, 503, { 'Retry-After': '1' });
     const r = await oteld(await gencap('many', '300'), rcv.port, {
       args: ['--max-queue-size', '50', '--max-export-batch-size', '50'],
+    });
+    assert.equal(r.stats.dropped_queue_full, 0);
+    assert.equal(rcv.spans().length, 300);
+  } finally { await rcv.close(); }
+});
+
+test('queue overflow is counted: received + dropped == produced', async () => {
+  const rcv = await start();
+  try {
+    rcv.failNext(1, 503, { 'Retry-After': '1' });
+    const r = await oteld(await gencap('many', '300'), rcv.port, {
+      args: ['--max-queue-size', '50', '--max-export-batch-size', '50', '--replay-drop'],
     });
     const got = rcv.spans().length;
     assert.ok(r.stats.dropped_queue_full > 0, 'some dropped');

@@ -120,11 +120,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"  --%-24s console exporter: one tree per trace on stdout\n"
 		"  --%-24s read and assemble, export nothing\n"
+		"  --%-24s with --input, drop spans when the queue is full, as\n"
+		"  %-26s live reading does (default: the replay waits)\n"
 		"  --%-24s more log\n"
 		"  --%-24s this help\n"
 		"  --%-24s the version\n"
 		"Exit status: 0 success, 1 run-time failure, 2 bad usage.\n",
-		"stdout", "no-export", "verbose", "help", "version");
+		"stdout", "no-export", "replay-drop", "", "verbose", "help",
+		"version");
 }
 
 static int bad(const char *src, const char *val, const char *why)
@@ -345,12 +348,12 @@ static int apply(struct config *c, const char **val, const char **src)
 	return c->endpoint ? 0 : -1;
 }
 
-enum { OPT_STDOUT = 1000, OPT_NO_EXPORT, OPT_HELP, OPT_VERSION };
+enum { OPT_STDOUT = 1000, OPT_NO_EXPORT, OPT_REPLAY_DROP, OPT_HELP, OPT_VERSION };
 
 int config_load(struct config *c, int argc, char **argv)
 {
 	static char flag_src[NR_SETTINGS][40];
-	struct option opts[NR_SETTINGS + 6];
+	struct option opts[NR_SETTINGS + 7];
 	const char *val[NR_SETTINGS], *src[NR_SETTINGS];
 	int i, o;
 
@@ -380,6 +383,8 @@ int config_load(struct config *c, int argc, char **argv)
 	opts[i++] = (struct option){ "stdout", no_argument, NULL, OPT_STDOUT };
 	opts[i++] = (struct option){ "no-export", no_argument, NULL,
 				     OPT_NO_EXPORT };
+	opts[i++] = (struct option){ "replay-drop", no_argument, NULL,
+				     OPT_REPLAY_DROP };
 	opts[i++] = (struct option){ "verbose", no_argument, NULL, 'v' };
 	opts[i++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	opts[i++] = (struct option){ "version", no_argument, NULL,
@@ -403,6 +408,9 @@ int config_load(struct config *c, int argc, char **argv)
 			break;
 		case OPT_NO_EXPORT:
 			c->no_export = true;
+			break;
+		case OPT_REPLAY_DROP:
+			c->replay_drop = true;
 			break;
 		case 'v':
 			log_verbose++;

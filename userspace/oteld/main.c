@@ -278,6 +278,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (!r.cfg.no_export) {
 		r.q = queue_new(r.cfg.max_queue);
+		if (r.q && r.cfg.input && !r.cfg.replay_drop)
+			queue_set_blocking(r.q, true);
 		r.exp = r.q ? exporter_start(&r.cfg, &r.res, r.q) : NULL;
 		if (!r.exp) {
 			log_msg("cannot start the exporter");

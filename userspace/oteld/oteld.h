@@ -112,7 +112,7 @@ struct config {
 	bool disabled;
 
 	char *device, *input, *capture, *user, *stats_file;
-	bool console, no_export;
+	bool console, no_export, replay_drop;
 	long max_open_spans, span_timeout_ms, grace_ms, stats_interval_ms;
 	long max_request_bytes;
 	long retry_initial_ms, retry_max_ms;
@@ -171,7 +171,9 @@ struct queue;
 
 struct queue *queue_new(size_t max_spans);
 void queue_free(struct queue *q);
-/* Takes @s; drops it (counted) when full. */
+/* Full queue: push waits for room instead of dropping (for replays). */
+void queue_set_blocking(struct queue *q, bool blocking);
+/* Takes @s; drops it (counted) when full, or waits if blocking. */
 void queue_push(struct queue *q, struct span *s);
 /*
  * Waits until @batch spans are queued, @delay_ms passed, or a flush/close

@@ -2,7 +2,9 @@
 /*
  * The BatchSpanProcessor's queue: bounded to max_queue spans (a full queue
  * drops the new span, counted); the exporter takes a batch once
- * max_export_batch spans wait or the schedule delay has passed.
+ * max_export_batch spans wait or the schedule delay has passed.  A blocking
+ * queue (replaying a capture file) makes the producer wait for room instead:
+ * a file can always wait, the kernel's rings cannot.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,9 +16,10 @@
 struct queue {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t room;	/* blocking queue: signalled when spans leave */
 	struct span *head, *tail;
 	size_t len, max;
-	bool closed;
+	bool closed, blocking;
 };
 
 struct queue *queue_new(size_t max_spans)
@@ -30,9 +33,17 @@ struct queue *queue_new(size_t max_spans)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->cond, &ca);
+	pthread_cond_init(&q->room, &ca);
 	pthread_condattr_destroy(&ca);
 	q->max = max_spans;
 	return q;
+}
+
+void queue_set_blocking(struct queue *q, bool blocking)
+{
+	pthread_mutex_lock(&q->lock);
+	q->blocking = blocking;
+	pthread_mutex_unlock(&q->lock);
 }
 
 void queue_free(struct queue *q)
@@ -46,6 +57,7 @@ void queue_free(struct queue *q)
 		span_free(s);
 	}
 	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->room);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -56,6 +68,11 @@ void queue_push(struct queue *q, struct span *s)
 
 	s->next = NULL;
 	pthread_mutex_lock(&q->lock);
+	while (q->blocking && q->len >= q->max && !q->closed) {
+		/* The exporter must see a full batch to make room. */
+		pthread_cond_signal(&q->cond);
+		pthread_cond_wait(&q->room, &q->lock);
+	}
 	if (q->len >= q->max) {
 		pthread_mutex_unlock(&q->lock);
 		atomic_fetch_add(&stats.dropped_queue_full, 1);
@@ -108,6 +125,8 @@ struct span *queue_pop_batch(struct queue *q, size_t batch, long delay_ms,
 		q->tail = NULL;
 	q->len -= head ? i : 0;
 	pthread_mutex_unlock(&q->lock);
+	if (head)
+		pthread_cond_broadcast(&q->room);
 	*n = head ? i : 0;
 	return head;
 }
@@ -118,6 +137,7 @@ void queue_close(struct queue *q)
 	q->closed = true;
 	pthread_mutex_unlock(&q->lock);
 	pthread_cond_broadcast(&q->cond);
+	pthread_cond_broadcast(&q->room);
 }
 
 size_t queue_len(struct queue *q)
