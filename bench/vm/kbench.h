@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kbench: the in-VM half of `make bench`.  It drives otel_bench.ko (the
+ * cases), oteltrace.ko (its configuration, through /dev/oteltrace) and
+ * ftrace (tracefs), and prints one `name: value unit` line per figure.
+ */
+#ifndef OTEL_KBENCH_H
+#define OTEL_KBENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "uapi/oteltrace.h"
+
+/* Print a figure, or say why it was not measured. */
+void kb_figure(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kb_skip(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kb_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Pin the calling thread to @cpu, or to every CPU when @cpu < 0. */
+int kb_pin(int cpu);
+int kb_nr_cpus(void);
+
+/* bench.c: otel_bench.ko's debugfs control file, one per thread. */
+struct kb_bench {
+	int fd;
+};
+
+int kb_bench_open(struct kb_bench *b);
+void kb_bench_close(struct kb_bench *b);
+bool kb_bench_has(const char *name);
+/* "batch" or "run": 0 and *ns, *ops, or -errno. */
+int kb_bench_cmd(struct kb_bench *b, const char *cmd, const char *name,
+		 unsigned int arg, uint64_t *ns, uint64_t *ops);
+/* Of the last "run": operations per chunk and a chunk's median ns. */
+int kb_bench_chunks(struct kb_bench *b, unsigned int *chunk,
+		    unsigned int *median);
+
+/* tracer.c: oteltrace's configuration and counters. */
+struct kb_tracer {
+	int fd;			/* /dev/oteltrace, -1 if absent */
+	bool have_config;	/* OTEL_IOC_GET/SET_CONFIG work */
+	bool have_stats;	/* OTEL_IOC_STATS works */
+	bool have_clear;	/* OTEL_IOC_CLEAR works */
+	struct otel_config saved;
+};
+
+int kb_tracer_open(struct kb_tracer *t);
+void kb_tracer_close(struct kb_tracer *t);
+/* Tracing on or off (the static key): 0 or -errno. */
+int kb_tracer_enable(struct kb_tracer *t, bool on);
+/* enum otel_sampler: through the ioctl, else the module parameter. */
+int kb_tracer_sampler(struct kb_tracer *t, unsigned int sampler);
+int kb_tracer_mode(struct kb_tracer *t, unsigned int mode);
+int kb_tracer_ring_size(struct kb_tracer *t, uint64_t bytes);
+int kb_tracer_clear(struct kb_tracer *t);
+int kb_tracer_stats(struct kb_tracer *t, struct otel_cpu_stats *s);
+void kb_tracer_restore(struct kb_tracer *t);
+
+/* ftrace.c: tracefs. */
+int kb_ftrace_enable(const char *system, bool on);
+int kb_ftrace_clear(void);
+int kb_ftrace_entries(uint64_t *entries, uint64_t *overrun);
+
+/* cost.c and tput.c: the two halves of the kernel benchmark. */
+struct kb_opts {
+	unsigned int rounds;	/* batches per case */
+	unsigned int ops;	/* operations per batch */
+	unsigned int run_ms;	/* throughput: duration of each run */
+	const char *oteld;	/* oteld binary for draining, or NULL */
+};
+
+void kb_cost(const struct kb_opts *o, struct kb_tracer *t);
+void kb_tput(const struct kb_opts *o, struct kb_tracer *t);
+
+/* drain.c: a reader emptying every ring through mmap. */
+struct kb_drain;
+
+struct kb_drain *kb_drain_start(int cpu, char *err, size_t errlen);
+/* Stop; the records and bytes it read. */
+void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *bytes,
+		   uint64_t *bad);
+
+/* oteld.c: oteld exporting to a null receiver, as the reader. */
+struct kb_oteld {
+	int oteld;		/* pid */
+	int rx;			/* null receiver's pid */
+	int rx_out;		/* its stdout */
+};
+
+int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
+		   size_t errlen);
+/* Stop both; the spans the receiver got. */
+void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans);
+
+#endif /* OTEL_KBENCH_H */

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbench: span throughput with a reader draining the rings, on one CPU and
+ * on every CPU, and what was dropped at that rate.
+ *
+ * Writers are threads pinned one per CPU that make the kernel loop on
+ * recorded spans for a while (preemption on), in chunks of 256.  The
+ * reader is oteld when one is given, else drain.c; the scheduler places
+ * it.  Two rates: spans per second of wall time (what the machine
+ * delivers, reader included), and the rate of each writer's median chunk,
+ * which leaves out the chunks during which its CPU was taken away (by the
+ * reader, or by the host from an emulated CPU) but not a slowdown that
+ * every chunk suffers (shared cache lines, locks): `scaling` compares the
+ * latter, `scaling_wall` the former.  One-CPU and all-CPU runs alternate;
+ * each figure is the median of the runs.
+ *
+ * The same series runs with the minimal mmap reader when oteld is the
+ * main one (mmap_*), with bare ring records (ring_*), and with the floor,
+ * which shares nothing between CPUs and so measures what the machine
+ * itself allows: scaling_vs_floor_scaling divides that out.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "bench/common/stats.h"
+#include "kbench.h"
+
+#define TPUT_REPEATS 5
+
+/* One series: a case of otel_bench.ko and how its figures are named. */
+struct series {
+	const char *kcase;	/* "kspan" or "ring" */
+	const char *prefix;	/* of the figure names */
+	const char *unit;	/* "spans/s" or "records/s" */
+	bool control;		/* the floor: only its scaling is reported */
+	bool oteld;		/* drained by oteld when there is one */
+};
+
+struct writer {
+	pthread_t	thread;
+	const char	*kcase;
+	int		cpu;
+	unsigned int	ms;
+	pthread_barrier_t *start;
+	int		err;
+	uint64_t	ns, ops;
+	unsigned int	chunk, median;	/* median ns of chunk operations */
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct kb_bench b;
+
+	w->err = kb_pin(w->cpu);
+	if (!w->err)
+		w->err = kb_bench_open(&b);
+	pthread_barrier_wait(w->start);
+	if (w->err)
+		return NULL;
+	w->err = kb_bench_cmd(&b, "run", w->kcase, w->ms, &w->ns, &w->ops);
+	if (!w->err)
+		w->err = kb_bench_chunks(&b, &w->chunk, &w->median);
+	kb_bench_close(&b);
+	return NULL;
+}
+
+struct tput_run {
+	double rate;		/* operations/s, all writers together */
+	double cpu_rate;	/* the same from each writer's median chunk */
+	uint64_t ops, records, dropped;
+	uint64_t read;		/* records the mmap reader read */
+	uint64_t exported;	/* spans oteld delivered */
+	bool by_oteld;		/* oteld was the reader */
+};
+
+/* One run with @nr writers on CPUs 0..nr-1: 0 or -errno. */
+static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
+		     const struct series *s, int nr, struct tput_run *res,
+		     char *err, size_t errlen)
+{
+	struct otel_cpu_stats s0, s1;
+	pthread_barrier_t start;
+	struct writer w[nr];
+	struct kb_drain *d = NULL;
+	struct kb_oteld od;
+	uint64_t bytes, bad = 0;
+	int i, ret;
+
+	ret = kb_tracer_clear(t);
+	if (!ret)
+		ret = kb_tracer_stats(t, &s0);
+	if (ret) {
+		snprintf(err, errlen, "stats/clear: %s", strerror(-ret));
+		return ret;
+	}
+	if (o->oteld && s->oteld) {
+		ret = kb_oteld_start(&od, o->oteld, -1, err, errlen);
+		if (ret)
+			return ret;
+	} else {
+		d = kb_drain_start(-1, err, errlen);
+		if (!d)
+			return -EIO;
+	}
+	pthread_barrier_init(&start, NULL, nr);
+	memset(res, 0, sizeof(*res));
+	res->by_oteld = !d;
+	for (i = 0; i < nr; i++) {
+		w[i] = (struct writer){ .kcase = s->kcase, .cpu = i,
+					.ms = o->run_ms, .start = &start };
+		pthread_create(&w[i].thread, NULL, writer_main, &w[i]);
+	}
+	for (i = 0; i < nr; i++) {
+		pthread_join(w[i].thread, NULL);
+		if (w[i].err && !ret)
+			ret = w[i].err;
+		res->ops += w[i].ops;
+		if (w[i].ns)
+			res->rate += w[i].ops * 1e9 / w[i].ns;
+		if (w[i].median)
+			res->cpu_rate += w[i].chunk * 1e9 / w[i].median;
+	}
+	pthread_barrier_destroy(&start);
+	ioctl(t->fd, OTEL_IOC_FLUSH);
+	if (d)
+		kb_drain_stop(d, &res->read, &bytes, &bad);
+	else
+		kb_oteld_stop(&od, &res->exported);
+	if (!ret)
+		ret = kb_tracer_stats(t, &s1);
+	if (ret) {
+		snprintf(err, errlen, "run: %s", strerror(-ret));
+		return ret;
+	}
+	res->records = s1.records - s0.records;
+	res->dropped = s1.dropped_full - s0.dropped_full;
+	if (bad)
+		kb_note("reader found %" PRIu64 " corrupt records", bad);
+	return 0;
+}
+
+static void name(char *buf, size_t len, const struct series *s,
+		 const char *what)
+{
+	snprintf(buf, len, "%s%s", s->prefix, what);
+}
+
+/* The figures of one kind of run (one CPU or all); its median rates. */
+static void report(const struct series *s, const char *what,
+		   struct tput_run *runs, int n, double *rate,
+		   double *cpu_rate)
+{
+	double v[n], c[n], drop[n];
+	uint64_t dropped = 0, records = 0, read = 0, ops = 0, exported = 0;
+	char fig[80];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		v[i] = runs[i].rate;
+		c[i] = runs[i].cpu_rate;
+		dropped += runs[i].dropped;
+		records += runs[i].records;
+		read += runs[i].read;
+		ops += runs[i].ops;
+		exported += runs[i].exported;
+		drop[i] = runs[i].records + runs[i].dropped ?
+			100.0 * runs[i].dropped /
+			(runs[i].records + runs[i].dropped) : 0;
+	}
+	*rate = bench_median(v, n);
+	*cpu_rate = bench_median(c, n);
+	if (s->control)
+		return;
+	name(fig, sizeof(fig), s, what);
+	kb_figure(fig, "%.0f %s", *rate, s->unit);
+	strcat(fig, "_dropped");
+	kb_figure(fig, "%.2f %% of records (%" PRIu64 " of %" PRIu64 ")",
+		  bench_median(drop, n), dropped, records + dropped);
+	/* What reached the reader: the rate less the dropped share. */
+	name(fig, sizeof(fig), s, what);
+	strcat(fig, "_delivered");
+	kb_figure(fig, "%.0f %s", *rate * (1 - bench_median(drop, n) / 100),
+		  s->unit);
+	name(fig, sizeof(fig), s, what);
+	strcat(fig, "_median_chunk");
+	kb_figure(fig, "%.0f %s", *cpu_rate, s->unit);
+	if (runs[0].by_oteld && !strcmp(s->kcase, "kspan"))
+		kb_note("%s%s: oteld exported %" PRIu64 " of %" PRIu64 " spans",
+			s->prefix, what, exported, ops);
+	else if (!runs[0].by_oteld && read != records)
+		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
+			s->prefix, what, read, records);
+}
+
+/*
+ * Spans drained by oteld (the figures the issue asks for), the same drained
+ * by the minimal mmap reader (what the rings allow; only run when oteld is
+ * the other reader), bare ring records and the floor (mmap reader).
+ */
+enum { S_SPANS, S_SPANS_MMAP, S_RING, S_FLOOR, S_NR };
+
+static const struct series all_series[S_NR] = {
+	[S_SPANS]      = { "kspan", "", "spans/s", false, true },
+	[S_SPANS_MMAP] = { "kspan", "mmap_", "spans/s", false, false },
+	[S_RING]       = { "ring", "ring_", "records/s", false, false },
+	[S_FLOOR]      = { "floor", "floor_", "ops/s", true, false },
+};
+
+/* Can series @s run?  Sets @err if not. */
+static bool series_ready(struct kb_tracer *t, const struct series *s,
+			 char *err, size_t errlen)
+{
+	if (!kb_bench_has(s->kcase))
+		snprintf(err, errlen, "otel_bench.ko has no '%s' case",
+			 s->kcase);
+	else if (t->fd < 0 || !t->have_stats || !t->have_clear)
+		snprintf(err, errlen, "oteltrace has no stats/clear ioctls");
+	return !err[0];
+}
+
+static void series_report(const struct series *s, struct tput_run *one,
+			  struct tput_run *all, int n, double *scaling)
+{
+	double r1, ra, c1, ca;
+	int nr = kb_nr_cpus();
+	char fig[80];
+
+	report(s, "throughput_1cpu", one, n, &r1, &c1);
+	report(s, "throughput_all_cpus", all, n, &ra, &ca);
+	*scaling = c1 > 0 ? ca / (nr * c1) : 0;
+	name(fig, sizeof(fig), s, "scaling");
+	kb_figure(fig, "%.3fx", *scaling);
+	if (s->control)
+		return;
+	strcat(fig, "_wall");
+	kb_figure(fig, "%.3fx", r1 > 0 ? ra / (nr * r1) : 0);
+}
+
+/* Scaling of series @k over the floor's, paired run by run. */
+static void versus_floor(const char *fig, int k,
+			 struct tput_run one[][TPUT_REPEATS],
+			 struct tput_run all[][TPUT_REPEATS],
+			 char err[][160])
+{
+	double r[TPUT_REPEATS];
+	int i, n = 0;
+
+	if (err[k][0] || err[S_FLOOR][0]) {
+		kb_skip(fig, "%s", err[k][0] ? err[k] : err[S_FLOOR]);
+		return;
+	}
+	for (i = 0; i < TPUT_REPEATS; i++) {
+		double sk, sf;
+
+		if (!one[k][i].cpu_rate || !one[S_FLOOR][i].cpu_rate)
+			continue;
+		sk = all[k][i].cpu_rate / one[k][i].cpu_rate;
+		sf = all[S_FLOOR][i].cpu_rate / one[S_FLOOR][i].cpu_rate;
+		if (sf > 0)
+			r[n++] = sk / sf;
+	}
+	if (n)
+		kb_figure(fig, "%.3fx", bench_median(r, n));
+	else
+		kb_skip(fig, "no complete run");
+}
+
+void kb_tput(const struct kb_opts *o, struct kb_tracer *t)
+{
+	static struct tput_run one[S_NR][TPUT_REPEATS], all[S_NR][TPUT_REPEATS];
+	char err[S_NR][160] = { "" };
+	double scaling[S_NR] = { 0 };
+	int nr = kb_nr_cpus(), i, k;
+	char fig[80];
+
+	kb_note("throughput: %d CPUs, %d x %u ms per run, reader: %s (mmap_*, ring_*, floor_*: kbench's mmap reader)",
+		nr, TPUT_REPEATS, o->run_ms,
+		o->oteld ? o->oteld : "kbench's mmap reader");
+	if (t->fd >= 0 && (kb_tracer_sampler(t, OTEL_SAMPLER_ALWAYS_ON) ||
+			   (t->have_config && (kb_tracer_enable(t, true) ||
+				kb_tracer_mode(t, OTEL_MODE_DISCARD)))))
+		kb_note("cannot configure oteltrace for the throughput runs");
+	for (k = 0; k < S_NR; k++)
+		series_ready(t, &all_series[k], err[k], sizeof(err[k]));
+	if (!o->oteld)		/* S_SPANS already uses the mmap reader */
+		snprintf(err[S_SPANS_MMAP], sizeof(err[S_SPANS_MMAP]),
+			 "no oteld: see throughput_*");
+	/* Interleaved: each repeat runs every series, one CPU then all. */
+	for (i = 0; i < TPUT_REPEATS; i++) {
+		for (k = 0; k < S_NR; k++) {
+			if (err[k][0])
+				continue;
+			if (tput_once(o, t, &all_series[k], 1, &one[k][i],
+				      err[k], sizeof(err[k])))
+				continue;
+			tput_once(o, t, &all_series[k], nr, &all[k][i], err[k],
+				  sizeof(err[k]));
+		}
+	}
+	for (k = 0; k < S_NR; k++) {
+		const struct series *s = &all_series[k];
+
+		if (k == S_SPANS_MMAP && !o->oteld)
+			continue;
+		if (err[k][0]) {
+			name(fig, sizeof(fig), s, "scaling");
+			kb_skip(fig, "%s", err[k]);
+			if (s->control)
+				continue;
+			name(fig, sizeof(fig), s, "throughput_1cpu");
+			kb_skip(fig, "%s", err[k]);
+			name(fig, sizeof(fig), s, "throughput_all_cpus");
+			kb_skip(fig, "%s", err[k]);
+			continue;
+		}
+		series_report(s, one[k], all[k], TPUT_REPEATS, &scaling[k]);
+	}
+	/*
+	 * The floor's loop shares nothing between CPUs: whatever its scaling
+	 * lacks from 1.0 is the machine's (a shared host, emulated CPUs).
+	 * Divide it out run by run (they are interleaved), then take the
+	 * median.
+	 */
+	versus_floor("scaling_vs_floor_scaling", S_SPANS, one, all, err);
+	if (o->oteld)
+		versus_floor("mmap_scaling_vs_floor_scaling", S_SPANS_MMAP, one,
+			     all, err);
+	versus_floor("ring_scaling_vs_floor_scaling", S_RING, one, all, err);
+}
