@@ -81,7 +81,8 @@ js() {
 	fi
 	if [ ! -d "$dir/node_modules/@opentelemetry/exporter-trace-otlp-proto" ] ||
 	   [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-		if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) \
+		if ! (cd "$dir" && NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt} \
+			npm ci --no-audit --no-fund --loglevel=error) \
 		    >"$out/npm.log" 2>&1; then
 			echo "js_cpu_per_span: skipped (npm ci failed, see $out/npm.log)"
 			return
