@@ -14,6 +14,10 @@
  *  - @size includes struct otel_rec_hdr and is rounded up to 8 by the ring;
  *    above OTEL_REC_MAX_SIZE the record is refused (dropped_too_big).
  *
+ * The writer pair is exported (GPL) only so that the ring's own test module
+ * (tests/kmod/otel_ringtest.c) and the benchmark can write raw records;
+ * drivers use the span API in oteltrace.h, never these.
+ *
  * The reader side (dev.c) uses the rest of this header.
  */
 #ifndef _OTELTRACE_RING_H
