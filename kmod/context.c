@@ -1,7 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The "current span" of each execution context, for implicit nesting, and
- * the per-task remote context that user space sets with ioctl().
+ * The chain of current spans of each execution context, for implicit
+ * nesting, and the per-task remote context that user space sets with
+ * ioctl().
+ *
+ * A chain is a small stack of entries in oteltrace's own memory (struct
+ * otel_ctx_stack), each holding a copy of a span's ids and flags and, for
+ * identity only, its handle's address.  A child takes its parent's ids from
+ * the entry, never from the parent's handle, so a handle whose frame has
+ * returned, or that its driver overwrote, is never read, copied or written
+ * through (docs/span-records.md).  Only the owning context pushes and pops;
+ * another context that ends a span of this chain marks its entry with a
+ * compare-and-swap of the entry's generation (odd: ended), and the owner
+ * drops marked entries from the top when it next uses the chain.
  *
  * Task context: a fixed table keyed by the task pointer, so task_struct is
  * untouched.  A task claims a slot with cmpxchg() on its key when it begins
@@ -10,21 +21,23 @@
  * releasing around every outermost span cost twice the rest of an unsampled
  * span (measured under TCG).  Past half full, a task gives its slot back
  * when its outermost span ends, so occupancy stays bounded by the spans
- * actually open.  Only the owning task reads or writes a slot's data, so
- * the data needs no lock; the keys are shared and change only by cmpxchg()
- * (claim) and smp_store_release() (release).  A task's key lives in one of
- * two windows of 8 keys picked by two hashes; a lookup stops at its own key
- * (almost always the first) and never at a hole.  When both windows are
- * full the span is counted and becomes a root.
+ * actually open.  Only the owning task reads or writes a slot's data (but
+ * for the generation marks above), so the data needs no lock; the keys are
+ * shared and change only by cmpxchg() (claim) and smp_store_release()
+ * (release).  A task's key lives in one of two windows of 8 keys picked by
+ * two hashes; a lookup stops at its own key (almost always the first) and
+ * never at a hole.  When both windows are full the span is counted and
+ * becomes a root.
  *
- * Interrupt context: one cell per CPU for each of softirq, hardirq and NMI,
- * never mixed with the interrupted task's.  These contexts do not nest
+ * Interrupt context: one chain per CPU for each of softirq, hardirq and
+ * NMI, never mixed with the interrupted task's.  These contexts do not nest
  * within themselves, and a span made current there must end before the
- * handler returns.
+ * handler returns (a dead frame is only detected on task stacks).
  *
- * A task's slot is freed when it exits, from the sched_process_exit
- * tracepoint; the slot also records the task's start time, so a recycled
- * task_struct never inherits a stale slot.
+ * A task's slot is freed when it exits (sched_process_exit) and, should
+ * anything in do_exit() claim it again after that hook, when the task is
+ * freed (sched_process_free); the slot also records the task's start time,
+ * so a recycled task_struct never inherits a stale slot.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -39,92 +52,40 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 
+#include "context.h"
 #include "internal.h"
 #include "oteltrace.h"
 
-#define OTEL_CTX_WINDOW		8	/* keys per window: one cache line */
 #define OTEL_CTX_SLOTS_MIN	256
 #define OTEL_CTX_SLOTS_MAX	BIT(20)
-#define OTEL_CTX_UNLINK_MAX	16	/* out-of-order end: walk this deep */
-
-/* Per-CPU cells of the interrupt contexts (enum otel_context - 1). */
-#define OTEL_CTX_IRQ_CELLS	3
-
-struct otel_task_slot {
-	struct otel_kspan		*cur;
-	u64				start_time;
-	struct otel_span_context	remote;
-	bool				has_remote;
-};
 
 static unsigned int context_slots = 4096;
 module_param(context_slots, uint, 0444);
 MODULE_PARM_DESC(context_slots,
 		 "task context table size, a power of two (default 4096)");
-static unsigned int otel_ctx_bits __read_mostly;
-static u32 otel_ctx_mask __read_mostly;
+unsigned int otel_ctx_bits __read_mostly;
+u32 otel_ctx_mask __read_mostly;
 
 /* Keys apart from the data: a lookup touches only the keys. */
-static struct task_struct **otel_slot_key;
-static struct otel_task_slot *otel_slots;
-static DEFINE_PER_CPU(struct otel_kspan *, otel_irq_cur[OTEL_CTX_IRQ_CELLS]);
+struct task_struct **otel_slot_key __read_mostly;
+struct otel_task_slot *otel_slots __read_mostly;
+DEFINE_PER_CPU(struct otel_ctx_stack, otel_irq_stacks[OTEL_CTX_IRQ_CELLS]);
 
-static atomic_t otel_ctx_used;		/* slots claimed */
-static atomic_long_t otel_ctx_table_full;
-static atomic_long_t otel_ctx_misnested;
+atomic_t otel_ctx_used;			/* slots claimed */
 static struct tracepoint *otel_exit_tp;
+static struct tracepoint *otel_free_tp;
 
-static notrace int otel_context_index(void)
+/* A recycled task_struct: the slot was left by a dead task. */
+notrace void otel_slot_reset(int idx, u64 start_time)
 {
-	if (in_nmi())
-		return OTEL_CTX_NMI;
-	if (in_hardirq())
-		return OTEL_CTX_HARDIRQ;
-	if (in_serving_softirq())
-		return OTEL_CTX_SOFTIRQ;
-	return OTEL_CTX_TASK;
-}
-
-/*
- * A task's two windows: two independent multiplicative hashes of its
- * pointer ("two choices": a claim takes the emptier window, so a full
- * window pair is far rarer than one long cluster of linear probing).
- */
-static notrace void slot_windows(struct task_struct *t, u32 *w)
-{
-	u64 v = (unsigned long)t;
-
-	w[0] = hash_64(v, otel_ctx_bits);
-	w[1] = (v * 0x9fb21c651e98df25ULL) >> (64 - otel_ctx_bits);
-}
-
-static notrace int slot_find(struct task_struct *t)
-{
-	unsigned int i, w;
-	u32 win[2];
-
-	slot_windows(t, win);
-	for (w = 0; w < 2; w++) {
-		for (i = 0; i < OTEL_CTX_WINDOW; i++) {
-			u32 idx = (win[w] + i) & otel_ctx_mask;
-
-			if (READ_ONCE(otel_slot_key[idx]) != t)
-				continue;
-			/* Left by a dead task whose task_struct we reuse. */
-			if (otel_slots[idx].start_time != t->start_time) {
-				memset(&otel_slots[idx], 0,
-				       sizeof(otel_slots[idx]));
-				otel_slots[idx].start_time = t->start_time;
-			}
-			return idx;
-		}
-	}
-	return -1;
+	memset(&otel_slots[idx], 0, sizeof(otel_slots[idx]));
+	otel_slots[idx].start_time = start_time;
 }
 
 static notrace unsigned int window_free(u32 start)
@@ -136,15 +97,20 @@ static notrace unsigned int window_free(u32 start)
 	return n;
 }
 
-static notrace int slot_claim(struct task_struct *t)
+/**
+ * otel_slot_claim() - claim a slot for @t, which has none
+ * @t:		current
+ *
+ * Return: the slot's index, or -1 when both of its windows are full.
+ */
+notrace int otel_slot_claim(struct task_struct *t)
 {
 	unsigned int i, w, first;
-	int idx = slot_find(t);
 	u32 win[2];
+	int idx;
 
-	if (idx >= 0)
-		return idx;
-	slot_windows(t, win);
+	win[0] = otel_slot_window(t, 0);
+	win[1] = otel_slot_window(t, 1);
 	first = window_free(win[1]) > window_free(win[0]);
 	for (w = 0; w < 2; w++) {
 		u32 start = win[first ^ w];
@@ -155,13 +121,12 @@ static notrace int slot_claim(struct task_struct *t)
 			    cmpxchg(&otel_slot_key[idx], NULL, t))
 				continue;
 			/* cmpxchg() is a full barrier: the slot is ours. */
-			memset(&otel_slots[idx], 0, sizeof(otel_slots[idx]));
-			otel_slots[idx].start_time = t->start_time;
+			otel_slot_reset(idx, t->start_time);
 			atomic_inc(&otel_ctx_used);
 			return idx;
 		}
 	}
-	atomic_long_inc(&otel_ctx_table_full);
+	otel_misuse(OTEL_MISUSE_CONTEXT_FULL, NULL);
 	return -1;
 }
 
@@ -173,114 +138,148 @@ static notrace void slot_release(int idx)
 	smp_store_release(&otel_slot_key[idx], NULL);
 }
 
-static notrace bool cell_is_task(struct otel_kspan **cell)
-{
-	return cell >= &otel_slots[0].cur &&
-	       cell <= &otel_slots[otel_ctx_mask].cur;
-}
-
 /**
- * otel_context_cell() - where this context keeps its current span
- * @claim:	task context: claim a slot if the task has none
- * @remote:	if not NULL, out: the task's remote context, or NULL if it
- *		has none (valid until the task changes it)
+ * otel_slot_maybe_release() - the task's outermost span ended
+ * @idx:	its slot
  *
- * Return: the cell, or NULL (no slot and @claim false, or table full).
+ * In a crowded table the task gives its slot back (see the top comment).
  */
-notrace struct otel_kspan **
-otel_context_cell(bool claim, const struct otel_span_context **remote)
+notrace void otel_slot_maybe_release(u32 idx)
 {
-	int ctx = otel_context_index();
-	int idx;
-
-	if (remote)
-		*remote = NULL;
-	if (ctx != OTEL_CTX_TASK)
-		return this_cpu_ptr(&otel_irq_cur[ctx - 1]);
-
-	idx = claim ? slot_claim(current) : slot_find(current);
-	if (idx < 0)
-		return NULL;
-	if (remote && otel_slots[idx].has_remote)
-		*remote = &otel_slots[idx].remote;
-	return &otel_slots[idx].cur;
+	if (atomic_read(&otel_ctx_used) <= (otel_ctx_mask + 1) / 2 ||
+	    otel_slots[idx].has_remote)
+		return;
+	slot_release(idx);
 }
 
-/**
- * otel_context_push() - make @span its context's current span
- * @span:	an active span
- * @cell:	from otel_context_cell()
- */
-notrace void otel_context_push(struct otel_kspan *span,
-			       struct otel_kspan **cell)
+/* Is @st a task slot's chain?  Then return the slot's index, else -1. */
+static notrace int stack_slot(const struct otel_ctx_stack *st)
 {
-	span->prev = READ_ONCE(*cell);
-	span->cell = cell;
-	span->state |= OTEL_KSPAN_CURRENT;
-	/* Interrupts only look at their own cells: no ordering needed. */
-	WRITE_ONCE(*cell, span);
+	unsigned long idx;
+
+	if ((unsigned long)st < (unsigned long)otel_slots)
+		return -1;
+	idx = ((unsigned long)st - (unsigned long)otel_slots) /
+	      sizeof(*otel_slots);
+	if (idx > otel_ctx_mask || st != &otel_slots[idx].stack)
+		return -1;
+	return idx;
 }
 
-/* A span ended out of order: unlink it from the chain of current spans. */
-static notrace void context_unlink(struct otel_kspan *span)
+/* Is @st one of our chains at all (another task's or CPU's)? */
+static notrace bool stack_is_ours(const struct otel_ctx_stack *st)
 {
-	struct otel_kspan *n = READ_ONCE(*span->cell);
-	unsigned int depth;
+	unsigned int cpu, k;
 
-	atomic_long_inc(&otel_ctx_misnested);
-	for (depth = 0; n && depth < OTEL_CTX_UNLINK_MAX; depth++) {
-		if (n->prev == span) {
-			n->prev = span->prev;
-			return;
+	if (stack_slot(st) >= 0)
+		return true;
+	for_each_possible_cpu(cpu) {
+		for (k = 0; k < OTEL_CTX_IRQ_CELLS; k++) {
+			if (st == per_cpu_ptr(&otel_irq_stacks[k], cpu))
+				return true;
 		}
-		n = n->prev;
 	}
+	return false;
 }
 
 /**
- * otel_context_pop() - undo otel_context_push() when @span ends or leaves
- * @span:	a span with OTEL_KSPAN_CURRENT
+ * otel_context_pop_slow() - otel_context_pop() when @span is not simply
+ * the top of the calling context's chain
+ * @span:	a valid handle that was current (the flag already cleared)
+ *
+ * From another task or CPU the entry is only marked (end_foreign); in the
+ * owning context an entry below the top is marked too (misnested), and
+ * leaves the chain once it reaches the top.
  */
-notrace void otel_context_pop(struct otel_kspan *span)
+notrace void otel_context_pop_slow(struct otel_kspan *span)
 {
-	struct otel_kspan **cell = span->cell;
-	struct otel_task_slot *slot;
+	struct otel_ctx_stack *st = span->ctx_stack;
+	u32 gen = span->ctx_gen, idx = span->ctx_slot - 1;
+	struct otel_ctx_entry *e;
+	bool mine;
+	int ctx;
 
-	span->state &= ~OTEL_KSPAN_CURRENT;
-	if (READ_ONCE(*cell) != span) {
-		context_unlink(span);
+	if (span->ctx_index >= OTEL_CTX_DEPTH)
+		goto bad;
+	if (span->ctx_slot) {
+		if (idx > otel_ctx_mask || st != &otel_slots[idx].stack)
+			goto bad;
+		mine = in_task() && READ_ONCE(otel_slot_key[idx]) == current;
+	} else {
+		ctx = otel_context_index();
+		mine = ctx != OTEL_CTX_TASK &&
+		       st == this_cpu_ptr(&otel_irq_stacks[ctx - 1]);
+		if (!mine && !stack_is_ours(st))
+			goto bad;
+	}
+	e = &st->e[span->ctx_index];
+	if (!mine) {
+		/* Another task's or CPU's chain: mark, never pop. */
+		if (cmpxchg(&e->gen, gen, gen | 1) == gen)
+			otel_misuse(OTEL_MISUSE_END_FOREIGN, span);
 		return;
 	}
-	WRITE_ONCE(*cell, span->prev);
-	if (span->prev || !cell_is_task(cell) ||
-	    atomic_read(&otel_ctx_used) <= (otel_ctx_mask + 1) / 2)
+	if (span->ctx_index >= st->depth || READ_ONCE(e->gen) != gen)
+		return;		/* already dropped */
+	if (span->ctx_index != st->depth - 1) {
+		WRITE_ONCE(e->gen, gen | 1);
+		otel_misuse(OTEL_MISUSE_MISNESTED, span);
 		return;
-
-	/* Crowded table: the task's outermost span ended, give the slot back. */
-	slot = container_of(cell, struct otel_task_slot, cur);
-	if (!slot->has_remote && in_task() &&
-	    READ_ONCE(otel_slot_key[slot - otel_slots]) == current)
-		slot_release(slot - otel_slots);
+	}
+	st->depth--;
+	if (st->depth)
+		otel_context_top(st, NULL);
+	else if (span->ctx_slot)
+		otel_slot_maybe_release(idx);
+	return;
+bad:
+	otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
 }
 
 /**
  * otel_kspan_current() - the current span of the calling context
  *
  * Return: the span begun (or entered) last and not yet ended in this task,
- * or in this CPU's current interrupt context; NULL if none.
+ * or in this CPU's current interrupt context; NULL if none.  Use it only
+ * in the context that made it current.
  *
  * Context: any.
  */
 notrace struct otel_kspan *otel_kspan_current(void)
 {
-	struct otel_kspan **cell;
+	const struct otel_ctx_entry *top;
+	struct otel_ctx_stack *st;
 
 	if (!static_branch_unlikely(&otel_tracing_key))
 		return NULL;
-	cell = otel_context_cell(false, NULL);
-	return cell ? READ_ONCE(*cell) : NULL;
+	st = otel_context_stack(otel_context_index(), false, NULL, NULL);
+	top = st ? otel_context_top(st, NULL) : NULL;
+	return top ? (struct otel_kspan *)top->span : NULL;
 }
 EXPORT_SYMBOL_GPL(otel_kspan_current);
+
+/* The context to propagate from here, from oteltrace's own copies. */
+static notrace bool current_context(struct otel_span_context *ctx)
+{
+	const struct otel_span_context *remote;
+	const struct otel_ctx_entry *top = NULL;
+	struct otel_ctx_stack *st;
+
+	memset(ctx, 0, sizeof(*ctx));
+	st = otel_context_stack(otel_context_index(), false, &remote, NULL);
+	if (st)
+		top = otel_context_top(st, NULL);
+	if (top) {
+		memcpy(ctx->trace_id, top->trace_id, OTEL_TRACE_ID_SIZE);
+		memcpy(ctx->span_id, top->span_id, OTEL_SPAN_ID_SIZE);
+		ctx->trace_flags = top->trace_flags;
+		return true;
+	}
+	if (!remote)
+		return false;
+	*ctx = *remote;
+	return true;
+}
 
 /**
  * otel_current_context() - the W3C context to propagate from here
@@ -293,19 +292,11 @@ EXPORT_SYMBOL_GPL(otel_kspan_current);
  */
 notrace bool otel_current_context(struct otel_span_context *ctx)
 {
-	const struct otel_span_context *remote;
-	struct otel_kspan **cell;
-
-	memset(ctx, 0, sizeof(*ctx));
-	if (!static_branch_unlikely(&otel_tracing_key))
+	if (!static_branch_unlikely(&otel_tracing_key)) {
+		memset(ctx, 0, sizeof(*ctx));
 		return false;
-	cell = otel_context_cell(false, &remote);
-	if (cell && READ_ONCE(*cell))
-		return otel_kspan_get_context(READ_ONCE(*cell), ctx);
-	if (!remote)
-		return false;
-	*ctx = *remote;
-	return true;
+	}
+	return current_context(ctx);
 }
 EXPORT_SYMBOL_GPL(otel_current_context);
 
@@ -321,14 +312,17 @@ EXPORT_SYMBOL_GPL(otel_current_context);
  */
 notrace void otel_kspan_enter(struct otel_kspan *span)
 {
-	struct otel_kspan **cell;
+	struct otel_ctx_stack *st;
+	u32 slot;
 
-	if (!(span->state & OTEL_KSPAN_ACTIVE) ||
-	    (span->state & OTEL_KSPAN_CURRENT))
+	if (!otel_kspan_valid(span) || !(span->cookie & OTEL_KSPAN_ACTIVE) ||
+	    (span->cookie & OTEL_KSPAN_CURRENT))
 		return;
-	cell = otel_context_cell(true, NULL);
-	if (cell)
-		otel_context_push(span, cell);
+	st = otel_context_stack(otel_context_index(), true, NULL, &slot);
+	if (st) {
+		otel_context_top(st, span);
+		otel_context_push(span, st, slot);
+	}
 }
 EXPORT_SYMBOL_GPL(otel_kspan_enter);
 
@@ -340,7 +334,7 @@ EXPORT_SYMBOL_GPL(otel_kspan_enter);
  */
 notrace void otel_kspan_leave(struct otel_kspan *span)
 {
-	if (span->state & OTEL_KSPAN_CURRENT)
+	if ((span->cookie & OTEL_KSPAN_CURRENT) && otel_kspan_valid(span))
 		otel_context_pop(span);
 }
 EXPORT_SYMBOL_GPL(otel_kspan_leave);
@@ -445,20 +439,22 @@ static long context_set(void __user *arg)
 
 	if (!memchr_inv(req.trace_id, 0, sizeof(req.trace_id))) {
 		/* Clear: keep the slot only while a span is current. */
-		idx = slot_find(current);
+		idx = otel_slot_find(current);
 		if (idx < 0)
 			return 0;
 		otel_slots[idx].has_remote = false;
 		memset(&otel_slots[idx].remote, 0,
 		       sizeof(otel_slots[idx].remote));
-		if (!otel_slots[idx].cur)
+		if (!otel_slots[idx].stack.depth)
 			slot_release(idx);
 		return 0;
 	}
 	if (!memchr_inv(req.span_id, 0, sizeof(req.span_id)))
 		return -EINVAL;
 
-	idx = slot_claim(current);
+	idx = otel_slot_find(current);
+	if (idx < 0)
+		idx = otel_slot_claim(current);
 	if (idx < 0)
 		return -ENOSPC;
 	memcpy(otel_slots[idx].remote.trace_id, req.trace_id,
@@ -471,17 +467,11 @@ static long context_set(void __user *arg)
 
 static long context_get(void __user *arg)
 {
-	const struct otel_span_context *remote;
-	struct otel_span_context ctx = { 0 };
+	struct otel_span_context ctx;
 	struct otel_context_req req;
-	struct otel_kspan **cell;
 
 	memset(&req, 0, sizeof(req));
-	cell = otel_context_cell(false, &remote);
-	if (cell && *cell)
-		otel_kspan_get_context(*cell, &ctx);
-	else if (remote)
-		ctx = *remote;
+	current_context(&ctx);
 	memcpy(req.trace_id, ctx.trace_id, OTEL_TRACE_ID_SIZE);
 	memcpy(req.span_id, ctx.span_id, OTEL_SPAN_ID_SIZE);
 	req.trace_flags = ctx.trace_flags;
@@ -508,22 +498,44 @@ long otel_context_ioctl(unsigned int cmd, void __user *arg)
 	}
 }
 
+/* sched_process_exit: do_exit() runs it in the exiting task itself. */
 static void otel_task_exit_probe(void *data, struct task_struct *t)
 {
 	int idx;
 
-	/* do_exit() runs this in the exiting task itself. */
 	if (t != current)
 		return;
-	idx = slot_find(t);
+	idx = otel_slot_find(t);
 	if (idx >= 0)
 		slot_release(idx);
 }
 
-static void find_exit_tp(struct tracepoint *tp, void *priv)
+/*
+ * sched_process_free: the task is gone for good (an RCU callback), so it
+ * cannot race with us for its slot; catches a slot claimed after the exit
+ * hook ran.
+ */
+static void otel_task_free_probe(void *data, struct task_struct *t)
 {
-	if (!strcmp(tp->name, "sched_process_exit"))
-		*(struct tracepoint **)priv = tp;
+	int idx = otel_slot_find(t);
+
+	if (idx >= 0)
+		slot_release(idx);
+}
+
+struct otel_tp_want {
+	const char		*name;
+	struct tracepoint	**tp;
+};
+
+static void find_tp(struct tracepoint *tp, void *priv)
+{
+	struct otel_tp_want *w;
+
+	for (w = priv; w->name; w++) {
+		if (!strcmp(tp->name, w->name))
+			*w->tp = tp;
+	}
 }
 
 /**
@@ -533,6 +545,11 @@ static void find_exit_tp(struct tracepoint *tp, void *priv)
  */
 int otel_context_init(void)
 {
+	struct otel_tp_want want[] = {
+		{ "sched_process_exit", &otel_exit_tp },
+		{ "sched_process_free", &otel_free_tp },
+		{ NULL, NULL },
+	};
 	int ret;
 
 	if (context_slots < OTEL_CTX_SLOTS_MIN ||
@@ -556,18 +573,28 @@ int otel_context_init(void)
 		goto err_slots;
 	}
 
-	for_each_kernel_tracepoint(find_exit_tp, &otel_exit_tp);
-	if (otel_exit_tp) {
-		ret = tracepoint_probe_register(otel_exit_tp,
-						otel_task_exit_probe, NULL);
-		if (ret)
-			goto err_probe;
-	} else {
-		pr_warn("no sched_process_exit: exited tasks keep their slots\n");
+	for_each_kernel_tracepoint(find_tp, want);
+	if (!otel_exit_tp || !otel_free_tp) {
+		pr_err("no sched_process_exit/free tracepoint: cannot free task slots\n");
+		ret = -ENOENT;
+		goto err_probe;
 	}
+	ret = tracepoint_probe_register(otel_exit_tp, otel_task_exit_probe,
+					NULL);
+	if (ret)
+		goto err_probe;
+	ret = tracepoint_probe_register(otel_free_tp, otel_task_free_probe,
+					NULL);
+	if (ret)
+		goto err_free_probe;
 	return 0;
 
+err_free_probe:
+	tracepoint_probe_unregister(otel_exit_tp, otel_task_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
 err_probe:
+	otel_exit_tp = NULL;
+	otel_free_tp = NULL;
 	kvfree(otel_slots);
 err_slots:
 	kvfree(otel_slot_key);
@@ -581,17 +608,11 @@ err_slots:
  */
 void otel_context_exit(void)
 {
-	if (otel_exit_tp) {
-		tracepoint_probe_unregister(otel_exit_tp, otel_task_exit_probe,
-					    NULL);
-		tracepoint_synchronize_unregister();
-		otel_exit_tp = NULL;
-	}
-	if (atomic_long_read(&otel_ctx_table_full) ||
-	    atomic_long_read(&otel_ctx_misnested))
-		pr_info("context table full %ld times, %ld spans ended out of order\n",
-			atomic_long_read(&otel_ctx_table_full),
-			atomic_long_read(&otel_ctx_misnested));
+	tracepoint_probe_unregister(otel_free_tp, otel_task_free_probe, NULL);
+	tracepoint_probe_unregister(otel_exit_tp, otel_task_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
+	otel_exit_tp = NULL;
+	otel_free_tp = NULL;
 	kvfree(otel_slots);
 	kvfree(otel_slot_key);
 }

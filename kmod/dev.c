@@ -21,7 +21,9 @@
 #include <linux/uidgid.h>
 
 #include "internal.h"
+#include "sampler.h"
 #include "ring.h"
+#include "ring_write.h"
 
 static int group = -1;
 module_param(group, int, 0444);
@@ -265,6 +267,7 @@ static int ioc_get_config(void __user *arg)
 	otel_sampler_get(&cfg.sampler, &cfg.ratio);
 	cfg.wakeup_bytes = otel_ring_wakeup_bytes();
 	cfg.ring_size = otel_ring_size();
+	cfg.begin_records = otel_kspan_begin_records();
 	mutex_unlock(&otel_ring_mutex);
 	return copy_to_user(arg, &cfg, sizeof(cfg)) ? -EFAULT : 0;
 }
@@ -282,7 +285,7 @@ static int ioc_set_config(void __user *arg)
 	    cfg.ratio > OTEL_RATIO_ONE ||
 	    !is_power_of_2(cfg.ring_size) ||
 	    cfg.ring_size < OTEL_RING_MIN_SIZE ||
-	    cfg.ring_size > OTEL_RING_MAX_SIZE)
+	    cfg.ring_size > OTEL_RING_MAX_SIZE || cfg.begin_records > 1)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(cfg.reserved); i++)
 		if (cfg.reserved[i])
@@ -300,11 +303,20 @@ static int ioc_set_config(void __user *arg)
 	if (ret)
 		goto out;
 	otel_ring_set_wakeup_bytes(cfg.wakeup_bytes);
+	otel_kspan_set_begin_records(cfg.begin_records);
 	if (cfg.enabled != otel_kspan_enabled())
 		otel_kspan_set_enabled(cfg.enabled);
 out:
 	mutex_unlock(&otel_ring_mutex);
 	return ret;
+}
+
+static int ioc_span_stats(void __user *arg)
+{
+	struct otel_span_stats st;
+
+	otel_span_stats_get(&st);
+	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
 /* The tightest of a few (mono, real, mono) samples. */
@@ -363,6 +375,8 @@ static long otel_dev_ioctl(struct file *file, unsigned int cmd,
 		return ioc_control(otel_ring_snapshot);
 	case OTEL_IOC_RESUME:
 		return ioc_control(otel_ring_resume);
+	case OTEL_IOC_SPAN_STATS:
+		return ioc_span_stats(uarg);
 	case OTEL_IOC_SET_TASK_CONTEXT:
 	case OTEL_IOC_GET_TASK_CONTEXT:
 		return otel_context_ioctl(cmd, uarg);

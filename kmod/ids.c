@@ -16,57 +16,11 @@
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
 #include <linux/random.h>
-#include <asm/unaligned.h>
 
-#include "internal.h"
+#include "ids.h"
 
-#define OTEL_ID_CPU_SHIFT	48
-
-static u64 otel_id_key[3] __read_mostly;
-static DEFINE_PER_CPU(u64, otel_id_counter);
-
-/* splitmix64's output function: invertible, good avalanche. */
-static notrace u64 otel_mix64(u64 z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static notrace u64 otel_id_input(void)
-{
-	return this_cpu_inc_return(otel_id_counter);
-}
-
-/**
- * otel_new_span_id() - a fresh span id
- * @id:	out: OTEL_SPAN_ID_SIZE bytes, never all zero
- */
-notrace void otel_new_span_id(u8 *id)
-{
-	u64 v;
-
-	/* Exactly one input maps to zero: skip it. */
-	do {
-		v = otel_mix64(otel_id_input() ^ otel_id_key[0]);
-	} while (unlikely(!v));
-	put_unaligned_be64(v, id);
-}
-
-/**
- * otel_new_trace_id() - a fresh trace id
- * @id:	out: OTEL_TRACE_ID_SIZE bytes, never all zero
- *
- * The halves come from different keys (see otel_ids_init()), so they are
- * never both zero.
- */
-notrace void otel_new_trace_id(u8 *id)
-{
-	u64 in = otel_id_input();
-
-	put_unaligned_be64(otel_mix64(in ^ otel_id_key[1]), id);
-	put_unaligned_be64(otel_mix64(in ^ otel_id_key[2]), id + 8);
-}
+u64 otel_id_key[3] __read_mostly;
+DEFINE_PER_CPU(u64, otel_id_counter);
 
 /**
  * otel_ids_init() - draw the keys and place every CPU's counter

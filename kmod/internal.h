@@ -13,6 +13,9 @@
 #define OTELTRACE_VERSION "0.1.0"
 #endif
 
+/* abi_check.c: build-time checks of uapi/oteltrace.h's layout. */
+void otel_abi_check(void);
+
 /* dev.c: the /dev/oteltrace character device. */
 int otel_dev_init(void);
 void otel_dev_exit(void);
@@ -29,30 +32,69 @@ int otel_kspan_init(void);
 void otel_kspan_exit(void);
 void otel_kspan_set_enabled(bool on);
 bool otel_kspan_enabled(void);
-
-/* ids.c: W3C ids, unique by construction, never zero. */
-void otel_ids_init(void);
-void otel_new_span_id(u8 *id);
-void otel_new_trace_id(u8 *id);
-
-/* sampler.c: enum otel_sampler and ratio in 1/OTEL_RATIO_ONE units. */
-#define OTEL_PARENT_NONE	0	/* root span */
-#define OTEL_PARENT_SAMPLED	1
-#define OTEL_PARENT_UNSAMPLED	2
-bool otel_sample(const u8 *trace_id, int parent);
-int otel_sampler_set(u32 sampler, u32 ratio);
-void otel_sampler_get(u32 *sampler, u32 *ratio);
+void otel_kspan_set_begin_records(bool on);
+bool otel_kspan_begin_records(void);
 
 /*
- * context.c: each context's current span and the per-task remote context.
- * otel_context_ioctl() serves OTEL_IOC_SET/GET_TASK_CONTEXT for dev.c.
+ * context.c: each context's chain of current spans (struct otel_ctx_stack)
+ * and the per-task remote context.  otel_context_ioctl() serves
+ * OTEL_IOC_SET/GET_TASK_CONTEXT for dev.c.
  */
+#define OTEL_CTX_DEPTH		8	/* current spans nested in one context */
+
+/**
+ * struct otel_ctx_entry - one span in a chain of current spans
+ * @span:	the handle's address: identity only, never dereferenced
+ * @gen:	even while live; odd once ended from another context
+ * @trace_flags: the span's W3C trace flags
+ * @trace_id:	the span's trace id (copied: children read this)
+ * @span_id:	the span's id
+ */
+struct otel_ctx_entry {
+	const struct otel_kspan	*span;
+	u32			gen;
+	u8			trace_flags;
+	u8			trace_id[OTEL_TRACE_ID_SIZE];
+	u8			span_id[OTEL_SPAN_ID_SIZE];
+};
+
+/**
+ * struct otel_ctx_stack - a context's chain of current spans
+ * @depth:	entries in use
+ * @gen:	generation of the last push
+ * @e:		entries, outermost first
+ */
+struct otel_ctx_stack {
+	u32			depth;
+	u32			gen;
+	struct otel_ctx_entry	e[OTEL_CTX_DEPTH];
+};
+
 int otel_context_init(void);
 void otel_context_exit(void);
-struct otel_kspan **
-otel_context_cell(bool claim, const struct otel_span_context **remote);
-void otel_context_push(struct otel_kspan *span, struct otel_kspan **cell);
-void otel_context_pop(struct otel_kspan *span);
 long otel_context_ioctl(unsigned int cmd, void __user *arg);
+/* The hot path (stack, top, push, pop) is inline in context.h. */
+
+/* kspan.c: is this handle one oteltrace began (cookie matches)? */
+bool otel_kspan_valid(const struct otel_kspan *span);
+
+/*
+ * span_stats.c: counted misuse of the span API, each kind reported once in
+ * the kernel log; OTEL_IOC_SPAN_STATS.
+ */
+enum otel_misuse {
+	OTEL_MISUSE_BEGIN_ACTIVE,
+	OTEL_MISUSE_END_TWICE,
+	OTEL_MISUSE_END_FOREIGN,
+	OTEL_MISUSE_STALE_CURRENT,
+	OTEL_MISUSE_MISNESTED,
+	OTEL_MISUSE_BAD_HANDLE,
+	OTEL_MISUSE_CONTEXT_FULL,
+	OTEL_MISUSE_DEPTH_FULL,
+	OTEL_MISUSE_NR,
+};
+
+void otel_misuse(enum otel_misuse what, const struct otel_kspan *span);
+void otel_span_stats_get(struct otel_span_stats *out);
 
 #endif /* _OTELTRACE_INTERNAL_H */

@@ -3,21 +3,26 @@
  * The span API behind oteltrace.h: begin, end, attributes, events, links,
  * status, errno, and the span limits.
  *
- * Each call writes at most one record straight into this CPU's ring
- * (otel_ring_reserve() / otel_ring_commit()) plus the attribute records it
- * carries; nothing is staged, allocated or locked.  An unsampled span gets
- * ids and takes part in nesting (so its children know they are unsampled)
- * but writes nothing; the inline wrappers skip the call entirely.
+ * One record per span (docs/span-records.md): the handle keeps the span
+ * until it ends, its attributes already encoded as struct otel_attr_entry
+ * in its inline buffer, and otel_kspan_end() writes one OTEL_REC_SPAN
+ * record.  Events and links are records of their own (with their
+ * attributes inside), and attributes that do not fit the inline buffer are
+ * flushed as ATTR records; the SPAN record counts them in nr_records.
+ * Nothing is allocated or locked.  An unsampled span gets ids and takes
+ * part in nesting (so its children know they are unsampled) but writes
+ * nothing; the inline wrappers skip the calls entirely.
+ *
+ * A handle is trusted only while its cookie matches its address
+ * (otel_kspan_valid()); misuse is counted and made harmless (span_stats.c,
+ * context.c).
  *
  * Limits are OpenTelemetry's SpanLimits: attributes per span, events per
  * span, links per span, attributes per event or link, and the attribute
- * value length.  What a limit cuts is counted and carried in SPAN_END.
+ * value length.  What a limit cuts is counted and carried in the record.
  * Attributes may only be added to the latest event or link; those aimed at
  * an older one, and those cut from an event or link, count as the span's
  * dropped attributes (the ABI has one count per span).
- *
- * SPAN_END.nr_records counts every record this span tried to write, so a
- * relay that received fewer knows the ring dropped some.
  *
  * Everything on these paths is notrace: the function tracer must not
  * re-enter the tracer (the ring refuses same-context recursion anyway), and
@@ -30,22 +35,29 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <asm/unaligned.h>
 
+#include "context.h"
+#include "ids.h"
 #include "internal.h"
 #include "oteltrace.h"
 #include "oteltrace_trace.h"
 #include "ring.h"
+#include "ring_write.h"
+#include "sampler.h"
 
 #define OTEL_KSPAN_NAME_MAX	256
 #define OTEL_KSPAN_SCOPE_MAX	64
 #define OTEL_KSPAN_KEY_MAX	128
-#define OTEL_KSPAN_MSG_MAX	256
+#define OTEL_KSPAN_MSG_MAX	OTEL_KSPAN_INLINE_BYTES
+#define OTEL_ENTRY_HDR		sizeof(struct otel_attr_entry)
+/* A string value that still fits an ATTR record with a key at its limit. */
 #define OTEL_KSPAN_VALUE_MAX	(OTEL_REC_MAX_SIZE - \
 				 sizeof(struct otel_rec_attr) - \
-				 OTEL_KSPAN_KEY_MAX)
+				 OTEL_ENTRY_HDR - 8 - OTEL_KSPAN_KEY_MAX)
 #define OTEL_KSPAN_INDEX_MAX	OTEL_ATTR_TARGET_INDEX
 
 /*
@@ -76,7 +88,15 @@ MODULE_PARM_DESC(attr_per_event_limit,
 static unsigned int attr_value_length_limit = 512;
 module_param(attr_value_length_limit, uint, 0644);
 MODULE_PARM_DESC(attr_value_length_limit,
-		 "bytes of a string attribute value, at most 848 (default 512)");
+		 "bytes of a string attribute value, at most 840 (default 512)");
+
+static bool begin_records;
+module_param(begin_records, bool, 0644);
+MODULE_PARM_DESC(begin_records,
+		 "also write a SPAN_BEGIN record when a span begins (flight recorder; default off)");
+
+/* Mixed into every handle's cookie: a stray word rarely passes for one. */
+static unsigned long otel_cookie_secret __read_mostly;
 
 /*
  * Recursion guard of our own trace events, per CPU and context (task,
@@ -84,6 +104,24 @@ MODULE_PARM_DESC(attr_value_length_limit,
  * a span gets its span, but that span fires no event, so the chain stops.
  */
 static DEFINE_PER_CPU(u8, otel_in_event[4]);
+
+static __always_inline unsigned long kspan_magic(const struct otel_kspan *span)
+{
+	return (((unsigned long)span ^ otel_cookie_secret) |
+		(OTEL_KSPAN_STATE_MASK + 1)) & ~OTEL_KSPAN_STATE_MASK;
+}
+
+/**
+ * otel_kspan_valid() - is @span a handle oteltrace began (or ended)?
+ * @span:	any handle
+ *
+ * Return: true if its cookie matches its address.
+ */
+notrace bool otel_kspan_valid(const struct otel_kspan *span)
+{
+	return (READ_ONCE(span->cookie) & ~OTEL_KSPAN_STATE_MASK) ==
+	       kspan_magic(span);
+}
 
 static notrace u8 *event_guard(void)
 {
@@ -94,7 +132,7 @@ static notrace u8 *event_guard(void)
 }
 
 /* The name's length, measured only once something needs it. */
-static notrace u16 name_len(struct otel_kspan *span)
+static notrace u16 measure_name(struct otel_kspan *span)
 {
 	if (!span->name_len && span->name[0])
 		span->name_len = strnlen(span->name, OTEL_KSPAN_NAME_MAX);
@@ -107,7 +145,7 @@ static notrace void trace_begin(struct otel_kspan *span)
 
 	if (!trace_kspan_begin_enabled())
 		return;
-	name_len(span);
+	measure_name(span);
 	preempt_disable_notrace();
 	guard = event_guard();
 	if (!*guard) {
@@ -124,7 +162,7 @@ static notrace void trace_end(struct otel_kspan *span)
 
 	if (!trace_kspan_end_enabled())
 		return;
-	name_len(span);
+	measure_name(span);
 	preempt_disable_notrace();
 	guard = event_guard();
 	if (!*guard) {
@@ -141,30 +179,11 @@ static notrace unsigned int limit(const unsigned int *param, unsigned int max)
 }
 
 /*
- * Reserve a record for @span and zero its last 8-byte word: the padding the
- * ring rounds up to is always inside it, and the payload written next
- * overwrites the rest.  One store instead of a memset() call.
- */
-static notrace void *rec_reserve(struct otel_kspan *span, u16 type,
-				 size_t size)
-{
-	struct otel_rec_hdr *h;
-
-	span->nr_records++;
-	h = otel_ring_reserve(type, size);
-	if (!h)
-		return NULL;
-	*(u64 *)((u8 *)h + h->size - sizeof(u64)) = 0;
-	memcpy(h->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
-	return h;
-}
-
-/*
  * Copy a short string into a record.  Inline word copies: a memcpy() call
  * with a variable length costs more than the copy itself for the few bytes
  * of names and keys (and is one emulated iteration per byte under QEMU).
  */
-static __always_inline char *rec_copy(char *dst, const char *src, size_t n)
+static __always_inline u8 *rec_copy(u8 *dst, const char *src, size_t n)
 {
 	for (; n >= 8; n -= 8, src += 8, dst += 8)
 		put_unaligned(get_unaligned((const u64 *)src), (u64 *)dst);
@@ -183,40 +202,340 @@ static __always_inline char *rec_copy(char *dst, const char *src, size_t n)
 	return dst;
 }
 
-static notrace void write_begin(struct otel_kspan *span, bool remote)
+/* Copy whole 8-byte words (entries are multiples of 8, 8-aligned). */
+static __always_inline void word_copy(u8 *dst, const u8 *src, size_t n)
+{
+	for (; n; n -= 8, src += 8, dst += 8)
+		*(u64 *)dst = *(const u64 *)src;
+}
+
+/* Reserve a record of @span: header filled, span id set, last word zero. */
+static notrace void *rec_reserve(struct otel_kspan *span, u16 type,
+				 size_t size)
+{
+	struct otel_rec_hdr *h = otel_ring_reserve(type, size);
+
+	if (!h)
+		return NULL;
+	*(u64 *)((u8 *)h + h->size - sizeof(u64)) = 0;
+	memcpy(h->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
+	return h;
+}
+
+/* --- attribute entries (struct otel_attr_entry) --- */
+
+struct entry_shape {
+	u16	klen;
+	u16	vlen;
+	u16	size;
+	bool	den;
+};
+
+static notrace bool attr_type_ok(const struct otel_kattr *a)
+{
+	return a->type >= OTEL_ATTR_STRING && a->type <= OTEL_ATTR_DOUBLE;
+}
+
+/* Lengths and size of @a's entry, after the key and value limits. */
+static notrace struct entry_shape entry_shape(const struct otel_kattr *a)
+{
+	struct entry_shape e;
+
+	e.klen = a->key_len ? min_t(u16, a->key_len, OTEL_KSPAN_KEY_MAX) :
+		 a->key ? strnlen(a->key, OTEL_KSPAN_KEY_MAX) : 0;
+	e.vlen = 0;
+	if (a->type == OTEL_ATTR_STRING && a->str)
+		e.vlen = min_t(size_t, a->str_len,
+			       limit(&attr_value_length_limit,
+				     OTEL_KSPAN_VALUE_MAX));
+	e.den = a->type == OTEL_ATTR_DOUBLE && a->den;
+	e.size = ALIGN(OTEL_ENTRY_HDR + (e.den ? 8 : 0) + e.klen + e.vlen, 8);
+	return e;
+}
+
+static notrace void entry_write(u8 *dst, const struct otel_kattr *a,
+				struct entry_shape e)
+{
+	struct otel_attr_entry *h = (struct otel_attr_entry *)dst;
+	u8 *p = dst + OTEL_ENTRY_HDR;
+
+	*(u64 *)(dst + e.size - 8) = 0;		/* the padding */
+	h->value_type = a->type;
+	h->entry_flags = e.den ? OTEL_ATTRF_DEN : 0;
+	h->key_len = e.klen;
+	h->value_len = e.vlen;
+	h->size = e.size;
+	h->value = a->type == OTEL_ATTR_BOOL ? !!a->i :
+		   a->type == OTEL_ATTR_STRING ? 0 : a->i;
+	if (e.den) {
+		*(u64 *)p = a->den;
+		p += 8;
+	}
+	rec_copy(rec_copy(p, a->key, e.klen), a->str, e.vlen);
+}
+
+/*
+ * How many of @attrs, from *@pos, an admission budget of *@left and @room
+ * bytes take: returns the bytes and sets *@count.  Invalid types are
+ * skipped (and counted by the caller's admission).
+ */
+static notrace size_t pack_size(const struct otel_kattr *attrs,
+				unsigned int n, unsigned int pos,
+				unsigned int left, size_t room, u16 *count)
+{
+	size_t used = 0;
+
+	*count = 0;
+	for (; pos < n && left; pos++) {
+		struct entry_shape e;
+
+		if (!attr_type_ok(&attrs[pos]))
+			continue;
+		e = entry_shape(&attrs[pos]);
+		if (used + e.size > room)
+			break;
+		used += e.size;
+		left--;
+		(*count)++;
+	}
+	return used;
+}
+
+/* Write the @count entries pack_size() measured; advance *@pos. */
+static notrace void pack_write(u8 *dst, const struct otel_kattr *attrs,
+			       unsigned int n, unsigned int *pos, u16 count)
+{
+	for (; *pos < n && count; (*pos)++) {
+		struct entry_shape e;
+
+		if (!attr_type_ok(&attrs[*pos]))
+			continue;
+		e = entry_shape(&attrs[*pos]);
+		entry_write(dst, &attrs[*pos], e);
+		dst += e.size;
+		count--;
+	}
+}
+
+/* Step over @count entries that were not written (their record was lost). */
+static notrace void pack_skip(const struct otel_kattr *attrs, unsigned int n,
+			      unsigned int *pos, u16 count)
+{
+	for (; *pos < n && count; (*pos)++)
+		count -= attr_type_ok(&attrs[*pos]);
+}
+
+/*
+ * Admission by the limits: how many of @n attributes aimed at @target may
+ * be written (the first valid ones); the rest, and invalid types, are
+ * counted as dropped.
+ */
+static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
+				       const struct otel_kattr *attrs,
+				       unsigned int n)
+{
+	unsigned int i, valid = 0, room, take;
+
+	for (i = 0; i < n; i++)
+		valid += attr_type_ok(&attrs[i]);
+	span->dropped_attrs += n - valid;
+	if (target == OTEL_ATTR_TARGET_SPAN) {
+		room = span->attr_room;
+	} else if (target == span->target) {
+		room = limit(&attr_per_event_limit, U16_MAX) -
+		       min_t(unsigned int, span->target_attrs,
+			     limit(&attr_per_event_limit, U16_MAX));
+	} else {
+		room = 0;	/* no such event or link, or not the latest */
+	}
+	take = min(valid, room);
+	span->dropped_attrs += valid - take;
+	if (target == OTEL_ATTR_TARGET_SPAN)
+		span->attr_room -= take;
+	else
+		span->target_attrs += take;
+	return take;
+}
+
+/*
+ * Write @take admitted attributes of @attrs (from *@pos) as ATTR records
+ * aimed at @target, as many per record as fit.
+ */
+static notrace void write_attr_records(struct otel_kspan *span, u16 target,
+				       const struct otel_kattr *attrs,
+				       unsigned int n, unsigned int *pos,
+				       unsigned int take)
+{
+	const size_t room = OTEL_REC_MAX_SIZE - sizeof(struct otel_rec_attr);
+	struct otel_rec_attr *r;
+	size_t used;
+	u16 count;
+
+	while (take) {
+		used = pack_size(attrs, n, *pos, take, room, &count);
+		if (!count)
+			break;		/* cannot happen: one entry always fits */
+		take -= count;
+		span->nr_records++;
+		r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + used);
+		if (!r) {
+			pack_skip(attrs, n, pos, count);	/* lost */
+			continue;
+		}
+		r->target = target;
+		r->nr_attrs = count;
+		r->reserved0 = 0;
+		pack_write((u8 *)(r + 1), attrs, n, pos, count);
+		otel_ring_commit(&r->hdr);
+	}
+}
+
+/* The inline buffer is full: write its entries as one ATTR record. */
+static notrace void flush_inline(struct otel_kspan *span)
+{
+	struct otel_rec_attr *r;
+
+	if (!span->nr_inline)
+		return;
+	span->nr_records++;
+	r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + span->ibuf_used);
+	if (r) {
+		r->target = OTEL_ATTR_TARGET_SPAN;
+		r->nr_attrs = span->nr_inline;
+		r->reserved0 = 0;
+		word_copy((u8 *)(r + 1), span->ibuf, span->ibuf_used);
+		otel_ring_commit(&r->hdr);
+	}
+	span->ibuf_used = 0;
+	span->nr_inline = 0;
+}
+
+/* Keep one admitted span attribute in the handle until the end. */
+static notrace void attr_inline(struct otel_kspan *span,
+				const struct otel_kattr *a)
+{
+	struct entry_shape e = entry_shape(a);
+	unsigned int pos = 0;
+
+	if (e.size > OTEL_KSPAN_INLINE_BYTES - span->ibuf_used - span->msg_len) {
+		flush_inline(span);
+		if (e.size > OTEL_KSPAN_INLINE_BYTES - span->msg_len) {
+			write_attr_records(span, OTEL_ATTR_TARGET_SPAN, a, 1,
+					   &pos, 1);
+			return;
+		}
+	}
+	entry_write(span->ibuf + span->ibuf_used, a, e);
+	span->ibuf_used += e.size;
+	span->nr_inline++;
+}
+
+/* --- records --- */
+
+static notrace void write_begin(struct otel_kspan *span)
 {
 	const struct otel_kscope *scope = span->scope;
-	u16 sn = min_t(u16, scope->name_len, OTEL_KSPAN_SCOPE_MAX);
-	u16 sv = min_t(u16, scope->version_len, OTEL_KSPAN_SCOPE_MAX);
-	size_t used = sizeof(struct otel_rec_span_begin) + name_len(span) +
-		      sn + sv;
+	u16 sn = span->scope_name_len, sv = span->scope_version_len;
 	struct otel_rec_span_begin *r;
-	char *p;
+	u8 *p;
 
-	r = rec_reserve(span, OTEL_REC_SPAN_BEGIN, used);
+	span->nr_records++;
+	span->span_flags |= OTEL_SPANF_BEGIN_RECORD;
+	r = rec_reserve(span, OTEL_REC_SPAN_BEGIN,
+			sizeof(*r) + span->name_len + sn + sv);
 	if (!r)
 		return;
+	r->hdr.time_ns = span->start_ns;
 	memcpy(r->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
 	memcpy(r->parent_span_id, span->parent_id, OTEL_SPAN_ID_SIZE);
 	r->trace_flags = span->trace_flags;
 	r->kind = span->kind;
-	r->begin_flags = remote ? OTEL_BEGINF_REMOTE_PARENT : 0;
+	r->begin_flags = span->span_flags & OTEL_SPANF_REMOTE_PARENT;
 	r->reserved0 = 0;
 	r->name_len = span->name_len;
 	r->scope_name_len = sn;
 	r->scope_version_len = sv;
 	r->reserved1 = 0;
-	if (in_task()) {
-		r->pid = task_pid_nr(current);
-		r->tgid = task_tgid_nr(current);
-	} else {
-		r->pid = 0;
-		r->tgid = 0;
-	}
-	p = rec_copy((char *)(r + 1), span->name, span->name_len);
+	r->pid = span->pid;
+	r->tgid = span->tgid;
+	r->reserved2 = 0;
+	p = rec_copy((u8 *)(r + 1), span->name, span->name_len);
 	p = rec_copy(p, scope->name, sn);
 	rec_copy(p, scope->version, sv);
 	otel_ring_commit(&r->hdr);
+}
+
+/* Bytes of struct otel_kspan that mirror struct otel_rec_span. */
+#define OTEL_KSPAN_IMAGE	(offsetofend(struct otel_kspan, zero1) - \
+				 offsetof(struct otel_kspan, span_id))
+
+#define OTEL_IMAGE_SAME(h, r)						\
+	BUILD_BUG_ON(offsetof(struct otel_kspan, h) -			\
+		     offsetof(struct otel_kspan, span_id) !=		\
+		     offsetof(struct otel_rec_span, r) -		\
+		     offsetof(struct otel_rec_span, hdr.span_id))
+
+/* The handle's image and the record agree field by field. */
+static inline void check_image_layout(void)
+{
+	OTEL_IMAGE_SAME(trace_id, trace_id);
+	OTEL_IMAGE_SAME(parent_id, parent_span_id);
+	OTEL_IMAGE_SAME(start_ns, start_ns);
+	OTEL_IMAGE_SAME(trace_flags, trace_flags);
+	OTEL_IMAGE_SAME(kind, kind);
+	OTEL_IMAGE_SAME(status, status_code);
+	OTEL_IMAGE_SAME(span_flags, span_flags);
+	OTEL_IMAGE_SAME(begin_cpu, begin_cpu);
+	OTEL_IMAGE_SAME(begin_ctx, begin_context);
+	OTEL_IMAGE_SAME(zero0, reserved0);
+	OTEL_IMAGE_SAME(name_len, name_len);
+	OTEL_IMAGE_SAME(scope_name_len, scope_name_len);
+	OTEL_IMAGE_SAME(scope_version_len, scope_version_len);
+	OTEL_IMAGE_SAME(msg_len, status_message_len);
+	OTEL_IMAGE_SAME(nr_inline, nr_attrs);
+	OTEL_IMAGE_SAME(attrs_offset, attrs_offset);
+	OTEL_IMAGE_SAME(nr_records, nr_records);
+	OTEL_IMAGE_SAME(dropped_attrs, dropped_attributes);
+	OTEL_IMAGE_SAME(dropped_events, dropped_events);
+	OTEL_IMAGE_SAME(dropped_links, dropped_links);
+	OTEL_IMAGE_SAME(pid, pid);
+	OTEL_IMAGE_SAME(tgid, tgid);
+	OTEL_IMAGE_SAME(zero1, reserved1);
+	BUILD_BUG_ON(sizeof(struct otel_rec_span) -
+		     offsetof(struct otel_rec_span, hdr.span_id) !=
+		     OTEL_KSPAN_IMAGE);
+	BUILD_BUG_ON(offsetof(struct otel_kspan, span_id) % 8);
+}
+
+/*
+ * The span's one record: the handle's image (ids, times, counts) in one
+ * copy, the strings, and the inline attributes at the end.
+ */
+static __always_inline void write_span(struct otel_kspan *span)
+{
+	const struct otel_kscope *scope = span->scope;
+	u16 used = span->ibuf_used;
+	size_t off = ALIGN(sizeof(struct otel_rec_span) + span->name_len +
+			   span->scope_name_len + span->scope_version_len +
+			   span->msg_len, 8);
+	struct otel_rec_span *r;
+	u8 *p;
+
+	r = (struct otel_rec_span *)__otel_ring_reserve(OTEL_REC_SPAN,
+							 off + used);
+	if (!r)
+		return;
+	/* Padding after the strings; the fixed part is written after it. */
+	*(u64 *)((u8 *)r + off - 8) = 0;
+	span->attrs_offset = off;
+	word_copy(r->hdr.span_id, span->span_id, OTEL_KSPAN_IMAGE);
+	p = rec_copy((u8 *)(r + 1), span->name, span->name_len);
+	p = rec_copy(p, scope->name, span->scope_name_len);
+	p = rec_copy(p, scope->version, span->scope_version_len);
+	rec_copy(p, (const char *)span->ibuf + OTEL_KSPAN_INLINE_BYTES -
+		 span->msg_len, span->msg_len);
+	word_copy((u8 *)r + off, span->ibuf, used);
+	__otel_ring_commit(&r->hdr);
 }
 
 static notrace bool context_valid(const struct otel_span_context *ctx)
@@ -224,6 +543,37 @@ static notrace bool context_valid(const struct otel_span_context *ctx)
 	return ctx && memchr_inv(ctx->trace_id, 0, OTEL_TRACE_ID_SIZE) &&
 	       memchr_inv(ctx->span_id, 0, OTEL_SPAN_ID_SIZE);
 }
+
+/*
+ * A handle about to be begun or reset: if it still holds an active span
+ * (a driver bug), abandon that span (it writes nothing) and take it out of
+ * its chain of current spans.  A stray cookie is just overwritten.
+ */
+static notrace void drop_active(struct otel_kspan *span)
+{
+	if (!otel_kspan_valid(span) || !(span->cookie & OTEL_KSPAN_ACTIVE))
+		return;
+	otel_misuse(OTEL_MISUSE_BEGIN_ACTIVE, span);
+	if (span->cookie & OTEL_KSPAN_CURRENT)
+		otel_context_pop(span);
+}
+
+/**
+ * __otel_kspan_reset() - begin with tracing disabled, on a used handle
+ * @span:	a handle whose cookie is not zero
+ *
+ * Called by the oteltrace.h wrappers instead of __otel_kspan_begin() while
+ * tracing is disabled: leaves the handle inactive (and an active span it
+ * held abandoned, see __otel_kspan_begin()).
+ *
+ * Context: any.
+ */
+notrace void __otel_kspan_reset(struct otel_kspan *span)
+{
+	drop_active(span);
+	span->cookie = 0;
+}
+EXPORT_SYMBOL_GPL(__otel_kspan_reset);
 
 /**
  * __otel_kspan_begin() - begin a span (use the oteltrace.h wrappers)
@@ -238,6 +588,9 @@ static notrace bool context_valid(const struct otel_span_context *ctx)
  *		the new span becomes current; OTEL_BEGIN_EXPLICIT: parent is
  *		@parent, else @remote, else none
  *
+ * A handle that still holds an active span has that span abandoned first
+ * (counted as begin_active).
+ *
  * Context: any.
  */
 notrace void __otel_kspan_begin(struct otel_kspan *span,
@@ -248,153 +601,164 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 				const struct otel_span_context *remote,
 				unsigned int flags)
 {
-	struct otel_kspan **cell = NULL;
+	const struct otel_ctx_entry *top = NULL;
+	struct otel_ctx_stack *st = NULL;
 	int pstate = OTEL_PARENT_NONE;
-	bool from_remote = false;
+	u32 slot = 0;
+	int ctx = otel_context_index();
+	const u8 *ptrace = NULL, *pspan = NULL;
+	u8 pflags = 0;
 	bool sampled;
 
-	/* Field by field: cheaper than a memset() of the whole handle. */
-	span->status = OTEL_STATUS_UNSET;
-	span->kind = kind;
-	span->nr_attrs = 0;
-	span->nr_events = 0;
-	span->nr_links = 0;
-	span->target = 0;
-	span->target_attrs = 0;
-	span->name_len = min_t(u16, name_len, OTEL_KSPAN_NAME_MAX);
-	span->dropped_attrs = 0;
-	span->dropped_events = 0;
-	span->dropped_links = 0;
-	span->nr_records = 0;
-	span->name = name ? name : "";
-	span->scope = scope;
-	span->prev = NULL;
-	span->cell = NULL;
+	if (unlikely(span->cookie))
+		drop_active(span);
 
 	if (flags & OTEL_BEGIN_CURRENT) {
-		cell = otel_context_cell(true, &remote);
-		parent = cell ? READ_ONCE(*cell) : NULL;
+		st = otel_context_stack(ctx, true, &remote, &slot);
+		if (st)
+			top = otel_context_top(st, span);
+		if (top) {
+			ptrace = top->trace_id;
+			pspan = top->span_id;
+			pflags = top->trace_flags;
+		}
+	} else if (parent && otel_kspan_valid(parent) &&
+		   (parent->cookie & OTEL_KSPAN_ACTIVE)) {
+		ptrace = parent->trace_id;
+		pspan = parent->span_id;
+		pflags = parent->trace_flags;
 	}
-	if (parent && (parent->state & OTEL_KSPAN_ACTIVE)) {
-		memcpy(span->trace_id, parent->trace_id, OTEL_TRACE_ID_SIZE);
-		memcpy(span->parent_id, parent->span_id, OTEL_SPAN_ID_SIZE);
-		pstate = parent->trace_flags & OTEL_TRACE_FLAG_SAMPLED ?
-			 OTEL_PARENT_SAMPLED : OTEL_PARENT_UNSAMPLED;
+
+	span->span_flags = 0;
+	if (ptrace) {
+		memcpy(span->trace_id, ptrace, OTEL_TRACE_ID_SIZE);
+		memcpy(span->parent_id, pspan, OTEL_SPAN_ID_SIZE);
 	} else if (context_valid(remote)) {
 		memcpy(span->trace_id, remote->trace_id, OTEL_TRACE_ID_SIZE);
 		memcpy(span->parent_id, remote->span_id, OTEL_SPAN_ID_SIZE);
-		pstate = remote->trace_flags & OTEL_TRACE_FLAG_SAMPLED ?
-			 OTEL_PARENT_SAMPLED : OTEL_PARENT_UNSAMPLED;
-		from_remote = true;
+		pflags = remote->trace_flags;
+		span->span_flags = OTEL_SPANF_REMOTE_PARENT;
+		ptrace = span->trace_id;
 	} else {
 		otel_new_trace_id(span->trace_id);
 		memset(span->parent_id, 0, OTEL_SPAN_ID_SIZE);
 	}
+	if (ptrace)
+		pstate = pflags & OTEL_TRACE_FLAG_SAMPLED ?
+			 OTEL_PARENT_SAMPLED : OTEL_PARENT_UNSAMPLED;
 	otel_new_span_id(span->span_id);
-
 	sampled = otel_sample(span->trace_id, pstate);
-	span->trace_flags = sampled ? OTEL_TRACE_FLAG_SAMPLED : 0;
-	span->state = OTEL_KSPAN_ACTIVE | (sampled ? OTEL_KSPAN_RECORDING : 0);
-	if (cell)
-		otel_context_push(span, cell);
 
+	span->trace_flags = sampled ? OTEL_TRACE_FLAG_SAMPLED : 0;
+	span->kind = kind;
+	span->status = OTEL_STATUS_UNSET;
+	span->name = name ? name : "";
+	span->name_len = min_t(u16, name_len, OTEL_KSPAN_NAME_MAX);
+	span->scope = scope;
+	span->cookie = kspan_magic(span) | OTEL_KSPAN_ACTIVE |
+		       (sampled ? OTEL_KSPAN_RECORDING : 0);
+	if (st)
+		otel_context_push(span, st, slot);
+
+	/* What only a recording span needs. */
+	if (sampled) {
+		span->begin_cpu = raw_smp_processor_id();
+		span->begin_ctx = ctx;
+		span->zero0 = 0;
+		span->scope_name_len = min_t(u16, scope->name_len,
+					     OTEL_KSPAN_SCOPE_MAX);
+		span->scope_version_len = min_t(u16, scope->version_len,
+						OTEL_KSPAN_SCOPE_MAX);
+		span->msg_len = 0;
+		span->nr_inline = 0;
+		span->nr_records = 0;
+		span->dropped_attrs = 0;
+		span->dropped_events = 0;
+		span->dropped_links = 0;
+		span->zero1 = 0;
+		span->ibuf_used = 0;
+		span->attr_room = limit(&attr_count_limit, U16_MAX);
+		span->nr_events = 0;
+		span->nr_links = 0;
+		span->target = 0;
+		span->target_attrs = 0;
+		if (ctx == OTEL_CTX_TASK) {
+			span->pid = task_pid_nr(current);
+			span->tgid = task_tgid_nr(current);
+		} else {
+			span->pid = 0;
+			span->tgid = 0;
+		}
+		measure_name(span);
+		span->start_ns = otel_clock_ns();
+		if (READ_ONCE(begin_records))
+			write_begin(span);
+	}
 	trace_begin(span);
-	if (sampled)
-		write_begin(span, from_remote);
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_begin);
 
 /**
  * __otel_kspan_end() - end a span (use otel_kspan_end())
- * @span:	the span; ending an ended span does nothing
+ * @span:	the span; ending an ended span only counts it
  *
  * Context: any.
  */
 notrace void __otel_kspan_end(struct otel_kspan *span)
 {
-	struct otel_rec_span_end *r;
-	u32 nr;
+	unsigned long c = READ_ONCE(span->cookie);
 
-	if (!(span->state & OTEL_KSPAN_ACTIVE))
+	if (!otel_kspan_valid(span)) {
+		otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
 		return;
-	if (span->state & OTEL_KSPAN_CURRENT)
+	}
+	if (!(c & OTEL_KSPAN_ACTIVE)) {
+		if (c & OTEL_KSPAN_ENDED)
+			otel_misuse(OTEL_MISUSE_END_TWICE, NULL);
+		return;
+	}
+	if (c & OTEL_KSPAN_CURRENT)
 		otel_context_pop(span);
 	trace_end(span);
-
-	if (span->state & OTEL_KSPAN_RECORDING) {
-		nr = span->nr_records;
-		r = rec_reserve(span, OTEL_REC_SPAN_END, sizeof(*r));
-		if (r) {
-			r->dropped_attributes = span->dropped_attrs;
-			r->dropped_events = span->dropped_events;
-			r->dropped_links = span->dropped_links;
-			r->nr_records = nr;
-			otel_ring_commit(&r->hdr);
-		}
-	}
-	span->state = 0;
+	if (c & OTEL_KSPAN_RECORDING)
+		write_span(span);
+	span->cookie = kspan_magic(span) | OTEL_KSPAN_ENDED;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_end);
 
-/* May one more attribute go to @target?  Counts it either way. */
-static notrace bool attr_admit(struct otel_kspan *span, u16 target)
+/* Is @span recording?  Counts a handle that only looks like it. */
+static notrace bool recording(const struct otel_kspan *span)
 {
-	if (target == OTEL_ATTR_TARGET_SPAN) {
-		if (span->nr_attrs >= limit(&attr_count_limit, U16_MAX))
-			goto drop;
-		span->nr_attrs++;
+	if (!(span->cookie & OTEL_KSPAN_RECORDING))
+		return false;
+	if (likely(otel_kspan_valid(span)))
 		return true;
-	}
-	if (target != span->target ||
-	    span->target_attrs >= limit(&attr_per_event_limit, U16_MAX))
-		goto drop;
-	span->target_attrs++;
-	return true;
-drop:
-	span->dropped_attrs++;
+	otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
 	return false;
 }
 
-static notrace void write_attr(struct otel_kspan *span, u16 target,
-			       const struct otel_kattr *a)
+/**
+ * otel_kspan_get_context() - the W3C context of a span, for propagation
+ * @span:	a span
+ * @ctx:	out; all zero if @span is not active
+ *
+ * Return: true if @span is active (recording or not).
+ *
+ * Context: any.
+ */
+notrace bool otel_kspan_get_context(const struct otel_kspan *span,
+				    struct otel_span_context *ctx)
 {
-	const char *key = a->key ? a->key : "";
-	u16 klen = a->key_len ? min_t(u16, a->key_len, OTEL_KSPAN_KEY_MAX) :
-		   strnlen(key, OTEL_KSPAN_KEY_MAX);
-	u16 vlen = 0;
-	struct otel_rec_attr *r;
-	size_t used;
-
-	if (a->type == OTEL_ATTR_STRING && a->str)
-		vlen = min_t(size_t, a->str_len,
-			     limit(&attr_value_length_limit,
-				   OTEL_KSPAN_VALUE_MAX));
-	used = sizeof(*r) + klen + vlen;
-	r = rec_reserve(span, OTEL_REC_ATTR, used);
-	if (!r)
-		return;
-	r->value_type = a->type;
-	r->reserved0 = 0;
-	r->target = target;
-	r->key_len = klen;
-	r->value_len = vlen;
-	r->value = 0;
-	r->den = 0;
-	switch (a->type) {
-	case OTEL_ATTR_BOOL:
-		r->value = !!a->i;
-		break;
-	case OTEL_ATTR_INT:
-		r->value = a->i;
-		break;
-	case OTEL_ATTR_DOUBLE:
-		r->value = a->i;
-		r->den = a->den;
-		break;
+	if (!(span->cookie & OTEL_KSPAN_ACTIVE) || !otel_kspan_valid(span)) {
+		memset(ctx, 0, sizeof(*ctx));
+		return false;
 	}
-	rec_copy(rec_copy((char *)(r + 1), key, klen), a->str, vlen);
-	otel_ring_commit(&r->hdr);
+	memcpy(ctx->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(ctx->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
+	ctx->trace_flags = span->trace_flags;
+	return true;
 }
+EXPORT_SYMBOL_GPL(otel_kspan_get_context);
 
 /**
  * __otel_kspan_attrs() - add attributes (use the oteltrace.h wrappers)
@@ -404,25 +768,29 @@ static notrace void write_attr(struct otel_kspan *span, u16 target,
  * @attrs:	attributes
  * @n:		how many
  *
- * Attributes of an unknown type are dropped and counted.
+ * Span attributes are kept in the handle (flushed as an ATTR record when
+ * it is full); event and link attributes are written at once.  Attributes
+ * of an unknown type are dropped and counted.
  *
  * Context: any.
  */
 notrace void __otel_kspan_attrs(struct otel_kspan *span, u16 target,
 				const struct otel_kattr *attrs, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, take, pos = 0;
 
-	if (!(span->state & OTEL_KSPAN_RECORDING))
+	if (!recording(span))
 		return;
-	for (i = 0; i < n; i++) {
-		if (attrs[i].type < OTEL_ATTR_STRING ||
-		    attrs[i].type > OTEL_ATTR_DOUBLE) {
-			span->dropped_attrs++;
+	take = attr_admit(span, target, attrs, n);
+	if (target != OTEL_ATTR_TARGET_SPAN) {
+		write_attr_records(span, target, attrs, n, &pos, take);
+		return;
+	}
+	for (i = 0; i < n && take; i++) {
+		if (!attr_type_ok(&attrs[i]))
 			continue;
-		}
-		if (attr_admit(span, target))
-			write_attr(span, target, &attrs[i]);
+		attr_inline(span, &attrs[i]);
+		take--;
 	}
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_attrs);
@@ -443,11 +811,13 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 				   u64 time_ns, const struct otel_kattr *attrs,
 				   unsigned int n)
 {
+	const size_t fixed = sizeof(struct otel_rec_event);
+	unsigned int take, pos = 0;
 	struct otel_rec_event *r;
-	u16 nlen, idx;
-	size_t used;
+	u16 nlen, idx, count = 0;
+	size_t off, used = 0;
 
-	if (!(span->state & OTEL_KSPAN_RECORDING))
+	if (!recording(span))
 		return 0;
 	if (span->nr_events >= limit(&event_count_limit, OTEL_KSPAN_INDEX_MAX)) {
 		span->dropped_events++;
@@ -456,26 +826,37 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 	idx = ++span->nr_events;
 	span->target = idx;
 	span->target_attrs = 0;
+	if (!attrs)
+		n = 0;
+	take = attr_admit(span, idx, attrs, n);
 
 	name = name ? name : "";
 	nlen = strnlen(name, OTEL_KSPAN_NAME_MAX);
-	used = sizeof(*r) + nlen;
-	r = rec_reserve(span, OTEL_REC_EVENT, used);
+	off = ALIGN(fixed + nlen, 8);
+	if (take)
+		used = pack_size(attrs, n, 0, take, OTEL_REC_MAX_SIZE - off,
+				 &count);
+	span->nr_records++;
+	r = rec_reserve(span, OTEL_REC_EVENT, off + used);
 	if (r) {
 		if (time_ns)
 			r->hdr.time_ns = time_ns;
+		*(u64 *)((u8 *)r + off - 8) = 0;
 		r->index = idx;
 		r->name_len = nlen;
-		r->reserved0 = 0;
-		rec_copy((char *)(r + 1), name, nlen);
+		r->nr_attrs = count;
+		r->attrs_offset = off;
+		rec_copy((u8 *)(r + 1), name, nlen);
+		pack_write((u8 *)r + off, attrs, n, &pos, count);
 		otel_ring_commit(&r->hdr);
+	} else {
+		pack_skip(attrs, n, &pos, count);
 	}
-	if (attrs && n)
-		__otel_kspan_attrs(span, idx, attrs, n);
+	/* What did not fit in the event's record. */
+	write_attr_records(span, idx, attrs, n, &pos, take - count);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_event);
-
 /**
  * __otel_kspan_add_link() - add a link (use otel_kspan_add_link())
  * @span:	a span
@@ -492,10 +873,13 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 				  const struct otel_kattr *attrs,
 				  unsigned int n)
 {
+	const size_t off = sizeof(struct otel_rec_link);
+	unsigned int take, pos = 0;
 	struct otel_rec_link *r;
-	u16 idx;
+	size_t used = 0;
+	u16 idx, count = 0;
 
-	if (!(span->state & OTEL_KSPAN_RECORDING) || !context_valid(ctx))
+	if (!recording(span) || !context_valid(ctx))
 		return 0;
 	if (span->nr_links >= limit(&link_count_limit, OTEL_KSPAN_INDEX_MAX)) {
 		span->dropped_links++;
@@ -504,19 +888,29 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 	idx = ++span->nr_links;
 	span->target = OTEL_ATTR_TARGET_LINK | idx;
 	span->target_attrs = 0;
+	if (!attrs)
+		n = 0;
+	take = attr_admit(span, span->target, attrs, n);
+	if (take)
+		used = pack_size(attrs, n, 0, take, OTEL_REC_MAX_SIZE - off,
+				 &count);
 
-	r = rec_reserve(span, OTEL_REC_LINK, sizeof(*r));
+	span->nr_records++;
+	r = rec_reserve(span, OTEL_REC_LINK, off + used);
 	if (r) {
 		memcpy(r->trace_id, ctx->trace_id, OTEL_TRACE_ID_SIZE);
 		memcpy(r->span_id, ctx->span_id, OTEL_SPAN_ID_SIZE);
 		r->trace_flags = ctx->trace_flags;
 		r->reserved0 = 0;
 		r->index = idx;
+		r->nr_attrs = count;
 		r->reserved1 = 0;
+		pack_write((u8 *)r + off, attrs, n, &pos, count);
 		otel_ring_commit(&r->hdr);
+	} else {
+		pack_skip(attrs, n, &pos, count);
 	}
-	if (attrs && n)
-		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_LINK | idx, attrs, n);
+	write_attr_records(span, span->target, attrs, n, &pos, take - count);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_link);
@@ -525,7 +919,10 @@ EXPORT_SYMBOL_GPL(__otel_kspan_add_link);
  * __otel_kspan_set_status() - set the status (use otel_kspan_set_status())
  * @span:	a span
  * @code:	OTEL_STATUS_OK or OTEL_STATUS_ERROR; others are ignored
- * @message:	ERROR only, or NULL
+ * @message:	ERROR only, or NULL; copied (cut at 128 bytes)
+ *
+ * The message is kept at the end of the handle's inline buffer (the
+ * attributes there are flushed first if it does not fit).
  *
  * Context: any.
  */
@@ -533,27 +930,22 @@ notrace void __otel_kspan_set_status(struct otel_kspan *span,
 				     enum otel_status_code code,
 				     const char *message)
 {
-	struct otel_rec_status *r;
 	u16 mlen = 0;
-	size_t used;
 
-	if (!(span->state & OTEL_KSPAN_RECORDING) ||
+	if (!recording(span) ||
 	    (code != OTEL_STATUS_OK && code != OTEL_STATUS_ERROR) ||
 	    span->status == OTEL_STATUS_OK)
 		return;
 	span->status = code;
+	span->msg_len = 0;
 	if (code == OTEL_STATUS_ERROR && message)
 		mlen = strnlen(message, OTEL_KSPAN_MSG_MAX);
-	used = sizeof(*r) + mlen;
-	r = rec_reserve(span, OTEL_REC_STATUS, used);
-	if (!r)
+	if (!mlen)
 		return;
-	r->code = code;
-	r->reserved0 = 0;
-	r->message_len = mlen;
-	r->reserved1 = 0;
-	rec_copy((char *)(r + 1), message, mlen);
-	otel_ring_commit(&r->hdr);
+	if (mlen > OTEL_KSPAN_INLINE_BYTES - span->ibuf_used)
+		flush_inline(span);
+	rec_copy(span->ibuf + OTEL_KSPAN_INLINE_BYTES - mlen, message, mlen);
+	span->msg_len = mlen;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_set_status);
 
@@ -631,7 +1023,7 @@ notrace void __otel_kspan_record_errno(struct otel_kspan *span, int err)
 	const char *name;
 	char buf[24];
 
-	if (err >= 0 || !(span->state & OTEL_KSPAN_RECORDING))
+	if (err >= 0 || !recording(span))
 		return;
 	name = otel_errno_name(err);
 	if (!name) {
@@ -677,6 +1069,25 @@ void otel_kspan_set_enabled(bool on)
 }
 
 /**
+ * otel_kspan_begin_records() - are SPAN_BEGIN records written?
+ *
+ * Return: the begin_records setting.
+ */
+bool otel_kspan_begin_records(void)
+{
+	return READ_ONCE(begin_records);
+}
+
+/**
+ * otel_kspan_set_begin_records() - write SPAN_BEGIN records, or not
+ * @on:	true to write them
+ */
+void otel_kspan_set_begin_records(bool on)
+{
+	WRITE_ONCE(begin_records, on);
+}
+
+/**
  * otel_kspan_enabled() - is the span API on?
  *
  * Return: true while spans record.
@@ -695,7 +1106,9 @@ int otel_kspan_init(void)
 {
 	int ret;
 
+	check_image_layout();
 	otel_ids_init();
+	otel_cookie_secret = get_random_long();
 	ret = otel_context_init();
 	if (ret)
 		return ret;

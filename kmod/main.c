@@ -23,6 +23,7 @@ static int __init oteltrace_init(void)
 {
 	int ret;
 
+	otel_abi_check();
 	ret = otel_ring_init();
 	if (ret)
 		goto err_ring;

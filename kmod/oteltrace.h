@@ -6,7 +6,7 @@
  * KBUILD_EXTRA_SYMBOLS=<oteltrace>/Module.symvers).  docs/driver-api.md has
  * a complete example, the context rules and what each call costs.
  *
- *	struct otel_kspan span;
+ *	DEFINE_OTEL_KSPAN(span);
  *
  *	otel_kspan_begin(&span, "mydrv.read", OTEL_SPAN_KIND_INTERNAL);
  *	otel_kspan_set_int(&span, "mydrv.len", len);
@@ -15,7 +15,8 @@
  *	otel_kspan_end(&span);
  *
  * The span handle lives in the caller's memory (stack or request struct);
- * oteltrace never allocates.  Every call is safe in task, softirq, hardirq
+ * oteltrace never allocates.  The span is written to the rings as one
+ * record when it ends (docs/span-records.md).  Every call is safe in task, softirq, hardirq
  * and NMI context and never sleeps.  Calls on one span must not race with
  * each other (the handle is not locked, like any other driver object).
  *
@@ -26,6 +27,7 @@
 #ifndef _OTELTRACE_H
 #define _OTELTRACE_H
 
+#include <linux/align.h>
 #include <linux/jump_label.h>
 #include <linux/kconfig.h>
 #include <linux/minmax.h>
@@ -75,61 +77,146 @@ struct otel_span_context {
 /* Length of a version-00 traceparent string, without the NUL. */
 #define OTEL_TRACEPARENT_LEN	55
 
-/* struct otel_kspan.state bits (private). */
+/*
+ * struct otel_kspan.cookie: the handle's own address mixed with a boot-time
+ * secret, in the bits above OTEL_KSPAN_STATE_MASK, while the handle is
+ * begun or ended; the state bits below.  Zero before begin (from
+ * DEFINE_OTEL_KSPAN()) and while tracing is disabled.  Private.
+ */
 #define OTEL_KSPAN_ACTIVE	0x01	/* begun, not yet ended */
-#define OTEL_KSPAN_RECORDING	0x02	/* sampled: writes records */
-#define OTEL_KSPAN_CURRENT	0x04	/* installed as a context's current */
+#define OTEL_KSPAN_RECORDING	0x02	/* sampled: writes a record at end */
+#define OTEL_KSPAN_CURRENT	0x04	/* in a context's chain of current spans */
+#define OTEL_KSPAN_ENDED	0x08	/* ended (a second end is counted) */
+#define OTEL_KSPAN_STATE_MASK	0x0fUL
+
+/* Bytes of attributes (and status message) a handle keeps until the end. */
+#define OTEL_KSPAN_INLINE_BYTES	128
 
 /**
  * struct otel_kspan - a span; lives in the caller's memory
- * @trace_id:	W3C trace id
+ * @cookie:	validity and state (see OTEL_KSPAN_ACTIVE); read by the
+ *		inline wrappers, everything else only by oteltrace.ko
  * @span_id:	W3C span id, never zero
+ * @trace_id:	W3C trace id
  * @parent_id:	parent span id, all zero for a root
+ * @start_ns:	start time (CLOCK_MONOTONIC ns)
  * @trace_flags: W3C trace flags (sampled)
  * @kind:	enum otel_span_kind
  * @status:	enum otel_status_code set so far
- * @state:	OTEL_KSPAN_* bits; zero before begin and after end
- * @nr_attrs:	span attributes written
+ * @span_flags:	OTEL_SPANF_* of the record
+ * @begin_cpu:	CPU it began on
+ * @begin_ctx:	enum otel_context it began in
+ * @zero0:	zero
+ * @name_len:	bytes of @name
+ * @scope_name_len: bytes of the scope name in the record
+ * @scope_version_len: bytes of the scope version in the record
+ * @msg_len:	bytes of the status message, kept at the end of @ibuf
+ * @nr_inline:	attribute entries in @ibuf
+ * @attrs_offset: where the entries start in the record (set at end)
+ * @nr_records:	records written before the final one (events, links...)
+ * @dropped_attrs: attributes cut by the limits or with no target
+ * @dropped_events: events cut by the limits
+ * @dropped_links: links cut by the limits
+ * @pid:	thread id at begin (task context), else 0
+ * @tgid:	process id at begin (task context), else 0
+ * @zero1:	zero
+ * @name:	span name; must stay valid until the span ends
+ * @scope:	instrumentation scope (the creating module)
+ * @ctx_stack:	the chain of current spans it is in (OTEL_KSPAN_CURRENT)
+ * @ctx_gen:	generation of its entry there
+ * @ctx_slot:	1 + the task slot of @ctx_stack, 0 for an interrupt chain
+ * @ctx_index:	its entry in that chain
+ * @ibuf_used:	bytes of attribute entries at the start of @ibuf
+ * @attr_room:	span attributes the count limit still admits
  * @nr_events:	events written (the last one's index)
  * @nr_links:	links written (the last one's index)
  * @target:	ATTR target of the last event or link
- * @target_attrs: attributes written on @target
- * @dropped_attrs: attributes cut by the limits
- * @dropped_events: events cut by the limits
- * @dropped_links: links cut by the limits
- * @nr_records:	records emitted so far for this span
- * @name_len:	bytes of @name, measured when first needed (0 until then)
- * @name:	span name; must stay valid until the span ends
- * @scope:	instrumentation scope (the creating module)
- * @prev:	the current span this one replaced, for implicit nesting
- * @cell:	where this span is installed as current
+ * @target_attrs: attributes admitted on @target
+ * @ibuf:	attribute entries (struct otel_attr_entry encoding) and the
+ *		status message, copied into the span's record at end
  *
- * All fields are private: use the functions below.  Read ids through
- * otel_kspan_get_context().
+ * From @span_id to @zero1 the handle has the layout of struct
+ * otel_rec_span from hdr.span_id on, so the end copies it in one go
+ * (kspan.c checks this at build time).  All fields are private: use the
+ * functions below, and declare handles with DEFINE_OTEL_KSPAN().  Read ids
+ * through otel_kspan_get_context().
  */
 struct otel_kspan {
-	u8			trace_id[OTEL_TRACE_ID_SIZE];
+	unsigned long		cookie;
+	/* the record's image */
 	u8			span_id[OTEL_SPAN_ID_SIZE];
+	u8			trace_id[OTEL_TRACE_ID_SIZE];
 	u8			parent_id[OTEL_SPAN_ID_SIZE];
+	u64			start_ns;
 	u8			trace_flags;
 	u8			kind;
 	u8			status;
-	u8			state;
-	u16			nr_attrs;
+	u8			span_flags;
+	u16			begin_cpu;
+	u8			begin_ctx;
+	u8			zero0;
+	u16			name_len;
+	u16			scope_name_len;
+	u16			scope_version_len;
+	u16			msg_len;
+	u16			nr_inline;
+	u16			attrs_offset;
+	u32			nr_records;
+	u32			dropped_attrs;
+	u32			dropped_events;
+	u32			dropped_links;
+	u32			pid;
+	u32			tgid;
+	u32			zero1;
+	/* private state */
+	const char		*name;
+	const struct otel_kscope *scope;
+	void			*ctx_stack;
+	u32			ctx_gen;
+	u32			ctx_slot;
+	u8			ctx_index;
+	u8			pad0;
+	u16			ibuf_used;
+	u16			attr_room;
 	u16			nr_events;
 	u16			nr_links;
 	u16			target;
 	u16			target_attrs;
-	u16			name_len;
-	u32			dropped_attrs;
-	u32			dropped_events;
-	u32			dropped_links;
-	u32			nr_records;
-	const char		*name;
-	const struct otel_kscope *scope;
-	struct otel_kspan	*prev;
-	struct otel_kspan	**cell;
+	u16			pad1;
+	u8			ibuf[OTEL_KSPAN_INLINE_BYTES] __aligned(8);
 };
+
+#if defined(__has_attribute)
+#if __has_attribute(__uninitialized__)
+#define __otel_noinit	__attribute__((__uninitialized__))
+#endif
+#endif
+#ifndef __otel_noinit
+#define __otel_noinit
+#endif
+
+/* Only the cookie needs a value before begin; see DEFINE_OTEL_KSPAN(). */
+static __always_inline struct otel_kspan __otel_kspan_init(void)
+{
+	struct otel_kspan span __otel_noinit;
+
+	span.cookie = 0;
+	return span;
+}
+
+/**
+ * DEFINE_OTEL_KSPAN() - declare a span handle, ready to begin or to end
+ * @name:	the variable
+ *
+ * Ending a handle declared this way and never begun does nothing, so every
+ * exit path of a function may end it.  Only its first word is written (one
+ * store): kernels built with CONFIG_INIT_STACK_ALL_ZERO would otherwise
+ * clear the whole handle on every call, which costs more than a disabled
+ * span.  A handle inside a larger object needs no macro if the object is
+ * zeroed (kzalloc()).
+ */
+#define DEFINE_OTEL_KSPAN(name) \
+	struct otel_kspan name = __otel_kspan_init()
 
 /**
  * struct otel_kattr - one attribute, for the array forms
@@ -200,6 +287,9 @@ void __otel_kspan_begin(struct otel_kspan *span,
 			const struct otel_span_context *remote,
 			unsigned int flags);
 void __otel_kspan_end(struct otel_kspan *span);
+void __otel_kspan_reset(struct otel_kspan *span);
+bool otel_kspan_get_context(const struct otel_kspan *span,
+			    struct otel_span_context *ctx);
 void __otel_kspan_attrs(struct otel_kspan *span, u16 target,
 			const struct otel_kattr *attrs, unsigned int n);
 u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
@@ -235,17 +325,21 @@ u64 otel_kspan_now_ns(void);
  * run), in the reverse order of begins.  For a span that ends elsewhere use
  * otel_kspan_begin_child() or otel_kspan_begin_remote().
  *
+ * Beginning a handle that is still active abandons the first span (it
+ * writes nothing; counted in otelctl stats).
+ *
  * Context: any.  Costs one static branch while tracing is disabled.
  */
 static __always_inline void otel_kspan_begin(struct otel_kspan *span,
 					     const char *name,
 					     enum otel_span_kind kind)
 {
-	span->state = 0;
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
 				   otel_const_strlen(name), kind, NULL, NULL,
 				   OTEL_BEGIN_CURRENT);
+	else if (span->cookie)
+		__otel_kspan_reset(span);
 }
 
 /**
@@ -267,11 +361,12 @@ static __always_inline void otel_kspan_begin_child(struct otel_kspan *span,
 						   const char *name,
 						   enum otel_span_kind kind)
 {
-	span->state = 0;
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
 				   otel_const_strlen(name), kind, parent,
 				   NULL, OTEL_BEGIN_EXPLICIT);
+	else if (span->cookie)
+		__otel_kspan_reset(span);
 }
 
 /**
@@ -283,7 +378,7 @@ static __always_inline void otel_kspan_begin_child(struct otel_kspan *span,
  * @kind:	enum otel_span_kind
  *
  * Like otel_kspan_begin_child(): the span does not become current.  Its
- * SPAN_BEGIN record carries OTEL_BEGINF_REMOTE_PARENT.
+ * record carries OTEL_SPANF_REMOTE_PARENT.
  *
  * Context: any.
  */
@@ -292,25 +387,28 @@ static __always_inline void otel_kspan_begin_remote(struct otel_kspan *span,
 						    const char *name,
 						    enum otel_span_kind kind)
 {
-	span->state = 0;
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
 				   otel_const_strlen(name), kind, NULL, ctx,
 				   OTEL_BEGIN_EXPLICIT);
+	else if (span->cookie)
+		__otel_kspan_reset(span);
 }
 
 /**
  * otel_kspan_end() - end a span
  * @span:	a begun span; ending it twice is harmless
  *
- * Writes SPAN_END (with the dropped counts) and, for a current span,
- * restores the span it replaced.  @span's memory may be reused after this.
+ * Writes the span's record (one, with its attributes) and, for a current
+ * span, restores the span it replaced.  @span's memory may be reused after
+ * this.  Ending a handle from DEFINE_OTEL_KSPAN() that was never begun, or
+ * one that already ended, does nothing (the second end is counted).
  *
  * Context: any (a current span: the context that began or entered it).
  */
 static __always_inline void otel_kspan_end(struct otel_kspan *span)
 {
-	if (span->state)
+	if (span->cookie)
 		__otel_kspan_end(span);
 }
 
@@ -325,26 +423,51 @@ static __always_inline void otel_kspan_end(struct otel_kspan *span)
  */
 static __always_inline bool otel_kspan_is_recording(const struct otel_kspan *span)
 {
-	return span->state & OTEL_KSPAN_RECORDING;
+	return span->cookie & OTEL_KSPAN_RECORDING;
 }
 
-/**
- * otel_kspan_get_context() - the W3C context of a span, for propagation
- * @span:	a span
- * @ctx:	out; all zero if @span is not active
- *
- * Return: true if @span is active (recording or not).
+/* Keys up to this long take the inline fast path below. */
+#define OTEL_KSPAN_FAST_KEY_MAX	40
+
+/*
+ * A numeric attribute whose key is a string literal is encoded straight
+ * into the handle's inline buffer, with no call: its entry's layout is a
+ * compile-time constant (a few stores).  Anything else, or a full buffer,
+ * takes the out-of-line path.  Return: true if done here.
  */
-static inline bool otel_kspan_get_context(const struct otel_kspan *span,
-					  struct otel_span_context *ctx)
+static __always_inline bool __otel_kspan_fast_num(struct otel_kspan *span,
+						  const char *key, u8 type,
+						  s64 value, u64 den)
 {
-	if (!(span->state & OTEL_KSPAN_ACTIVE)) {
-		memset(ctx, 0, sizeof(*ctx));
+	const u16 klen = otel_const_strlen(key);
+	const u16 size = ALIGN(sizeof(struct otel_attr_entry) +
+			       (den ? 8 : 0) + klen, 8);
+	struct otel_attr_entry *e;
+	u8 *p;
+
+	if (!__builtin_constant_p(klen) || !__builtin_constant_p(den != 0) ||
+	    !klen || klen > OTEL_KSPAN_FAST_KEY_MAX)
 		return false;
+	if (!span->attr_room ||
+	    span->ibuf_used + span->msg_len + size > OTEL_KSPAN_INLINE_BYTES)
+		return false;
+	e = (struct otel_attr_entry *)(span->ibuf + span->ibuf_used);
+	p = (u8 *)(e + 1);
+	*(u64 *)((u8 *)e + size - sizeof(u64)) = 0;
+	e->value_type = type;
+	e->entry_flags = den ? OTEL_ATTRF_DEN : 0;
+	e->key_len = klen;
+	e->value_len = 0;
+	e->size = size;
+	e->value = value;
+	if (den) {
+		*(u64 *)p = den;
+		p += sizeof(u64);
 	}
-	memcpy(ctx->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
-	memcpy(ctx->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
-	ctx->trace_flags = span->trace_flags;
+	memcpy(p, key, klen);
+	span->ibuf_used += size;
+	span->nr_inline++;
+	span->attr_room--;
 	return true;
 }
 
@@ -413,7 +536,8 @@ static __always_inline void otel_kspan_set_strn(struct otel_kspan *span,
 static __always_inline void otel_kspan_set_bool(struct otel_kspan *span,
 						const char *key, bool value)
 {
-	if (otel_kspan_is_recording(span)) {
+	if (otel_kspan_is_recording(span) &&
+	    !__otel_kspan_fast_num(span, key, OTEL_ATTR_BOOL, !!value, 0)) {
 		struct otel_kattr a = OTEL_KATTR_BOOL(key, value);
 
 		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
@@ -429,7 +553,8 @@ static __always_inline void otel_kspan_set_bool(struct otel_kspan *span,
 static __always_inline void otel_kspan_set_int(struct otel_kspan *span,
 					       const char *key, s64 value)
 {
-	if (otel_kspan_is_recording(span)) {
+	if (otel_kspan_is_recording(span) &&
+	    !__otel_kspan_fast_num(span, key, OTEL_ATTR_INT, value, 0)) {
 		struct otel_kattr a = OTEL_KATTR_INT(key, value);
 
 		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
@@ -449,7 +574,9 @@ static __always_inline void otel_kspan_set_double(struct otel_kspan *span,
 						  const char *key, s64 num,
 						  u64 den)
 {
-	if (otel_kspan_is_recording(span)) {
+	if (otel_kspan_is_recording(span) &&
+	    !__otel_kspan_fast_num(span, key, OTEL_ATTR_DOUBLE, num,
+				   den ? den : 1)) {
 		struct otel_kattr a = OTEL_KATTR_DOUBLE(key, num, den ? den : 1);
 
 		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);
@@ -465,7 +592,8 @@ static __always_inline void otel_kspan_set_double(struct otel_kspan *span,
 static __always_inline void otel_kspan_set_double_bits(struct otel_kspan *span,
 						       const char *key, u64 bits)
 {
-	if (otel_kspan_is_recording(span)) {
+	if (otel_kspan_is_recording(span) &&
+	    !__otel_kspan_fast_num(span, key, OTEL_ATTR_DOUBLE, bits, 0)) {
 		struct otel_kattr a = OTEL_KATTR_DOUBLE_BITS(key, bits);
 
 		__otel_kspan_attrs(span, OTEL_ATTR_TARGET_SPAN, &a, 1);

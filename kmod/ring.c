@@ -29,6 +29,7 @@
 #include <linux/vmalloc.h>
 
 #include "ring.h"
+#include "ring_write.h"
 
 static unsigned int ring_size_kb = 256;
 module_param(ring_size_kb, uint, 0444);
@@ -48,13 +49,16 @@ struct otel_ring **otel_rings;
 DEFINE_MUTEX(otel_ring_mutex);
 DECLARE_WAIT_QUEUE_HEAD(otel_ring_wq);
 
-/* Changed only under otel_ring_mutex, with writers paused (except wakeup). */
-static u64 otel_size;
-static u32 otel_mode;
-static u32 otel_wakeup;
-static bool otel_paused;	/* writers drop (dropped_disabled) */
+/*
+ * Changed only under otel_ring_mutex, with writers paused (except wakeup);
+ * the writers (ring_write.h) read them.
+ */
+u64 otel_size __read_mostly;
+u32 otel_mode __read_mostly;
+u32 otel_wakeup;
+bool otel_paused;		/* writers drop (dropped_disabled) */
 static bool otel_snapshot_on;
-static bool otel_reader_wait;	/* a reader sleeps: commits queue wake_work */
+bool otel_reader_wait;		/* a reader sleeps: commits queue wake_work */
 
 /* Mappings of the rings: a resize needs none. */
 static DEFINE_SPINLOCK(otel_map_lock);
@@ -65,68 +69,20 @@ static enum cpuhp_state otel_cpuhp_state;
 static struct timer_list otel_wake_timer;
 
 /**
- * otel_clock_ns() - the timestamp of records
+ * otel_ring_overwrite() - overwrite mode: make room by dropping the oldest
+ * @ring:	this CPU's ring
+ * @new_head:	head after the reservation
+ * @size:	ring size
+ * @rec_pos:	where the new record starts
  *
- * Return: CLOCK_MONOTONIC nanoseconds, NMI-safe.
- */
-notrace u64 otel_clock_ns(void)
-{
-	return ktime_get_mono_fast_ns();
-}
-
-static notrace void ring_maybe_wake(struct otel_ring *ring, u64 head)
-{
-	u32 wb;
-
-	if (!READ_ONCE(otel_reader_wait))
-		return;
-	wb = READ_ONCE(otel_wakeup);
-	if (wb && head - READ_ONCE(ring->cons->consumer_pos) < wb)
-		return;
-	/* Never wake from here: we may be in NMI.  irq_work is NMI-safe. */
-	if (irq_work_queue(&ring->wake_work))
-		local64_inc(&ring->stat.wakeups);
-}
-
-/*
- * End of a reserve..commit section (also of a failed reserve).  Writers on
- * one CPU nest like a stack, so when the outermost one ends, every record
- * below head is complete and producer_pos may move there.  A writer that
- * interrupts us after the decrement is outermost itself and publishes; one
- * that reserved between our read of head and the decrement is seen by the
- * re-check.
- */
-static notrace void ring_end_commit(struct otel_ring *ring)
-{
-	u64 head;
-
-	if (local_read(&ring->committing) != 1) {
-		local_dec(&ring->committing);
-		return;
-	}
-again:
-	head = local64_read(&ring->head);
-	WRITE_ONCE(ring->prod->overwrite_tail, local64_read(&ring->tail));
-	/* Records below head are written: pairs with the reader's acquire. */
-	smp_store_release(&ring->prod->producer_pos, head);
-	local_dec(&ring->committing);
-	barrier();
-	if (unlikely(local64_read(&ring->head) != head)) {
-		local_inc(&ring->committing);
-		goto again;
-	}
-	ring_maybe_wake(ring, head);
-}
-
-/*
- * Overwrite mode: move tail over whole records until [tail, new_head) fits.
- * Reserve made sure new_head - producer_pos <= size, so the walk stops at or
- * below producer_pos: every record it steps over is complete.  (Interrupts
- * can write any amount while an outer writer on this CPU is between reserve
+ * Moves tail over whole records until [tail, new_head) fits.  Reserve made
+ * sure new_head - producer_pos <= size, so the walk stops at or below
+ * producer_pos: every record it steps over is complete.  (Interrupts can
+ * write any amount while an outer writer on this CPU is between reserve
  * and commit; its record is above producer_pos and must not be walked.)
  */
-static notrace void ring_overwrite(struct otel_ring *ring, u64 new_head,
-				   u64 size, u64 rec_pos)
+notrace void otel_ring_overwrite(struct otel_ring *ring, u64 new_head,
+				 u64 size, u64 rec_pos)
 {
 	struct otel_rec_hdr *old;
 	u64 tail, next;
@@ -156,90 +112,15 @@ static notrace void ring_overwrite(struct otel_ring *ring, u64 new_head,
  * @type:	enum otel_rec_type
  * @size:	bytes of the record, header included; rounded up to 8
  *
- * On success preemption stays disabled until otel_ring_commit().  The header
- * is filled (type, size, cpu, context flags, time_ns; span_id zeroed).
+ * The out-of-line form of __otel_ring_reserve() (ring_write.h), for the
+ * ring's test module and the benchmark.
  *
  * Context: any, NMI included.  Lock-free, never sleeps.
  * Return: the record, or NULL when it was dropped (and counted).
  */
 notrace struct otel_rec_hdr *otel_ring_reserve(u16 type, u32 size)
 {
-	struct otel_rec_hdr *rec, *pad_rec;
-	struct otel_ring *ring;
-	u64 head, new_head, cons, pad, rsize;
-	unsigned int bit, ctx, cpu;
-	bool overwrite;
-
-	preempt_disable_notrace();
-	cpu = smp_processor_id();
-	ring = otel_rings[cpu];
-	if (unlikely(size > OTEL_REC_MAX_SIZE || size < sizeof(*rec))) {
-		local64_inc(&ring->stat.dropped_too_big);
-		goto out;
-	}
-	size = ALIGN(size, 8);
-	if (unlikely(READ_ONCE(otel_paused))) {
-		local64_inc(&ring->stat.dropped_disabled);
-		goto out;
-	}
-	ctx = interrupt_context_level();
-	bit = 1U << ctx;
-	if (unlikely(ring->recursion & bit)) {
-		local64_inc(&ring->stat.dropped_nested);
-		goto out;
-	}
-	/* Plain RMW is fine: an interrupting context restores the word. */
-	ring->recursion |= bit;
-	barrier();
-	local_inc(&ring->committing);
-
-	rsize = READ_ONCE(otel_size);
-	overwrite = READ_ONCE(otel_mode) == OTEL_MODE_OVERWRITE;
-	do {
-		head = local64_read(&ring->head);
-		pad = rsize - (head & (rsize - 1));
-		if (pad >= size)
-			pad = 0;
-		new_head = head + pad + size;
-		if (!overwrite) {
-			/* Reader is done with the bytes below cons: pairs with its release. */
-			cons = smp_load_acquire(&ring->cons->consumer_pos);
-			if (unlikely(new_head - cons > rsize))
-				goto full;
-		} else if (unlikely(new_head - READ_ONCE(ring->prod->producer_pos) >
-				    rsize)) {
-			/* Would overwrite a record an interrupted writer is still writing. */
-			goto full;
-		}
-	} while (local64_cmpxchg(&ring->head, head, new_head) != head);
-
-	if (overwrite)
-		ring_overwrite(ring, new_head, rsize, head + pad);
-	if (pad) {
-		/* Only type and size are meaningful in a PAD (it may be 8 bytes). */
-		pad_rec = (struct otel_rec_hdr *)(ring->data + (head & (rsize - 1)));
-		pad_rec->type = OTEL_REC_PAD;
-		pad_rec->size = pad;
-		pad_rec->cpu = cpu;
-		pad_rec->flags = 0;
-	}
-	rec = (struct otel_rec_hdr *)(ring->data + ((head + pad) & (rsize - 1)));
-	rec->type = type;
-	rec->size = size;
-	rec->cpu = cpu;
-	rec->flags = ctx;
-	rec->time_ns = otel_clock_ns();
-	memset(rec->span_id, 0, sizeof(rec->span_id));
-	return rec;
-
-full:
-	local64_inc(&ring->stat.dropped_full);
-	ring_end_commit(ring);
-	barrier();
-	ring->recursion &= ~bit;
-out:
-	preempt_enable_notrace();
-	return NULL;
+	return __otel_ring_reserve(type, size);
 }
 EXPORT_SYMBOL_GPL(otel_ring_reserve);
 
@@ -247,21 +128,11 @@ EXPORT_SYMBOL_GPL(otel_ring_reserve);
  * otel_ring_commit() - publish a record from otel_ring_reserve()
  * @rec:	the record, completely written
  *
- * Re-enables preemption.  The record becomes visible to readers when the
- * outermost writer on this CPU commits.
- *
  * Context: the context that reserved @rec, on the same CPU.
  */
 notrace void otel_ring_commit(struct otel_rec_hdr *rec)
 {
-	struct otel_ring *ring = otel_rings[smp_processor_id()];
-
-	local64_inc(&ring->stat.records);
-	local64_add(rec->size, &ring->stat.bytes);
-	ring_end_commit(ring);
-	barrier();
-	ring->recursion &= ~(1U << interrupt_context_level());
-	preempt_enable_notrace();
+	__otel_ring_commit(rec);
 }
 EXPORT_SYMBOL_GPL(otel_ring_commit);
 
@@ -362,7 +233,7 @@ static bool ring_data_ready(u64 min)
 	rcu_read_lock();
 	for_each_possible_cpu(cpu) {
 		ring = otel_rings[cpu];
-		/* Pairs with ring_end_commit()'s release. */
+		/* Pairs with otel_ring_end_commit()'s release. */
 		prod = smp_load_acquire(&ring->prod->producer_pos);
 		if (prod - otel_ring_read_start(ring, prod) >= min) {
 			ready = true;

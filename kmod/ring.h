@@ -34,9 +34,6 @@
 struct otel_rec_hdr *otel_ring_reserve(u16 type, u32 size);
 void otel_ring_commit(struct otel_rec_hdr *rec);
 
-/* Timestamp used for records: CLOCK_MONOTONIC, NMI-safe. */
-u64 otel_clock_ns(void);
-
 /* Set up and tear down the rings (called from main.c). */
 int otel_ring_init(void);
 void otel_ring_exit(void);

@@ -19,13 +19,9 @@
 #include <linux/mutex.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
-#include <asm/unaligned.h>
 
 #include "internal.h"
-
-#define OTEL_R_BITS		56
-#define OTEL_R_MASK		((1ULL << OTEL_R_BITS) - 1)
-#define OTEL_PACK_SHIFT		60	/* sampler above a 57-bit threshold */
+#include "sampler.h"
 
 static const char * const otel_sampler_names[] = {
 	[OTEL_SAMPLER_ALWAYS_ON]		= "always_on",
@@ -40,46 +36,13 @@ static DEFINE_MUTEX(otel_sampler_lock);
 static u32 otel_sampler_cur = OTEL_SAMPLER_PARENTBASED_ALWAYS_ON;
 static u32 otel_ratio_cur = OTEL_RATIO_ONE;
 /* (sampler << 60) | threshold; threshold 0 for ratio 1.0. */
-static u64 otel_sampler_word __read_mostly =
+u64 otel_sampler_word __read_mostly =
 	(u64)OTEL_SAMPLER_PARENTBASED_ALWAYS_ON << OTEL_PACK_SHIFT;
 
 static u64 ratio_threshold(u32 ratio)
 {
 	return (1ULL << OTEL_R_BITS) -
 	       mul_u64_u32_div(1ULL << OTEL_R_BITS, ratio, OTEL_RATIO_ONE);
-}
-
-/**
- * otel_sample() - decide whether a new span records
- * @trace_id:	the span's trace id (inherited or new)
- * @parent:	OTEL_PARENT_NONE, _SAMPLED or _UNSAMPLED
- *
- * Return: true to record (and set the W3C sampled flag).
- */
-notrace bool otel_sample(const u8 *trace_id, int parent)
-{
-	u64 w = READ_ONCE(otel_sampler_word);
-	u32 sampler = w >> OTEL_PACK_SHIFT;
-	u64 threshold = w & ((1ULL << OTEL_PACK_SHIFT) - 1);
-
-	switch (sampler) {
-	case OTEL_SAMPLER_PARENTBASED_ALWAYS_ON:
-	case OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF:
-	case OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO:
-		if (parent != OTEL_PARENT_NONE)
-			return parent == OTEL_PARENT_SAMPLED;
-		sampler -= OTEL_SAMPLER_PARENTBASED_ALWAYS_ON;
-		break;
-	}
-	switch (sampler) {
-	case OTEL_SAMPLER_ALWAYS_ON:
-		return true;
-	case OTEL_SAMPLER_TRACEIDRATIO:
-		return (get_unaligned_be64(trace_id + 8) & OTEL_R_MASK) >=
-		       threshold;
-	default:
-		return false;
-	}
 }
 
 /**

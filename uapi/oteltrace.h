@@ -6,27 +6,37 @@
  * The kernel writes OpenTelemetry span data as records into one ring per
  * possible CPU.  User space reads them through /dev/oteltrace, either by
  * mmap() (zero copy, see "mmap layout" below) or by read() (records copied
- * out whole).  A span is several records that share its span id: one
- * SPAN_BEGIN, any number of ATTR / EVENT / LINK / STATUS records, and one
- * SPAN_END.  They may come from different CPUs (a request begun on one CPU
- * and ended on another); the relay reassembles them by span id.
+ * out whole).
  *
- * Every field is a fixed-size __u type; every record is a multiple of 8
- * bytes and starts 8-byte aligned, so the layout is the same for 32-bit and
- * 64-bit user space.  Ids are in W3C byte order (trace_id[0] is the first
- * byte of the hex string).  Strings are not NUL-terminated: their lengths
- * are in the record and the bytes follow the fixed part, in the order the
- * record documents, then zero padding up to the record's size.
+ * One record per span: when a span ends, the kernel writes one OTEL_REC_SPAN
+ * record with everything about it (ids, parent, times, kind, status, scope,
+ * name and its attributes).  Only what does not fit the span handle's inline
+ * budget is written earlier, as records of its own that share the span id:
+ * OTEL_REC_EVENT and OTEL_REC_LINK (with their attributes), OTEL_REC_ATTR
+ * (attributes past the budget, or added to an event or link later) and, in
+ * the opt-in begin_records mode, OTEL_REC_SPAN_BEGIN.  SPAN.nr_records says
+ * how many of those the span wrote, so a reader knows what to wait for (they
+ * may sit in other CPUs' rings) and what went missing.  A span that never
+ * ends writes nothing but its BEGIN, if that mode is on.
+ *
+ * Every field is a fixed-size __u type with no implicit padding; every
+ * record is a multiple of 8 bytes and starts 8-byte aligned, so the layout
+ * is the same for 32-bit and 64-bit user space.  Ids are in W3C byte order
+ * (trace_id[0] is the first byte of the hex string).  Strings are not
+ * NUL-terminated: their lengths are in the record and the bytes follow the
+ * fixed part, in the order the record documents, then zero padding up to
+ * the next multiple of 8 (or the record's end).
  *
  * Times are CLOCK_MONOTONIC nanoseconds (the kernel reads them with the
  * NMI-safe ktime_get_mono_fast_ns()).  OTEL_IOC_CLOCK returns a pair of
  * CLOCK_MONOTONIC and CLOCK_REALTIME readings taken together, so user space
  * converts to Unix epoch nanoseconds with one addition; durations stay exact.
  *
- * Versioning: OTEL_ABI_VERSION changes only on an incompatible change.  New
- * record types and new flags may appear without a bump: readers skip record
- * types they do not know (hdr.size always tells how far), and ioctl structs
- * carry a size or reserved fields so they can grow.
+ * Versioning: OTEL_ABI_VERSION changes only on an incompatible change (2:
+ * one record per span).  New record types and new flags may appear without
+ * a bump: readers skip record types they do not know (hdr.size always tells
+ * how far), and ioctl structs carry a size or reserved fields so they can
+ * grow.
  */
 #ifndef _UAPI_OTELTRACE_H
 #define _UAPI_OTELTRACE_H
@@ -34,7 +44,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define OTEL_ABI_VERSION	1
+#define OTEL_ABI_VERSION	2
 #define OTEL_DEVICE_NAME	"oteltrace"
 
 #define OTEL_TRACE_ID_SIZE	16
@@ -68,16 +78,18 @@ enum otel_context {
 	OTEL_CTX_NMI		= 3,
 };
 
-/* Record types (otel_rec_hdr.type). */
+/*
+ * Record types (otel_rec_hdr.type).  2 and 6 were ABI 1's SPAN_END and
+ * STATUS; they are not reused.
+ */
 enum otel_rec_type {
 	OTEL_REC_PAD		= 0,	/* filler up to the end of the ring */
-	OTEL_REC_SPAN_BEGIN	= 1,
-	OTEL_REC_SPAN_END	= 2,
-	OTEL_REC_ATTR		= 3,
+	OTEL_REC_SPAN_BEGIN	= 1,	/* opt-in: a span began */
+	OTEL_REC_ATTR		= 3,	/* attributes that did not fit */
 	OTEL_REC_EVENT		= 4,
 	OTEL_REC_LINK		= 5,
-	OTEL_REC_STATUS		= 6,
 	OTEL_REC_RAW		= 7,	/* test/benchmark payload, no span */
+	OTEL_REC_SPAN		= 8,	/* a span ended: the whole span */
 };
 
 /* otel_rec_hdr.flags */
@@ -91,10 +103,10 @@ enum otel_rec_type {
  *		for OTEL_REC_PAD, which may be only 8 bytes: of a PAD only
  *		@type and @size are meaningful
  * @cpu:	CPU whose ring holds the record
- * @flags:	OTEL_RECF_*
- * @time_ns:	CLOCK_MONOTONIC ns when the record was written (for
- *		SPAN_BEGIN the span's start, for SPAN_END its end, for EVENT
- *		the event's time)
+ * @flags:	OTEL_RECF_*: the context the record was written from
+ * @time_ns:	CLOCK_MONOTONIC ns when the record was written (for SPAN the
+ *		span's end, for SPAN_BEGIN its start, for EVENT the event's
+ *		time)
  * @span_id:	the span the record belongs to (zero for PAD and RAW)
  */
 struct otel_rec_hdr {
@@ -106,17 +118,118 @@ struct otel_rec_hdr {
 	__u8	span_id[OTEL_SPAN_ID_SIZE];
 };
 
-/* otel_rec_span_begin.begin_flags */
-#define OTEL_BEGINF_REMOTE_PARENT	0x01	/* parent came from a W3C context */
+/* Attribute value types (otel_attr_entry.value_type). */
+enum otel_attr_type {
+	OTEL_ATTR_STRING	= 1,
+	OTEL_ATTR_BOOL		= 2,
+	OTEL_ATTR_INT		= 3,
+	OTEL_ATTR_DOUBLE	= 4,
+};
+
+/* otel_attr_entry.entry_flags */
+#define OTEL_ATTRF_DEN		0x01	/* a __u64 denominator follows */
 
 /**
- * struct otel_rec_span_begin - a span starts (56 bytes + strings)
+ * struct otel_attr_entry - one attribute inside a record (16 bytes + more)
+ * @value_type:	enum otel_attr_type
+ * @entry_flags: OTEL_ATTRF_*
+ * @key_len:	bytes of the key
+ * @value_len:	bytes of a string value (0 for other types)
+ * @size:	bytes of the whole entry, a multiple of 8: the next entry
+ *		starts @size bytes after this one
+ * @value:	INT: the value (two's complement); BOOL: 0 or 1; DOUBLE: the
+ *		IEEE 754 binary64 bits, or with OTEL_ATTRF_DEN the numerator
+ *		of @value / den (the kernel has no FPU; the reader divides);
+ *		STRING: 0
+ *
+ * Followed by: with OTEL_ATTRF_DEN the __u64 denominator (never 0), then
+ * the key, then the string value, then zero padding up to @size.
+ */
+struct otel_attr_entry {
+	__u8	value_type;
+	__u8	entry_flags;
+	__u16	key_len;
+	__u16	value_len;
+	__u16	size;
+	__s64	value;
+};
+
+/* otel_rec_span.span_flags and otel_rec_span_begin.begin_flags */
+#define OTEL_SPANF_REMOTE_PARENT	0x01	/* parent came from a W3C context */
+#define OTEL_SPANF_BEGIN_RECORD		0x02	/* a SPAN_BEGIN was written */
+#define OTEL_BEGINF_REMOTE_PARENT	OTEL_SPANF_REMOTE_PARENT
+
+/**
+ * struct otel_rec_span - a span, written when it ends (104 bytes + more)
+ * @hdr:		hdr.time_ns is the end time; hdr.cpu and hdr.flags
+ *			say where it ended
+ * @trace_id:		never all zero
+ * @parent_span_id:	all zero for a root span
+ * @start_ns:		CLOCK_MONOTONIC ns of the start
+ * @trace_flags:	W3C trace flags (OTEL_TRACE_FLAG_SAMPLED)
+ * @kind:		enum otel_span_kind
+ * @status_code:	enum otel_status_code
+ * @span_flags:		OTEL_SPANF_*
+ * @begin_cpu:		CPU the span began on
+ * @begin_context:	enum otel_context it began in
+ * @reserved0:		zero
+ * @name_len:		bytes of the span name
+ * @scope_name_len:	bytes of the instrumentation scope (module) name
+ * @scope_version_len:	bytes of the scope version (may be 0)
+ * @status_message_len:	bytes of the status message (ERROR only)
+ * @nr_attrs:		span attributes in this record
+ * @attrs_offset:	offset of the first struct otel_attr_entry from the
+ *			start of the record, a multiple of 8
+ * @nr_records:		records this span wrote before this one (EVENT, LINK,
+ *			ATTR, SPAN_BEGIN), in any CPU's ring
+ * @dropped_attributes:	span attributes cut by the span limits, and event or
+ *			link attributes that had no event or link to go to
+ * @dropped_events:	events cut by the span limits
+ * @dropped_links:	links cut by the span limits
+ * @pid:		thread id of the task that began it, 0 in interrupt
+ *			context (initial pid namespace)
+ * @tgid:		its process id, 0 in interrupt context
+ * @reserved1:		zero
+ *
+ * Followed by: name, scope name, scope version, status message; zero
+ * padding; at @attrs_offset, @nr_attrs struct otel_attr_entry.
+ */
+struct otel_rec_span {
+	struct otel_rec_hdr hdr;
+	__u8	trace_id[OTEL_TRACE_ID_SIZE];
+	__u8	parent_span_id[OTEL_SPAN_ID_SIZE];
+	__u64	start_ns;
+	__u8	trace_flags;
+	__u8	kind;
+	__u8	status_code;
+	__u8	span_flags;
+	__u16	begin_cpu;
+	__u8	begin_context;
+	__u8	reserved0;
+	__u16	name_len;
+	__u16	scope_name_len;
+	__u16	scope_version_len;
+	__u16	status_message_len;
+	__u16	nr_attrs;
+	__u16	attrs_offset;
+	__u32	nr_records;
+	__u32	dropped_attributes;
+	__u32	dropped_events;
+	__u32	dropped_links;
+	__u32	pid;
+	__u32	tgid;
+	__u32	reserved1;
+	/* char strings[]; struct otel_attr_entry attrs[]; */
+};
+
+/**
+ * struct otel_rec_span_begin - a span starts (72 bytes + strings)
  * @hdr:		hdr.time_ns is the start time
  * @trace_id:		never all zero
  * @parent_span_id:	all zero for a root span
  * @trace_flags:	W3C trace flags (OTEL_TRACE_FLAG_SAMPLED)
  * @kind:		enum otel_span_kind
- * @begin_flags:	OTEL_BEGINF_*
+ * @begin_flags:	OTEL_SPANF_REMOTE_PARENT
  * @reserved0:		zero
  * @name_len:		bytes of the span name
  * @scope_name_len:	bytes of the instrumentation scope (module) name
@@ -125,8 +238,10 @@ struct otel_rec_hdr {
  * @pid:		thread id of the task that began it, 0 in interrupt
  *			context
  * @tgid:		its process id, 0 in interrupt context
+ * @reserved2:		zero
  *
- * Followed by: name, scope name, scope version.
+ * Written only in begin_records mode (flight recorder: a span that never
+ * ends still shows).  Followed by: name, scope name, scope version.
  */
 struct otel_rec_span_begin {
 	struct otel_rec_hdr hdr;
@@ -142,33 +257,8 @@ struct otel_rec_span_begin {
 	__u16	reserved1;
 	__u32	pid;
 	__u32	tgid;
+	__u32	reserved2;
 	/* char strings[]; */
-};
-
-/**
- * struct otel_rec_span_end - a span ends (40 bytes)
- * @hdr:		hdr.time_ns is the end time
- * @dropped_attributes:	attributes cut by the span limits
- * @dropped_events:	events cut by the span limits
- * @dropped_links:	links cut by the span limits
- * @nr_records:		records the kernel wrote for this span before this
- *			one (begin, attrs, events, links, status), so the relay
- *			knows when it has them all, or that some were lost
- */
-struct otel_rec_span_end {
-	struct otel_rec_hdr hdr;
-	__u32	dropped_attributes;
-	__u32	dropped_events;
-	__u32	dropped_links;
-	__u32	nr_records;
-};
-
-/* Attribute value types (otel_rec_attr.value_type). */
-enum otel_attr_type {
-	OTEL_ATTR_STRING	= 1,
-	OTEL_ATTR_BOOL		= 2,
-	OTEL_ATTR_INT		= 3,
-	OTEL_ATTR_DOUBLE	= 4,
 };
 
 /*
@@ -181,63 +271,55 @@ enum otel_attr_type {
 #define OTEL_ATTR_TARGET_INDEX	0x7fff
 
 /**
- * struct otel_rec_attr - one attribute (48 bytes + strings)
+ * struct otel_rec_attr - attributes that did not fit (32 bytes + entries)
  * @hdr:	common header
- * @value_type:	enum otel_attr_type
- * @reserved0:	zero
  * @target:	OTEL_ATTR_TARGET_*
- * @key_len:	bytes of the key
- * @value_len:	bytes of a string value (0 for other types)
- * @value:	INT: the value (two's complement); BOOL: 0 or 1;
- *		DOUBLE: the IEEE 754 binary64 bits when @den is 0, otherwise
- *		the numerator of @value / @den (the kernel has no FPU; the
- *		relay divides); STRING: 0
- * @den:	DOUBLE only: denominator, or 0 (see @value)
+ * @nr_attrs:	entries that follow
+ * @reserved0:	zero
  *
- * Followed by: key, then the string value.
+ * Followed by: @nr_attrs struct otel_attr_entry.
  */
 struct otel_rec_attr {
 	struct otel_rec_hdr hdr;
-	__u8	value_type;
-	__u8	reserved0;
 	__u16	target;
-	__u16	key_len;
-	__u16	value_len;
-	__s64	value;
-	__u64	den;
-	/* char strings[]; */
+	__u16	nr_attrs;
+	__u32	reserved0;
+	/* struct otel_attr_entry attrs[]; */
 };
 
 /**
- * struct otel_rec_event - a span event (32 bytes + name)
- * @hdr:	hdr.time_ns is the event's time
- * @index:	the event's index within the span, from 1
- * @name_len:	bytes of the event name
- * @reserved0:	zero
+ * struct otel_rec_event - a span event (32 bytes + name + entries)
+ * @hdr:		hdr.time_ns is the event's time
+ * @index:		the event's index within the span, from 1
+ * @name_len:		bytes of the event name
+ * @nr_attrs:		attribute entries in this record
+ * @attrs_offset:	offset of the first entry from the record's start
  *
- * Followed by: name.  Its attributes are ATTR records whose target is
- * @index.
+ * Followed by: name, zero padding, @nr_attrs struct otel_attr_entry.
+ * Attributes added later come as ATTR records whose target is @index.
  */
 struct otel_rec_event {
 	struct otel_rec_hdr hdr;
 	__u16	index;
 	__u16	name_len;
-	__u32	reserved0;
-	/* char name[]; */
+	__u16	nr_attrs;
+	__u16	attrs_offset;
+	/* char name[]; struct otel_attr_entry attrs[]; */
 };
 
 /**
- * struct otel_rec_link - a link to another span (56 bytes)
+ * struct otel_rec_link - a link to another span (56 bytes + entries)
  * @hdr:		common header
  * @trace_id:		linked span's trace id
  * @span_id:		linked span's id
  * @trace_flags:	linked span's W3C trace flags
  * @reserved0:		zero
  * @index:		the link's index within the span, from 1
+ * @nr_attrs:		attribute entries that follow
  * @reserved1:		zero
  *
- * Its attributes are ATTR records whose target is
- * OTEL_ATTR_TARGET_LINK | @index.
+ * Followed by: @nr_attrs struct otel_attr_entry.  Attributes added later
+ * come as ATTR records whose target is OTEL_ATTR_TARGET_LINK | @index.
  */
 struct otel_rec_link {
 	struct otel_rec_hdr hdr;
@@ -246,26 +328,9 @@ struct otel_rec_link {
 	__u8	trace_flags;
 	__u8	reserved0;
 	__u16	index;
-	__u32	reserved1;
-};
-
-/**
- * struct otel_rec_status - the span's status (32 bytes + message)
- * @hdr:	common header
- * @code:	enum otel_status_code
- * @reserved0:	zero
- * @message_len: bytes of the message (ERROR only)
- * @reserved1:	zero
- *
- * Followed by: message.  When a span has several, the last one wins.
- */
-struct otel_rec_status {
-	struct otel_rec_hdr hdr;
-	__u8	code;
-	__u8	reserved0;
-	__u16	message_len;
-	__u32	reserved1;
-	/* char message[]; */
+	__u16	nr_attrs;
+	__u16	reserved1;
+	/* struct otel_attr_entry attrs[]; */
 };
 
 /* Largest record the kernel writes; longer strings are truncated. */
@@ -408,10 +473,12 @@ struct otel_stats_req {
  * @sampler:		enum otel_sampler
  * @ratio:		sampling ratio for the ratio samplers, in units of
  *			1/OTEL_RATIO_ONE
- * @ring_size:		bytes per ring; a change reallocates the rings and
- *			needs them unmapped (-EBUSY otherwise)
  * @wakeup_bytes:	wake a reader once this many bytes are waiting
  *			(0: on every commit's irq_work, batched per tick)
+ * @ring_size:		bytes per ring; a change reallocates the rings and
+ *			needs them unmapped (-EBUSY otherwise)
+ * @begin_records:	1 also writes a SPAN_BEGIN record when a span begins
+ *			(flight recorder: spans that never end still show)
  * @reserved:		zero
  */
 struct otel_config {
@@ -422,7 +489,8 @@ struct otel_config {
 	__u32	ratio;
 	__u32	wakeup_bytes;
 	__u64	ring_size;
-	__u32	reserved[8];
+	__u32	begin_records;
+	__u32	reserved[7];
 };
 
 /**
@@ -458,6 +526,42 @@ struct otel_context_req {
 	__u8	reserved[15];
 };
 
+/**
+ * struct otel_span_stats - OTEL_IOC_SPAN_STATS: span API counters (136 bytes)
+ * @size:		sizeof(struct otel_span_stats) as the kernel knows it
+ * @reserved0:		zero
+ * @begin_active:	a handle begun again while still active (the first
+ *			span is abandoned: it writes nothing)
+ * @end_twice:		a span ended again (ignored)
+ * @end_foreign:	a current span ended from another task or CPU (its
+ *			owner drops it from its chain of current spans)
+ * @stale_current:	a current span whose stack frame had returned,
+ *			dropped without being read
+ * @misnested:		a current span ended out of order
+ * @bad_handle:		a handle that fails validation (not begun, or
+ *			overwritten), ignored
+ * @context_full:	spans that could not become current: the task
+ *			context table was full
+ * @depth_full:		spans that could not become current: the context's
+ *			chain of current spans was full
+ * @reserved:		zero
+ *
+ * Each misuse is also reported once in the kernel log.
+ */
+struct otel_span_stats {
+	__u32	size;
+	__u32	reserved0;
+	__u64	begin_active;
+	__u64	end_twice;
+	__u64	end_foreign;
+	__u64	stale_current;
+	__u64	misnested;
+	__u64	bad_handle;
+	__u64	context_full;
+	__u64	depth_full;
+	__u64	reserved[8];
+};
+
 #define OTEL_IOC_MAGIC		0xB7
 
 #define OTEL_IOC_INFO		_IOR(OTEL_IOC_MAGIC, 0x00, struct otel_info)
@@ -471,5 +575,6 @@ struct otel_context_req {
 #define OTEL_IOC_RESUME		_IO(OTEL_IOC_MAGIC, 0x08)
 #define OTEL_IOC_SET_TASK_CONTEXT _IOW(OTEL_IOC_MAGIC, 0x09, struct otel_context_req)
 #define OTEL_IOC_GET_TASK_CONTEXT _IOR(OTEL_IOC_MAGIC, 0x0a, struct otel_context_req)
+#define OTEL_IOC_SPAN_STATS	_IOR(OTEL_IOC_MAGIC, 0x0b, struct otel_span_stats)
 
 #endif /* _UAPI_OTELTRACE_H */

@@ -50,8 +50,9 @@ static void demo_complete_work(struct work_struct *work)
 static void demo_request(unsigned int seq)
 {
 	const struct otel_kattr step = OTEL_KATTR_INT("demo.step", 1);
-	struct otel_kspan request, work;
-	struct demo_completion c;
+	DEFINE_OTEL_KSPAN(request);
+	DEFINE_OTEL_KSPAN(work);
+	struct demo_completion c = { };
 	unsigned int cpu;
 
 	otel_kspan_begin(&request, "otel_demo.request", OTEL_SPAN_KIND_INTERNAL);
