@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gencapture: write an oteld capture file (the --capture/--input format of
- * userspace/oteld/capture.h) holding N spans like otel_bench's kernel span:
- * SPAN_BEGIN "otel_bench.span" (kind INTERNAL, scope otel_bench), two INT
- * attributes bench.a and bench.b, SPAN_END.  Records come in frames of
- * whole spans, about as big as one ring read.
+ * userspace/oteld/capture.h) holding N spans like otel_bench's kernel span,
+ * written as the kernel writes it (ABI 2): one SPAN record "otel_bench.span"
+ * (kind INTERNAL, scope otel_bench) with its two INT attributes bench.a and
+ * bench.b inline.  Records come in frames about as big as one ring read.
  *
  *   gencapture FILE N
  */
@@ -43,12 +43,11 @@ static size_t round8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-/* Append a zeroed record of @used bytes (rounded up); fill its header. */
-static void *record(uint16_t type, size_t used, uint64_t time_ns,
+/* Append a zeroed record of @size bytes (a multiple of 8); fill its header. */
+static void *record(uint16_t type, size_t size, uint64_t time_ns,
 		    const uint8_t *span_id)
 {
 	struct otel_rec_hdr *h = (void *)(frame + frame_len);
-	size_t size = round8(used);
 
 	memset(h, 0, size);
 	h->type = type;
@@ -59,46 +58,56 @@ static void *record(uint16_t type, size_t used, uint64_t time_ns,
 	return h;
 }
 
-static void attr(const char *key, int64_t value, uint64_t t,
-		 const uint8_t *span_id)
+static size_t int_entry_size(const char *key)
 {
-	size_t klen = strlen(key);
-	struct otel_rec_attr *a = record(OTEL_REC_ATTR, sizeof(*a) + klen, t,
-					 span_id);
+	return round8(sizeof(struct otel_attr_entry) + strlen(key));
+}
 
-	a->value_type = OTEL_ATTR_INT;
-	a->target = OTEL_ATTR_TARGET_SPAN;
-	a->key_len = klen;
-	a->value = value;
-	memcpy(a + 1, key, klen);
+/* An INT attribute entry at @p; returns the bytes it took. */
+static size_t int_entry(uint8_t *p, const char *key, int64_t value)
+{
+	struct otel_attr_entry e = {
+		.value_type = OTEL_ATTR_INT,
+		.key_len = strlen(key),
+		.size = int_entry_size(key),
+		.value = value,
+	};
+
+	memcpy(p, &e, sizeof(e));
+	memcpy(p + sizeof(e), key, e.key_len);
+	return e.size;
 }
 
 static void span(uint64_t i, uint64_t t)
 {
-	struct otel_rec_span_begin *b;
-	struct otel_rec_span_end *e;
+	size_t strings = sizeof(struct otel_rec_span) + strlen(NAME) +
+			 strlen(SCOPE);
+	size_t attrs = round8(strings);
+	struct otel_rec_span *r;
 	uint8_t span_id[OTEL_SPAN_ID_SIZE];
 	uint64_t sid = mix64(i ^ 0x5bd1e995u) | 1;
-	char *p;
+	uint8_t *p;
 
 	put_be64(span_id, sid);
-	b = record(OTEL_REC_SPAN_BEGIN, sizeof(*b) + strlen(NAME) +
-		   strlen(SCOPE), t, span_id);
-	put_be64(b->trace_id, mix64(i ^ 0x9e3779b97f4a7c15ULL) | 1);
-	put_be64(b->trace_id + 8, mix64(i + 0x632be59bd9b4e019ULL));
-	b->trace_flags = OTEL_TRACE_FLAG_SAMPLED;
-	b->kind = OTEL_SPAN_KIND_INTERNAL;
-	b->name_len = strlen(NAME);
-	b->scope_name_len = strlen(SCOPE);
-	b->pid = 1000;
-	b->tgid = 1000;
-	p = (char *)(b + 1);
-	memcpy(p, NAME, strlen(NAME));
-	memcpy(p + strlen(NAME), SCOPE, strlen(SCOPE));
-	attr("bench.a", (int64_t)i, t + 200, span_id);
-	attr("bench.b", -(int64_t)i, t + 400, span_id);
-	e = record(OTEL_REC_SPAN_END, sizeof(*e), t + 1000, span_id);
-	e->nr_records = 3;
+	r = record(OTEL_REC_SPAN, attrs + int_entry_size("bench.a") +
+		   int_entry_size("bench.b"), t + 1000, span_id);
+	put_be64(r->trace_id, mix64(i ^ 0x9e3779b97f4a7c15ULL) | 1);
+	put_be64(r->trace_id + 8, mix64(i + 0x632be59bd9b4e019ULL));
+	r->start_ns = t;
+	r->trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+	r->kind = OTEL_SPAN_KIND_INTERNAL;
+	r->name_len = strlen(NAME);
+	r->scope_name_len = strlen(SCOPE);
+	r->nr_attrs = 2;
+	r->attrs_offset = attrs;
+	r->pid = 1000;
+	r->tgid = 1000;
+	p = (uint8_t *)r;
+	memcpy(p + sizeof(*r), NAME, strlen(NAME));
+	memcpy(p + sizeof(*r) + strlen(NAME), SCOPE, strlen(SCOPE));
+	p += attrs;
+	p += int_entry(p, "bench.a", (int64_t)i);
+	int_entry(p, "bench.b", -(int64_t)i);
 }
 
 static int put(FILE *f, const void *p, size_t len)

@@ -158,6 +158,8 @@ function checkContractStats(st) {
   assert.equal(st.spans_incomplete, 2);
   assert.equal(st.records_unknown, 1);
   assert.equal(st.records_corrupt, 0);
+  assert.equal(st.records_late, 0);
+  assert.equal(st.records, 12, 'ABI 2: one SPAN per span, the rest only when written');
   assert.equal(st.spans_exported, 5);
 }
 

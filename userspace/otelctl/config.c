@@ -35,6 +35,9 @@ static int usage(FILE *out, int status)
 		"  --ring-size BYTES          bytes per ring, a power of two (suffix k, m);\n"
 		"                             the rings must not be mapped\n"
 		"  --wakeup-bytes N           wake a reader once N bytes wait (0: at once)\n"
+		"  --begin-records on|off     also write a SPAN_BEGIN record when a span\n"
+		"                             begins, so spans that never end still show\n"
+		"                             (flight recorder; costs a record per span)\n"
 		"  --enable, --disable        record spans or not\n"
 		"  --json                     print as JSON\n", prog);
 	return status;
@@ -59,6 +62,8 @@ static int parse_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
+static const char *const on_off[] = { "off", "on" };
+
 static int lookup(const char *const *names, size_t n, const char *s)
 {
 	size_t i;
@@ -77,16 +82,19 @@ static void print_config(const struct otel_config *c, int json)
 
 	if (json)
 		printf("{\"enabled\": %s, \"mode\": \"%s\", \"sampler\": \"%s\", "
-		       "\"ratio\": %.6f, \"ring_size\": %llu, \"wakeup_bytes\": %u}\n",
+		       "\"ratio\": %.6f, \"ring_size\": %llu, \"wakeup_bytes\": %u, "
+		       "\"begin_records\": %s}\n",
 		       c->enabled ? "true" : "false", mode, sampler,
 		       (double)c->ratio / OTEL_RATIO_ONE,
-		       (unsigned long long)c->ring_size, c->wakeup_bytes);
+		       (unsigned long long)c->ring_size, c->wakeup_bytes,
+		       c->begin_records ? "true" : "false");
 	else
 		printf("enabled: %s\nmode: %s\nsampler: %s\nratio: %.6f\n"
-		       "ring_size: %llu\nwakeup_bytes: %u\n",
+		       "ring_size: %llu\nwakeup_bytes: %u\nbegin_records: %s\n",
 		       c->enabled ? "yes" : "no", mode, sampler,
 		       (double)c->ratio / OTEL_RATIO_ONE,
-		       (unsigned long long)c->ring_size, c->wakeup_bytes);
+		       (unsigned long long)c->ring_size, c->wakeup_bytes,
+		       c->begin_records ? "on" : "off");
 }
 
 int cmd_config(int argc, char **argv)
@@ -97,13 +105,15 @@ int cmd_config(int argc, char **argv)
 		{ "ratio", required_argument, NULL, 'r' },
 		{ "ring-size", required_argument, NULL, 'z' },
 		{ "wakeup-bytes", required_argument, NULL, 'w' },
+		{ "begin-records", required_argument, NULL, 'b' },
 		{ "enable", no_argument, NULL, 'e' },
 		{ "disable", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int mode = -1, sampler = -1, enabled = -1, json = 0, fd, c, ret;
+	int mode = -1, sampler = -1, enabled = -1, begin = -1, json = 0, fd, c;
+	int ret;
 	long long ratio = -1, wakeup = -1;
 	unsigned long long ring_size = 0, v;
 	struct otel_config cfg;
@@ -150,6 +160,13 @@ int cmd_config(int argc, char **argv)
 			}
 			wakeup = v;
 			break;
+		case 'b':
+			begin = lookup(on_off, 2, optarg);
+			if (begin < 0) {
+				errorf("config: bad begin-records '%s' (on or off)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'e':
 			enabled = 1;
 			break;
@@ -178,7 +195,7 @@ int cmd_config(int argc, char **argv)
 	if (dev_ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg, "get config"))
 		goto out;
 	if (mode < 0 && sampler < 0 && ratio < 0 && !ring_size && wakeup < 0 &&
-	    enabled < 0) {
+	    enabled < 0 && begin < 0) {
 		print_config(&cfg, json);
 		ret = EXIT_OK;
 		goto out;
@@ -196,6 +213,8 @@ int cmd_config(int argc, char **argv)
 		cfg.wakeup_bytes = wakeup;
 	if (enabled >= 0)
 		cfg.enabled = enabled;
+	if (begin >= 0)
+		cfg.begin_records = begin;
 	if (dev_ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg, "set config"))
 		goto out;
 	ret = EXIT_OK;

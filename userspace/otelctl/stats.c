@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* otelctl stats [--json]: the counters of every ring and their totals. */
+/*
+ * otelctl stats [--json]: the counters of every ring and their totals, then
+ * the span API's misuse counters.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +17,13 @@
 static const char *const field_names[NR_FIELDS] = {
 	"records", "bytes", "dropped_full", "dropped_too_big",
 	"dropped_nested", "dropped_disabled", "overwritten", "wakeups",
+};
+
+#define NR_SPAN_FIELDS 8
+
+static const char *const span_field_names[NR_SPAN_FIELDS] = {
+	"begin_active", "end_twice", "end_foreign", "stale_current",
+	"misnested", "bad_handle", "context_full", "depth_full",
 };
 
 static void fields(const struct otel_cpu_stats *s, unsigned long long *v)
@@ -69,13 +79,82 @@ static int get(int fd, unsigned int cpu, struct otel_cpu_stats *out)
 	return 1;
 }
 
+static void span_fields(const struct otel_span_stats *s,
+			unsigned long long *v)
+{
+	v[0] = s->begin_active;
+	v[1] = s->end_twice;
+	v[2] = s->end_foreign;
+	v[3] = s->stale_current;
+	v[4] = s->misnested;
+	v[5] = s->bad_handle;
+	v[6] = s->context_full;
+	v[7] = s->depth_full;
+}
+
+/* Span API counters: 1 done, 0 the module has no such ioctl, -1 error. */
+static int get_span_stats(int fd, struct otel_span_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	if (!ioctl(fd, OTEL_IOC_SPAN_STATS, out))
+		return 1;
+	if (errno == ENOTTY) {
+		errorf("span stats: this oteltrace.ko has no OTEL_IOC_SPAN_STATS");
+		return 0;
+	}
+	errorf("span stats: %s", strerror(errno));
+	return -1;
+}
+
+/* The span counters after the rings' (JSON: null if there are none). */
+static int print_span_stats(int fd, int json)
+{
+	struct otel_span_stats s;
+	unsigned long long v[NR_SPAN_FIELDS];
+	int r = get_span_stats(fd, &s), i;
+
+	if (r < 0)
+		return -1;
+	if (json && !r) {
+		printf(", \"span_stats\": null");
+		return 0;
+	}
+	if (!r)
+		return 0;
+	span_fields(&s, v);
+	if (json) {
+		printf(", \"span_stats\": {");
+		for (i = 0; i < NR_SPAN_FIELDS; i++)
+			printf("%s\"%s\": %llu", i ? ", " : "",
+			       span_field_names[i], v[i]);
+		putchar('}');
+		return 0;
+	}
+	printf("\nspan API\n");
+	for (i = 0; i < NR_SPAN_FIELDS; i++)
+		printf("  %-14s %16llu\n", span_field_names[i], v[i]);
+	return 0;
+}
+
 static int usage(FILE *out, int status)
 {
 	fprintf(out, "Usage: %s stats [--json]\n\n"
 		"Print each ring's counters and their totals: records and bytes\n"
 		"written, records dropped (ring full, too big, nested, while\n"
-		"paused), overwritten (overwrite mode) and reader wakeups.\n\n"
-		"  --json   one JSON object: {\"cpus\": [{\"cpu\": N, ...}], \"total\": {...}}\n",
+		"paused), overwritten (overwrite mode) and reader wakeups.\n"
+		"Then the span API's counters of misuse (OTEL_IOC_SPAN_STATS):\n"
+		"  begin_active   a handle begun again while active (first span abandoned)\n"
+		"  end_twice      a span ended again\n"
+		"  end_foreign    a current span ended from another task or CPU\n"
+		"  stale_current  a current span whose stack frame had returned\n"
+		"  misnested      a current span ended out of order\n"
+		"  bad_handle     a handle that was never begun, or overwritten\n"
+		"  context_full   spans not made current: task context table full\n"
+		"  depth_full     spans not made current: chain of current spans full\n"
+		"A module without that ioctl is reported and the rest printed.\n\n"
+		"  --json   one JSON object: {\"cpus\": [{\"cpu\": N, ...}], \"total\": {...},\n"
+		"           \"span_stats\": {...} or null}\n",
 		prog);
 	return status;
 }
@@ -142,10 +221,13 @@ int cmd_stats(int argc, char **argv)
 	if (json) {
 		printf("], \"total\": ");
 		print_json(&s);
-		printf("}\n");
 	} else {
 		print_row("total", &s);
 	}
+	if (print_span_stats(fd, json))
+		goto out;
+	if (json)
+		printf("}\n");
 	ret = EXIT_OK;
 out:
 	close(fd);

@@ -1,15 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Record decoding and span assembly.
+ * Record decoding and span assembly (ABI 2, docs/span-records.md).
  *
- * The records of one span share its span id but may sit in different CPUs'
- * rings, so they arrive in any order.  Open spans live in a hash table keyed
- * by span id (bounded: when it is full the oldest open span is exported as it
- * is) and on an age list, oldest first.  A span is complete once its BEGIN and
- * END have arrived and the records counted so far match END's nr_records.
- * Otherwise it is exported marked oteltrace.incomplete=true when its END came
- * more than the grace period ago, when it has been open longer than the span
- * timeout, or when the relay stops.
+ * A span ends with one SPAN record holding everything about it.  When its
+ * nr_records is 0 (the common case) the record is the whole span: it is
+ * decoded straight into a struct span and handed on, with no table and no
+ * timer.  Otherwise the span also wrote EVENT, LINK, ATTR or SPAN_BEGIN
+ * records, which may sit in other CPUs' rings and so arrive in any order,
+ * before or after the SPAN.  Those spans live in a hash table keyed by span
+ * id (bounded: when it is full the oldest open span is exported as it is)
+ * and on an age list, oldest first.  A span is complete once its SPAN record
+ * is in and the other records counted so far reach its nr_records.
+ * Otherwise it is exported marked oteltrace.incomplete=true when its SPAN
+ * came more than the grace period ago, when it has been open longer than the
+ * span timeout, or when the relay stops.  The ids of spans exported with
+ * records missing are remembered for a while, so that a record of theirs
+ * arriving later is counted (records_late) and dropped instead of opening a
+ * span that would never complete.
+ *
+ * Nothing read from the kernel or a capture is trusted: every length, offset
+ * and attribute entry is checked against the record before anything is
+ * taken from it, and a record that fails is counted (records_corrupt) and
+ * skipped as a whole.
  *
  * Times are kept CLOCK_MONOTONIC while a span is open and converted to Unix
  * epoch ns with the current anchor when it is finished, so durations are
@@ -22,6 +34,14 @@
 #include "oteld.h"
 
 #define EXPIRE_EVERY_NS 100000000ull	/* 100 ms: the timers' resolution */
+#define GONE_SLOTS	4096		/* remembered ids of incomplete spans */
+
+/*
+ * Where an event that cannot be named by an attribute target (index 0 or
+ * past OTEL_ATTR_TARGET_INDEX) keeps its index: no attribute is left aimed
+ * at it, since link 0 never exists (see prune_attrs()).
+ */
+#define TARGET_NOWHERE	OTEL_ATTR_TARGET_LINK
 
 struct assembler {
 	struct span **buckets;
@@ -31,15 +51,16 @@ struct assembler {
 	struct anchor anchor;
 	span_sink sink;
 	void *arg;
+	/* direct-mapped; an all-zero slot is empty (no span has id 0) */
+	uint8_t gone[GONE_SLOTS][OTEL_SPAN_ID_SIZE];
 	/* an aligned copy of the record being decoded */
 	union {
 		struct otel_rec_hdr hdr;
+		struct otel_rec_span span;
 		struct otel_rec_span_begin begin;
-		struct otel_rec_span_end end;
 		struct otel_rec_attr attr;
 		struct otel_rec_event event;
 		struct otel_rec_link link;
-		struct otel_rec_status status;
 		uint8_t bytes[65536];
 	} rec;
 };
@@ -110,7 +131,472 @@ size_t assembler_open(const struct assembler *a)
 	return a->open;
 }
 
-static size_t bucket_of(const struct assembler *a, const uint8_t *id)
+/* ---- attribute entries ---- */
+
+static char *dup_str(const uint8_t *p, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* Where an entry's key starts: after its header and any denominator. */
+static size_t entry_key_offset(const struct otel_attr_entry *e)
+{
+	return sizeof(*e) + (e->entry_flags & OTEL_ATTRF_DEN ? 8 : 0);
+}
+
+/*
+ * Check the entry at @off of a record of @size bytes and copy its header
+ * into @e: it must lie inside the record, be a multiple of 8 and hold its
+ * denominator, key and value; its type and denominator must make sense.
+ */
+static bool entry_at(const uint8_t *rec, size_t size, size_t off,
+		     struct otel_attr_entry *e)
+{
+	uint64_t den;
+
+	if (off > size || size - off < sizeof(*e))
+		return false;
+	memcpy(e, rec + off, sizeof(*e));
+	if (e->size < sizeof(*e) || e->size % 8 || e->size > size - off ||
+	    e->value_type < OTEL_ATTR_STRING ||
+	    e->value_type > OTEL_ATTR_DOUBLE)
+		return false;
+	if ((size_t)entry_key_offset(e) + e->key_len + e->value_len > e->size)
+		return false;
+	if (e->value_type != OTEL_ATTR_STRING && e->value_len)
+		return false;
+	if (e->entry_flags & OTEL_ATTRF_DEN) {
+		memcpy(&den, rec + off + sizeof(*e), sizeof(den));
+		if (e->value_type != OTEL_ATTR_DOUBLE || !den)
+			return false;
+	}
+	return true;
+}
+
+/* Are the @nr entries from @off all well formed and inside the record? */
+static bool entries_ok(const uint8_t *rec, size_t size, size_t off,
+		       unsigned int nr)
+{
+	struct otel_attr_entry e;
+
+	while (nr--) {
+		if (!entry_at(rec, size, off, &e))
+			return false;
+		off += e.size;
+	}
+	return true;
+}
+
+/*
+ * Where a record's entries start, @attrs_offset, must be 8-aligned, after
+ * its fixed part and strings (@strings_end) and inside the record.  A record
+ * without entries may leave it 0.
+ */
+static bool attrs_offset_ok(size_t attrs_offset, unsigned int nr_attrs,
+			    size_t strings_end, size_t size)
+{
+	if (!nr_attrs && !attrs_offset)
+		return true;
+	return attrs_offset % 8 == 0 && attrs_offset >= strings_end &&
+	       attrs_offset <= size;
+}
+
+static double entry_double(const uint8_t *p, const struct otel_attr_entry *e)
+{
+	uint64_t bits = (uint64_t)e->value, den;
+	double d;
+
+	if (e->entry_flags & OTEL_ATTRF_DEN) {
+		memcpy(&den, p + sizeof(*e), sizeof(den));
+		return (double)e->value / (double)den;
+	}
+	memcpy(&d, &bits, sizeof(d));
+	return d;
+}
+
+/* Fill @at from the checked entry at @p; false when out of memory. */
+static bool entry_to_attr(struct attr *at, const uint8_t *p,
+			  const struct otel_attr_entry *e, uint16_t target)
+{
+	const uint8_t *key = p + entry_key_offset(e);
+
+	memset(at, 0, sizeof(*at));
+	at->key = dup_str(key, e->key_len);
+	if (e->value_type == OTEL_ATTR_STRING)
+		at->str = dup_str(key + e->key_len, e->value_len);
+	if (!at->key || (e->value_type == OTEL_ATTR_STRING && !at->str)) {
+		free(at->key);
+		free(at->str);
+		return false;
+	}
+	at->type = e->value_type;
+	at->target = target;
+	at->i = e->value_type == OTEL_ATTR_BOOL ? !!e->value : e->value;
+	if (e->value_type == OTEL_ATTR_DOUBLE)
+		at->d = entry_double(p, e);
+	return true;
+}
+
+/* Count an attribute that has no room (relay bound) or nowhere to go. */
+static void drop_attr(struct span *s, uint16_t target, bool bound)
+{
+	if (bound) {
+		atomic_fetch_add(&stats.span_items_dropped, 1);
+		if (target == OTEL_ATTR_TARGET_SPAN)
+			s->dropped_attrs++;
+	} else {
+		s->dropped_attrs++;
+	}
+}
+
+/*
+ * Add the @nr checked entries from @off to @s, aimed at @target; past
+ * SPAN_MAX_ATTRS they are counted as dropped.  Out of memory, what this call
+ * added is taken back and it returns false.
+ */
+static bool add_entries(struct span *s, const uint8_t *rec, size_t off,
+			unsigned int nr, uint16_t target)
+{
+	size_t room = s->nr_attrs < SPAN_MAX_ATTRS ?
+		      SPAN_MAX_ATTRS - s->nr_attrs : 0;
+	size_t take = nr < room ? nr : room, first = s->nr_attrs, i;
+	struct otel_attr_entry e;
+	struct attr *n;
+
+	if (take) {
+		n = realloc(s->attrs, (s->nr_attrs + take) * sizeof(*n));
+		if (!n)
+			return false;
+		s->attrs = n;
+	}
+	for (i = 0; i < nr; i++, off += e.size) {
+		memcpy(&e, rec + off, sizeof(e));
+		if (i >= take) {
+			drop_attr(s, target, true);
+			continue;
+		}
+		if (!entry_to_attr(&s->attrs[s->nr_attrs], rec + off, &e,
+				   target))
+			goto undo;
+		s->nr_attrs++;
+	}
+	return true;
+undo:
+	while (s->nr_attrs > first) {
+		s->nr_attrs--;
+		free(s->attrs[s->nr_attrs].key);
+		free(s->attrs[s->nr_attrs].str);
+	}
+	return false;
+}
+
+/* Count the @nr entries at @off as attributes with nowhere to go. */
+static void drop_entries(struct span *s, unsigned int nr)
+{
+	while (nr--)
+		drop_attr(s, TARGET_NOWHERE, false);
+}
+
+/* ---- the identity of a span: ids, names, start ---- */
+
+/* Copy the three names that open a SPAN or SPAN_BEGIN record's strings. */
+static bool set_names(struct span *s, const uint8_t *str, size_t name_len,
+		      size_t scope_len, size_t version_len)
+{
+	char *name = dup_str(str, name_len);
+	char *scope = dup_str(str + name_len, scope_len);
+	char *version = dup_str(str + name_len + scope_len, version_len);
+
+	if (!name || !scope || !version) {
+		free(name);
+		free(scope);
+		free(version);
+		return false;
+	}
+	free(s->name);
+	free(s->scope_name);
+	free(s->scope_version);
+	s->name = name;
+	s->scope_name = scope;
+	s->scope_version = version;
+	return true;
+}
+
+static uint8_t valid_kind(uint8_t kind)
+{
+	return kind <= OTEL_SPAN_KIND_CONSUMER ? kind : OTEL_SPAN_KIND_UNSPECIFIED;
+}
+
+/* ---- SPAN ---- */
+
+static size_t span_strings_end(const struct otel_rec_span *r)
+{
+	return sizeof(*r) + (size_t)r->name_len + r->scope_name_len +
+	       r->scope_version_len + r->status_message_len;
+}
+
+static bool span_rec_ok(const struct otel_rec_span *r, size_t size)
+{
+	size_t end = span_strings_end(r);
+
+	return end <= size && r->status_code <= OTEL_STATUS_ERROR &&
+	       attrs_offset_ok(r->attrs_offset, r->nr_attrs, end, size) &&
+	       entries_ok((const uint8_t *)r, size, r->attrs_offset,
+			  r->nr_attrs);
+}
+
+/*
+ * Take a checked SPAN record into @s: a new span on the fast path, or one
+ * whose other records (a SPAN_BEGIN among them) may already be in.
+ */
+static bool apply_span(struct span *s, const struct otel_rec_span *r)
+{
+	const uint8_t *str = (const uint8_t *)(r + 1);
+	const uint8_t *msg = str + r->name_len + r->scope_name_len +
+			     r->scope_version_len;
+	char *message = NULL;
+
+	if (r->status_message_len) {
+		message = dup_str(msg, r->status_message_len);
+		if (!message)
+			return false;
+	}
+	if (!set_names(s, str, r->name_len, r->scope_name_len,
+		       r->scope_version_len) ||
+	    !add_entries(s, (const uint8_t *)r, r->attrs_offset, r->nr_attrs,
+			 OTEL_ATTR_TARGET_SPAN)) {
+		free(message);
+		return false;
+	}
+	free(s->status_message);
+	s->status_message = message;
+	memcpy(s->span_id, r->hdr.span_id, sizeof(s->span_id));
+	memcpy(s->trace_id, r->trace_id, sizeof(s->trace_id));
+	memcpy(s->parent_span_id, r->parent_span_id,
+	       sizeof(s->parent_span_id));
+	s->trace_flags = r->trace_flags;
+	s->kind = valid_kind(r->kind);
+	s->status_code = r->status_code;
+	s->begin_flags = r->span_flags;
+	s->begin_cpu = r->begin_cpu;
+	s->begin_context = r->begin_context;
+	s->pid = r->pid;
+	s->tgid = r->tgid;
+	s->start = r->start_ns;
+	s->end = r->hdr.time_ns;
+	s->dropped_attrs += r->dropped_attributes;
+	s->dropped_events += r->dropped_events;
+	s->dropped_links += r->dropped_links;
+	s->nr_expected = r->nr_records;
+	s->has_begin = s->has_end = true;
+	return true;
+}
+
+/* ---- SPAN_BEGIN ---- */
+
+static bool begin_rec_ok(const struct otel_rec_span_begin *r, size_t size)
+{
+	return sizeof(*r) + (size_t)r->name_len + r->scope_name_len +
+	       r->scope_version_len <= size;
+}
+
+/* The identity from a SPAN_BEGIN, unless the SPAN already gave it. */
+static bool apply_begin(struct span *s, const struct otel_rec_span_begin *r)
+{
+	if (s->has_end)
+		return true;
+	if (s->has_begin)
+		return false;	/* a second BEGIN */
+	if (!set_names(s, (const uint8_t *)(r + 1), r->name_len,
+		       r->scope_name_len, r->scope_version_len))
+		return false;
+	memcpy(s->trace_id, r->trace_id, sizeof(s->trace_id));
+	memcpy(s->parent_span_id, r->parent_span_id,
+	       sizeof(s->parent_span_id));
+	s->trace_flags = r->trace_flags;
+	s->kind = valid_kind(r->kind);
+	s->begin_flags = r->begin_flags;
+	s->begin_cpu = r->hdr.cpu;
+	s->begin_context = r->hdr.flags & OTEL_RECF_CTX_MASK;
+	s->pid = r->pid;
+	s->tgid = r->tgid;
+	s->start = r->hdr.time_ns;
+	s->has_begin = true;
+	return true;
+}
+
+/* ---- EVENT, LINK, ATTR ---- */
+
+/* The attribute target naming event or link @index, or TARGET_NOWHERE. */
+static uint16_t index_target(uint16_t index, uint16_t link_bit)
+{
+	if (!index || index > OTEL_ATTR_TARGET_INDEX)
+		return TARGET_NOWHERE;
+	return link_bit | index;
+}
+
+static bool has_event(const struct span *s, uint16_t index)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_events; i++)
+		if (s->events[i].index == index)
+			return true;
+	return false;
+}
+
+static bool has_link(const struct span *s, uint16_t index)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_links; i++)
+		if (s->links[i].index == index)
+			return true;
+	return false;
+}
+
+/* Attributes of an event or link: theirs, or dropped if unaddressable. */
+static bool add_item_entries(struct span *s, const uint8_t *rec, size_t off,
+			     unsigned int nr, uint16_t target)
+{
+	if (target == TARGET_NOWHERE) {
+		drop_entries(s, nr);
+		return true;
+	}
+	return add_entries(s, rec, off, nr, target);
+}
+
+static bool event_rec_ok(const struct otel_rec_event *r, size_t size)
+{
+	size_t end = sizeof(*r) + r->name_len;
+
+	return end <= size &&
+	       attrs_offset_ok(r->attrs_offset, r->nr_attrs, end, size) &&
+	       entries_ok((const uint8_t *)r, size, r->attrs_offset,
+			  r->nr_attrs);
+}
+
+static bool apply_event(struct span *s, const struct otel_rec_event *r)
+{
+	uint16_t target = index_target(r->index, 0);
+	struct event *n;
+
+	if (target != TARGET_NOWHERE && has_event(s, r->index))
+		return false;	/* the kernel numbers events once */
+	if (s->nr_events >= SPAN_MAX_EVENTS) {
+		s->dropped_events++;
+		drop_entries(s, r->nr_attrs);
+		atomic_fetch_add(&stats.span_items_dropped, 1);
+		return true;
+	}
+	n = realloc(s->events, (s->nr_events + 1) * sizeof(*n));
+	if (!n)
+		return false;
+	s->events = n;
+	n = &s->events[s->nr_events];
+	n->index = target;
+	n->time = r->hdr.time_ns;
+	n->name = dup_str((const uint8_t *)(r + 1), r->name_len);
+	if (!n->name)
+		return false;
+	if (!add_item_entries(s, (const uint8_t *)r, r->attrs_offset,
+			      r->nr_attrs, target)) {
+		free(n->name);
+		return false;
+	}
+	s->nr_events++;
+	return true;
+}
+
+static bool link_rec_ok(const struct otel_rec_link *r, size_t size)
+{
+	return entries_ok((const uint8_t *)r, size, sizeof(*r), r->nr_attrs);
+}
+
+static bool apply_link(struct span *s, const struct otel_rec_link *r)
+{
+	uint16_t target = index_target(r->index, OTEL_ATTR_TARGET_LINK);
+	struct link *n;
+
+	if (target != TARGET_NOWHERE && has_link(s, r->index))
+		return false;	/* the kernel numbers links once */
+	if (s->nr_links >= SPAN_MAX_LINKS) {
+		s->dropped_links++;
+		drop_entries(s, r->nr_attrs);
+		atomic_fetch_add(&stats.span_items_dropped, 1);
+		return true;
+	}
+	n = realloc(s->links, (s->nr_links + 1) * sizeof(*n));
+	if (!n)
+		return false;
+	s->links = n;
+	if (!add_item_entries(s, (const uint8_t *)r, sizeof(*r), r->nr_attrs,
+			      target))
+		return false;
+	n = &s->links[s->nr_links++];
+	/* index 0 stays 0: OTEL_ATTR_TARGET_LINK | 0 is nobody's target */
+	n->index = target == TARGET_NOWHERE ? 0 : r->index;
+	memcpy(n->trace_id, r->trace_id, sizeof(n->trace_id));
+	memcpy(n->span_id, r->span_id, sizeof(n->span_id));
+	n->trace_flags = r->trace_flags;
+	return true;
+}
+
+static bool attr_rec_ok(const struct otel_rec_attr *r, size_t size)
+{
+	return entries_ok((const uint8_t *)r, size, sizeof(*r), r->nr_attrs);
+}
+
+/*
+ * ATTR entries keep their target as it is: the event or link it names may
+ * arrive later, so targets are checked when the span is finished.
+ */
+static bool apply_attr(struct span *s, const struct otel_rec_attr *r)
+{
+	return add_entries(s, (const uint8_t *)r, sizeof(*r), r->nr_attrs,
+			   r->target);
+}
+
+/* Is @target the span, or an event or link that @s has? */
+static bool target_exists(const struct span *s, uint16_t target)
+{
+	uint16_t index = target & OTEL_ATTR_TARGET_INDEX;
+
+	if (target == OTEL_ATTR_TARGET_SPAN)
+		return true;
+	if (!index)
+		return false;	/* neither event 0 nor link 0 exists */
+	if (target & OTEL_ATTR_TARGET_LINK)
+		return has_link(s, index);
+	return has_event(s, index);
+}
+
+/* Drop, and count, the attributes aimed at an event or link not there. */
+static void prune_attrs(struct span *s)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < s->nr_attrs; i++) {
+		if (target_exists(s, s->attrs[i].target)) {
+			s->attrs[kept++] = s->attrs[i];
+			continue;
+		}
+		free(s->attrs[i].key);
+		free(s->attrs[i].str);
+		s->dropped_attrs++;
+	}
+	s->nr_attrs = kept;
+}
+
+/* ---- the table of open spans ---- */
+
+static size_t hash_id(const uint8_t *id)
 {
 	uint64_t v;
 
@@ -118,7 +604,27 @@ static size_t bucket_of(const struct assembler *a, const uint8_t *id)
 	v ^= v >> 33;
 	v *= 0xff51afd7ed558ccdull;
 	v ^= v >> 33;
-	return v & a->mask;
+	return v;
+}
+
+static size_t bucket_of(const struct assembler *a, const uint8_t *id)
+{
+	return hash_id(id) & a->mask;
+}
+
+static uint8_t *gone_slot(struct assembler *a, const uint8_t *id)
+{
+	return a->gone[(hash_id(id) >> 7) % GONE_SLOTS];
+}
+
+static void remember_gone(struct assembler *a, const uint8_t *id)
+{
+	memcpy(gone_slot(a, id), id, OTEL_SPAN_ID_SIZE);
+}
+
+static bool is_gone(struct assembler *a, const uint8_t *id)
+{
+	return !memcmp(gone_slot(a, id), id, OTEL_SPAN_ID_SIZE);
 }
 
 static void unlink_span(struct assembler *a, struct span *s)
@@ -159,20 +665,11 @@ static void add_marker(struct span *s, const char *key, uint8_t type,
 	s->nr_attrs++;
 }
 
-/* Leave the table: convert times, mark, count, hand to the sink. */
-static void finish(struct assembler *a, struct span *s, bool incomplete)
+/* Convert times, mark, count, hand to the sink. */
+static void deliver(struct assembler *a, struct span *s, bool incomplete)
 {
 	size_t i;
 
-	unlink_span(a, s);
-	if (!s->has_begin) {
-		/* Without BEGIN there is no trace id, name or start. */
-		atomic_fetch_add(&stats.spans_no_begin, 1);
-		span_free(s);
-		return;
-	}
-	if (!s->has_end)
-		s->end = s->end > s->start ? s->end : s->start;
 	s->start = anchor_to_real(&a->anchor, s->start);
 	s->end = anchor_to_real(&a->anchor, s->end);
 	for (i = 0; i < s->nr_events; i++)
@@ -191,20 +688,50 @@ static void finish(struct assembler *a, struct span *s, bool incomplete)
 	a->sink(s, a->arg);
 }
 
+/* Leave the table, then deliver (or count and free a span with no id). */
+static void finish(struct assembler *a, struct span *s, bool incomplete)
+{
+	unlink_span(a, s);
+	if (incomplete)
+		remember_gone(a, s->span_id);
+	if (!s->has_begin) {
+		/* Neither SPAN nor SPAN_BEGIN: no trace id, name or start. */
+		atomic_fetch_add(&stats.spans_no_begin, 1);
+		span_free(s);
+		return;
+	}
+	if (!s->has_end && s->end < s->start)
+		s->end = s->start;
+	prune_attrs(s);
+	deliver(a, s, incomplete);
+}
+
+static void finish_if_complete(struct assembler *a, struct span *s)
+{
+	if (s->has_end && s->nr_seen >= s->nr_expected)
+		finish(a, s, false);
+}
+
 static uint64_t clock_now(const struct assembler *a)
 {
 	return a->now > a->last_time ? a->now : a->last_time;
 }
 
-static struct span *lookup(struct assembler *a, const uint8_t *id)
+static struct span *find(const struct assembler *a, const uint8_t *id)
 {
 	struct span *s = a->buckets[bucket_of(a, id)];
-	size_t b;
 
 	while (s && memcmp(s->span_id, id, OTEL_SPAN_ID_SIZE))
 		s = s->hnext;
-	if (s)
-		return s;
+	return s;
+}
+
+/* A new open span, after making room in the table. */
+static struct span *open_span(struct assembler *a, const uint8_t *id)
+{
+	struct span *s;
+	size_t b;
+
 	if (a->open >= a->max_open) {
 		atomic_fetch_add(&stats.spans_evicted, 1);
 		finish(a, a->oldest, true);
@@ -227,179 +754,122 @@ static struct span *lookup(struct assembler *a, const uint8_t *id)
 	return s;
 }
 
-static char *dup_str(const uint8_t *p, size_t len)
+/* ---- decoding ---- */
+
+static void count_corrupt(void)
 {
-	char *s = malloc(len + 1);
+	atomic_fetch_add(&stats.records_corrupt, 1);
+}
+
+/* The fast path: a span that wrote nothing else, out at once. */
+static void span_whole(struct assembler *a, const struct otel_rec_span *r)
+{
+	struct span *s = calloc(1, sizeof(*s));
+
+	if (!s || !apply_span(s, r)) {
+		span_free(s);
+		count_corrupt();
+		return;
+	}
+	deliver(a, s, false);
+}
+
+static void span_part(struct assembler *a, const struct otel_rec_span *r)
+{
+	struct span *s = find(a, r->hdr.span_id);
 
 	if (!s)
-		return NULL;
-	memcpy(s, p, len);
-	s[len] = '\0';
-	return s;
-}
-
-static bool do_begin(struct span *s, const struct otel_rec_span_begin *b,
-		     size_t size)
-{
-	const uint8_t *str = (const uint8_t *)(b + 1);
-	size_t need = sizeof(*b) + b->name_len + b->scope_name_len +
-		      b->scope_version_len;
-
-	if (size < need || s->has_begin)
-		return false;
-	memcpy(s->trace_id, b->trace_id, sizeof(s->trace_id));
-	memcpy(s->parent_span_id, b->parent_span_id,
-	       sizeof(s->parent_span_id));
-	s->trace_flags = b->trace_flags;
-	s->kind = b->kind <= OTEL_SPAN_KIND_CONSUMER ? b->kind : 0;
-	s->begin_flags = b->begin_flags;
-	s->pid = b->pid;
-	s->tgid = b->tgid;
-	s->start = b->hdr.time_ns;
-	s->name = dup_str(str, b->name_len);
-	s->scope_name = dup_str(str + b->name_len, b->scope_name_len);
-	s->scope_version = dup_str(str + b->name_len + b->scope_name_len,
-				   b->scope_version_len);
-	s->has_begin = s->name && s->scope_name && s->scope_version;
-	return s->has_begin;
-}
-
-static double attr_double(const struct otel_rec_attr *r)
-{
-	double d;
-	uint64_t bits = (uint64_t)r->value;
-
-	if (r->den)
-		return (double)r->value / (double)r->den;
-	memcpy(&d, &bits, sizeof(d));
-	return d;
-}
-
-static bool do_attr(struct span *s, const struct otel_rec_attr *r,
-		    size_t size)
-{
-	const uint8_t *str = (const uint8_t *)(r + 1);
-	struct attr *n;
-
-	if (size < sizeof(*r) + r->key_len + r->value_len ||
-	    r->value_type < OTEL_ATTR_STRING ||
-	    r->value_type > OTEL_ATTR_DOUBLE)
-		return false;
-	if (s->nr_attrs >= SPAN_MAX_ATTRS) {
-		if (r->target == OTEL_ATTR_TARGET_SPAN)
-			s->dropped_attrs++;
-		atomic_fetch_add(&stats.span_items_dropped, 1);
-		return true;
+		s = open_span(a, r->hdr.span_id);
+	if (!s || s->has_end || !apply_span(s, r)) {
+		count_corrupt();	/* out of memory, or a second SPAN */
+		return;
 	}
-	n = realloc(s->attrs, (s->nr_attrs + 1) * sizeof(*n));
-	if (!n)
-		return false;
-	s->attrs = n;
-	n = &s->attrs[s->nr_attrs];
-	memset(n, 0, sizeof(*n));
-	n->key = dup_str(str, r->key_len);
-	if (r->value_type == OTEL_ATTR_STRING)
-		n->str = dup_str(str + r->key_len, r->value_len);
-	if (!n->key || (r->value_type == OTEL_ATTR_STRING && !n->str)) {
-		free(n->key);
-		free(n->str);
-		return false;
-	}
-	n->type = r->value_type;
-	n->target = r->target;
-	n->i = r->value_type == OTEL_ATTR_BOOL ? !!r->value : r->value;
-	if (r->value_type == OTEL_ATTR_DOUBLE)
-		n->d = attr_double(r);
-	s->nr_attrs++;
-	return true;
-}
-
-static bool do_event(struct span *s, const struct otel_rec_event *r,
-		     size_t size)
-{
-	struct event *n;
-
-	if (size < sizeof(*r) + r->name_len)
-		return false;
-	if (s->nr_events >= SPAN_MAX_EVENTS) {
-		s->dropped_events++;
-		atomic_fetch_add(&stats.span_items_dropped, 1);
-		return true;
-	}
-	n = realloc(s->events, (s->nr_events + 1) * sizeof(*n));
-	if (!n)
-		return false;
-	s->events = n;
-	n = &s->events[s->nr_events];
-	n->index = r->index;
-	n->time = r->hdr.time_ns;
-	n->name = dup_str((const uint8_t *)(r + 1), r->name_len);
-	if (!n->name)
-		return false;
-	s->nr_events++;
-	return true;
-}
-
-static bool do_link(struct span *s, const struct otel_rec_link *r)
-{
-	struct link *n;
-
-	if (s->nr_links >= SPAN_MAX_LINKS) {
-		s->dropped_links++;
-		atomic_fetch_add(&stats.span_items_dropped, 1);
-		return true;
-	}
-	n = realloc(s->links, (s->nr_links + 1) * sizeof(*n));
-	if (!n)
-		return false;
-	s->links = n;
-	n = &s->links[s->nr_links++];
-	n->index = r->index;
-	memcpy(n->trace_id, r->trace_id, sizeof(n->trace_id));
-	memcpy(n->span_id, r->span_id, sizeof(n->span_id));
-	n->trace_flags = r->trace_flags;
-	return true;
-}
-
-/* The status with the latest time wins, whatever order they arrive in. */
-static bool do_status(struct span *s, const struct otel_rec_status *r,
-		      size_t size)
-{
-	char *msg;
-
-	if (size < sizeof(*r) + r->message_len || r->code > OTEL_STATUS_ERROR)
-		return false;
-	if (s->status_mono > r->hdr.time_ns)
-		return true;
-	msg = dup_str((const uint8_t *)(r + 1), r->message_len);
-	if (!msg)
-		return false;
-	free(s->status_message);
-	s->status_message = msg;
-	s->status_code = r->code;
-	s->status_mono = r->hdr.time_ns;
-	return true;
-}
-
-static void do_end(struct assembler *a, struct span *s,
-		   const struct otel_rec_span_end *r)
-{
-	s->has_end = true;
-	s->end = r->hdr.time_ns;
-	s->dropped_attrs += r->dropped_attributes;
-	s->dropped_events += r->dropped_events;
-	s->dropped_links += r->dropped_links;
-	s->nr_expected = r->nr_records;
 	s->end_seen_mono = clock_now(a);
+	finish_if_complete(a, s);
+}
+
+static void decode_span(struct assembler *a, size_t size)
+{
+	const struct otel_rec_span *r = &a->rec.span;
+
+	if (!span_rec_ok(r, size))
+		count_corrupt();
+	else if (!r->nr_records)
+		span_whole(a, r);
+	else
+		span_part(a, r);
+}
+
+/* Is the record a well-formed EVENT, LINK, ATTR or SPAN_BEGIN? */
+static bool part_ok(const struct assembler *a, size_t size)
+{
+	switch (a->rec.hdr.type) {
+	case OTEL_REC_SPAN_BEGIN:
+		return begin_rec_ok(&a->rec.begin, size);
+	case OTEL_REC_ATTR:
+		return attr_rec_ok(&a->rec.attr, size);
+	case OTEL_REC_EVENT:
+		return event_rec_ok(&a->rec.event, size);
+	case OTEL_REC_LINK:
+		return link_rec_ok(&a->rec.link, size);
+	}
+	return false;
+}
+
+static bool apply_part(struct span *s, const struct assembler *a)
+{
+	switch (a->rec.hdr.type) {
+	case OTEL_REC_SPAN_BEGIN:
+		return apply_begin(s, &a->rec.begin);
+	case OTEL_REC_ATTR:
+		return apply_attr(s, &a->rec.attr);
+	case OTEL_REC_EVENT:
+		return apply_event(s, &a->rec.event);
+	case OTEL_REC_LINK:
+		return apply_link(s, &a->rec.link);
+	}
+	return false;
+}
+
+/* A record a span wrote before its SPAN record. */
+static void decode_part(struct assembler *a, size_t size)
+{
+	const struct otel_rec_hdr *h = &a->rec.hdr;
+	struct span *s;
+
+	if (!part_ok(a, size)) {
+		count_corrupt();
+		return;
+	}
+	s = find(a, h->span_id);
+	if (!s && is_gone(a, h->span_id)) {
+		/* its span was exported without it: too late */
+		atomic_fetch_add(&stats.records_late, 1);
+		return;
+	}
+	if (!s)
+		s = open_span(a, h->span_id);
+	if (!s) {
+		count_corrupt();
+		return;
+	}
+	if (!s->has_end && h->type != OTEL_REC_SPAN_BEGIN &&
+	    h->time_ns > s->end)
+		s->end = h->time_ns;	/* best end time if SPAN is lost */
+	if (!apply_part(s, a)) {
+		count_corrupt();
+		return;
+	}
+	s->nr_seen++;
+	finish_if_complete(a, s);
 }
 
 static const size_t min_size[] = {
 	[OTEL_REC_SPAN_BEGIN] = sizeof(struct otel_rec_span_begin),
-	[OTEL_REC_SPAN_END] = sizeof(struct otel_rec_span_end),
 	[OTEL_REC_ATTR] = sizeof(struct otel_rec_attr),
 	[OTEL_REC_EVENT] = sizeof(struct otel_rec_event),
 	[OTEL_REC_LINK] = sizeof(struct otel_rec_link),
-	[OTEL_REC_STATUS] = sizeof(struct otel_rec_status),
+	[OTEL_REC_SPAN] = sizeof(struct otel_rec_span),
 };
 
 static const uint8_t zero_id[OTEL_SPAN_ID_SIZE];
@@ -408,60 +878,28 @@ static const uint8_t zero_id[OTEL_SPAN_ID_SIZE];
 static void decode(struct assembler *a, size_t size)
 {
 	const struct otel_rec_hdr *h = &a->rec.hdr;
-	struct span *s;
-	bool ok = false;
 
 	if (h->type == OTEL_REC_RAW) {
 		atomic_fetch_add(&stats.records_raw, 1);
 		return;
 	}
-	if (h->type >= sizeof(min_size) / sizeof(min_size[0])) {
+	/* unknown, including ABI 1's SPAN_END (2) and STATUS (6) */
+	if (h->type >= sizeof(min_size) / sizeof(min_size[0]) ||
+	    !min_size[h->type]) {
 		atomic_fetch_add(&stats.records_unknown, 1);
 		return;
 	}
 	if (size < min_size[h->type] ||
 	    !memcmp(h->span_id, zero_id, sizeof(zero_id))) {
-		atomic_fetch_add(&stats.records_corrupt, 1);
+		count_corrupt();
 		return;
 	}
 	if (h->time_ns > a->last_time)
 		a->last_time = h->time_ns;
-	s = lookup(a, h->span_id);
-	if (!s) {
-		atomic_fetch_add(&stats.records_corrupt, 1);
-		return;
-	}
-	if (h->type != OTEL_REC_SPAN_BEGIN && h->time_ns > s->end)
-		s->end = h->time_ns;	/* best end time if END is lost */
-	switch (h->type) {
-	case OTEL_REC_SPAN_BEGIN:
-		ok = do_begin(s, &a->rec.begin, size);
-		break;
-	case OTEL_REC_ATTR:
-		ok = do_attr(s, &a->rec.attr, size);
-		break;
-	case OTEL_REC_EVENT:
-		ok = do_event(s, &a->rec.event, size);
-		break;
-	case OTEL_REC_LINK:
-		ok = do_link(s, &a->rec.link);
-		break;
-	case OTEL_REC_STATUS:
-		ok = do_status(s, &a->rec.status, size);
-		break;
-	case OTEL_REC_SPAN_END:
-		if (!s->has_end) {
-			do_end(a, s, &a->rec.end);
-			ok = true;
-		}
-		break;
-	}
-	if (!ok)
-		atomic_fetch_add(&stats.records_corrupt, 1);
-	else if (h->type != OTEL_REC_SPAN_END)
-		s->nr_seen++;
-	if (s->has_begin && s->has_end && s->nr_seen >= s->nr_expected)
-		finish(a, s, false);
+	if (h->type == OTEL_REC_SPAN)
+		decode_span(a, size);
+	else
+		decode_part(a, size);
 }
 
 size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
@@ -476,7 +914,7 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 		memcpy(&size, p + off + 2, sizeof(size));
 		if (size < 8 || size % 8) {
 			/* No way to find the next record: skip the rest. */
-			atomic_fetch_add(&stats.records_corrupt, 1);
+			count_corrupt();
 			return len;
 		}
 		if (size > len - off)
@@ -484,7 +922,7 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 		if (type != OTEL_REC_PAD) {
 			atomic_fetch_add(&stats.records, 1);
 			if (size < sizeof(struct otel_rec_hdr)) {
-				atomic_fetch_add(&stats.records_corrupt, 1);
+				count_corrupt();
 			} else {
 				memcpy(a->rec.bytes, p + off, size);
 				decode(a, size);

@@ -63,10 +63,13 @@ struct span {
 	uint8_t trace_id[OTEL_TRACE_ID_SIZE];
 	uint8_t span_id[OTEL_SPAN_ID_SIZE];
 	uint8_t parent_span_id[OTEL_SPAN_ID_SIZE];
+	/* begin_flags: OTEL_SPANF_* */
 	uint8_t trace_flags, kind, begin_flags, status_code;
 	char *name, *scope_name, *scope_version, *status_message;
 	uint64_t start, end;	/* Unix epoch ns */
 	uint32_t pid, tgid;
+	uint16_t begin_cpu;	/* CPU the span began on */
+	uint8_t begin_context;	/* enum otel_context it began in */
 	struct attr *attrs;
 	struct event *events;
 	struct link *links;
@@ -74,10 +77,13 @@ struct span {
 	uint32_t dropped_attrs, dropped_events, dropped_links;
 	bool incomplete;
 
-	/* assembly state */
+	/*
+	 * assembly state: has_begin once the span's identity (ids, name,
+	 * start) is known, from its SPAN or SPAN_BEGIN record; has_end once
+	 * its SPAN record is in.
+	 */
 	bool has_begin, has_end;
 	uint32_t nr_seen, nr_expected;
-	uint64_t status_mono;	/* time of the status that won */
 	uint64_t first_mono, end_seen_mono;
 	struct span *hnext;		/* hash chain */
 	struct span *prev, *next;	/* age list, then queue */
@@ -136,6 +142,7 @@ void resource_free(struct resource *r);
 /* ---- stats.c ---- */
 struct stats {
 	atomic_ullong records, records_raw, records_unknown, records_corrupt;
+	atomic_ullong records_late;
 	atomic_ullong spans_complete, spans_incomplete, spans_no_begin;
 	atomic_ullong spans_evicted, span_items_dropped;
 	atomic_ullong spans_queued, dropped_queue_full;

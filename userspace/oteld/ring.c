@@ -74,16 +74,21 @@ struct ring_reader *ring_open(const char *path)
 		log_msg("%s: OTEL_IOC_INFO: %s", path, strerror(errno));
 		goto err;
 	}
-	if (r->info.abi_version != OTEL_ABI_VERSION || !r->info.nr_cpus ||
-	    !r->info.ring_size ||
+	if (r->info.abi_version != OTEL_ABI_VERSION) {
+		log_msg("%s: the module writes records of ABI version %u, this "
+			"oteld reads ABI version %d: use the oteld built with "
+			"that oteltrace.ko", path, r->info.abi_version,
+			OTEL_ABI_VERSION);
+		goto err;
+	}
+	if (!r->info.nr_cpus || !r->info.ring_size ||
 	    (r->info.ring_size & (r->info.ring_size - 1)) ||
 	    r->info.mmap_stride < 2ull * r->info.page_size +
 				  r->info.ring_size) {
-		log_msg("%s: ABI %u, %u rings of %llu bytes: not usable "
-			"(oteld reads ABI %d)", path, r->info.abi_version,
-			r->info.nr_cpus,
+		log_msg("%s: %u rings of %llu bytes, stride %llu: not usable",
+			path, r->info.nr_cpus,
 			(unsigned long long)r->info.ring_size,
-			OTEL_ABI_VERSION);
+			(unsigned long long)r->info.mmap_stride);
 		goto err;
 	}
 	r->rings = calloc(r->info.nr_cpus, sizeof(*r->rings));

@@ -19,7 +19,8 @@ static const struct {
 	atomic_ullong *v;
 } counters[] = {
 	COUNTER(records), COUNTER(records_raw), COUNTER(records_unknown),
-	COUNTER(records_corrupt), COUNTER(spans_complete),
+	COUNTER(records_corrupt), COUNTER(records_late),
+	COUNTER(spans_complete),
 	COUNTER(spans_incomplete), COUNTER(spans_no_begin),
 	COUNTER(spans_evicted), COUNTER(span_items_dropped),
 	COUNTER(spans_queued), COUNTER(dropped_queue_full),
