@@ -14,7 +14,7 @@ static void kspan_run(u64 seq, u32 n)
 	u32 i;
 
 	for (i = 0; i < n; i++) {
-		struct otel_kspan span;
+		DEFINE_OTEL_KSPAN(span);
 
 		otel_kspan_begin(&span, "otel_bench.span",
 				 OTEL_SPAN_KIND_INTERNAL);
@@ -35,7 +35,7 @@ static void kspan_bare_run(u64 seq, u32 n)
 	u32 i;
 
 	for (i = 0; i < n; i++) {
-		struct otel_kspan span;
+		DEFINE_OTEL_KSPAN(span);
 
 		otel_kspan_begin(&span, "otel_bench.span",
 				 OTEL_SPAN_KIND_INTERNAL);

@@ -50,6 +50,7 @@ static const struct otel_bench_case *const bench_cases[] = {
 	&otel_bench_floor,
 	&otel_bench_event,
 	&otel_bench_event_pair,
+	&otel_bench_bpf_span,
 #ifdef OTEL_BENCH_KSPAN
 	&otel_bench_kspan,
 	&otel_bench_kspan_bare,

@@ -42,6 +42,8 @@ void otel_bench_floor_exit(void);
 /* events.c: the same payload as an ftrace trace event, one or a pair. */
 extern const struct otel_bench_case otel_bench_event;
 extern const struct otel_bench_case otel_bench_event_pair;
+/* events.c: the begin/end tracepoints a BPF tracer makes a span from. */
+extern const struct otel_bench_case otel_bench_bpf_span;
 
 /* ring.c: one 64-byte record through oteltrace's ring writer. */
 extern const struct otel_bench_case otel_bench_ring;

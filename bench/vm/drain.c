@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kbench: a minimal reader that empties every ring through mmap, following
- * the reader protocol of uapi/oteltrace.h, and counts what it read.  It is
- * the throughput benchmark's reader when oteld is not there.
+ * the reader protocol of uapi/oteltrace.h, and counts what it read: every
+ * record, and the SPAN records among them (one per span that ended, ABI 2).
+ * It is the throughput benchmark's reader when oteld is not there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,8 +33,20 @@ struct kb_drain {
 	struct otel_info info;
 	struct kb_ring	*rings;
 	atomic_bool	stop;
-	uint64_t	records, bytes, bad;
+	uint64_t	records, spans, bytes, bad;
 };
+
+/* Is the record at @h, of @size bytes, sound enough to step over? */
+static bool record_ok(const struct otel_rec_hdr *h, uint64_t size,
+		      uint64_t off, uint64_t ring_size)
+{
+	/* a PAD may be 8 bytes: only its type and size are there */
+	uint64_t min = h->type == OTEL_REC_PAD ? 8 : sizeof(*h);
+
+	if (h->type == OTEL_REC_SPAN)
+		min = sizeof(struct otel_rec_span);
+	return size >= min && size % 8 == 0 && off + size <= ring_size;
+}
 
 /* Consume everything published in one ring; bytes consumed. */
 static uint64_t drain_ring(struct kb_drain *d, struct kb_ring *r)
@@ -48,16 +61,15 @@ static uint64_t drain_ring(struct kb_drain *d, struct kb_ring *r)
 			(r->data + (cons & mask));
 		uint64_t size = h->size;
 
-		/* a PAD may be 8 bytes: only its type and size are there */
-		if (size < (h->type == OTEL_REC_PAD ? 8 : sizeof(*h)) ||
-		    size % 8 ||
-		    (cons & mask) + size > d->info.ring_size) {
+		if (!record_ok(h, size, cons & mask, d->info.ring_size)) {
 			d->bad++;	/* corrupt: skip what was published */
 			cons = prod;
 			break;
 		}
 		if (h->type != OTEL_REC_PAD)
 			d->records++;
+		if (h->type == OTEL_REC_SPAN)
+			d->spans++;
 		cons += size;
 	}
 	d->bytes += cons - start;
@@ -117,6 +129,12 @@ struct kb_drain *kb_drain_start(int cpu, char *err, size_t errlen)
 	d->info.size = sizeof(d->info);
 	if (ioctl(d->fd, OTEL_IOC_INFO, &d->info))
 		goto fail_close;
+	if (d->info.abi_version != OTEL_ABI_VERSION) {
+		snprintf(err, errlen, "oteltrace.ko writes records of ABI %u, "
+			 "kbench reads ABI %d", d->info.abi_version,
+			 OTEL_ABI_VERSION);
+		goto fail_abi;
+	}
 	if (!d->info.nr_cpus || !d->info.ring_size ||
 	    d->info.ring_size & (d->info.ring_size - 1)) {
 		errno = EPROTO;
@@ -153,6 +171,7 @@ fail_unmap:
 	return NULL;
 fail_close:
 	snprintf(err, errlen, "OTEL_IOC_INFO: %s", strerror(errno));
+fail_abi:
 	close(d->fd);
 	free(d);
 	return NULL;
@@ -163,12 +182,13 @@ fail:
 	return NULL;
 }
 
-void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *bytes,
-		   uint64_t *bad)
+void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *spans,
+		   uint64_t *bytes, uint64_t *bad)
 {
 	atomic_store(&d->stop, true);
 	pthread_join(d->thread, NULL);
 	*records = d->records;
+	*spans = d->spans;
 	*bytes = d->bytes;
 	*bad = d->bad;
 	drain_unmap(d);

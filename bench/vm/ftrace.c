@@ -25,7 +25,7 @@ static int put(const char *path, const char *val, int flags)
 	return ret;
 }
 
-int kb_ftrace_enable(const char *system, bool on)
+int kb_ftrace_enable(const char *event, bool on)
 {
 	char path[256];
 	int ret;
@@ -33,7 +33,7 @@ int kb_ftrace_enable(const char *system, bool on)
 	ret = put(TRACEFS "/tracing_on", "1", 0);
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), TRACEFS "/events/%s/enable", system);
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/enable", event);
 	return put(path, on ? "1" : "0", 0);
 }
 

@@ -59,10 +59,22 @@ int kb_tracer_clear(struct kb_tracer *t);
 int kb_tracer_stats(struct kb_tracer *t, struct otel_cpu_stats *s);
 void kb_tracer_restore(struct kb_tracer *t);
 
-/* ftrace.c: tracefs. */
-int kb_ftrace_enable(const char *system, bool on);
+/* ftrace.c: tracefs; @event is "SYSTEM/EVENT" or "SYSTEM" (all of it). */
+int kb_ftrace_enable(const char *event, bool on);
 int kb_ftrace_clear(void);
 int kb_ftrace_entries(uint64_t *entries, uint64_t *overrun);
+
+/*
+ * bpf.c: the BPF span tracer (bench/bpf/bpf_span.bpf.c), loaded and
+ * attached to otel_bench's begin/end tracepoints.  kb_bpf_drain() reads
+ * its ring buffer: the spans read so far, those its programs lost (counted
+ * in the BPF maps) and malformed records.
+ */
+int kb_bpf_open(char *err, size_t errlen);
+int kb_bpf_drain(uint64_t *records, uint64_t *lost, uint64_t *bad);
+unsigned int kb_bpf_record_size(void);
+int kb_bpf_jit(void);
+void kb_bpf_close(void);
 
 /* cost.c and tput.c: the two halves of the kernel benchmark. */
 struct kb_opts {
@@ -79,9 +91,9 @@ void kb_tput(const struct kb_opts *o, struct kb_tracer *t);
 struct kb_drain;
 
 struct kb_drain *kb_drain_start(int cpu, char *err, size_t errlen);
-/* Stop; the records and bytes it read. */
-void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *bytes,
-		   uint64_t *bad);
+/* Stop; the records (SPAN records among them) and bytes it read. */
+void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *spans,
+		   uint64_t *bytes, uint64_t *bad);
 
 /* oteld.c: oteld exporting to a null receiver, as the reader. */
 struct kb_oteld {

@@ -18,6 +18,11 @@
  * main one (mmap_*), with bare ring records (ring_*), and with the floor,
  * which shares nothing between CPUs and so measures what the machine
  * itself allows: scaling_vs_floor_scaling divides that out.
+ *
+ * What a reader delivers is the rate less the share of records the rings
+ * dropped and, for oteld, less the spans that did not reach its null
+ * receiver; oteld_vs_mmap_delivered compares oteld with the mmap reader,
+ * one writer CPU, run by run.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -77,6 +82,7 @@ struct tput_run {
 	double cpu_rate;	/* the same from each writer's median chunk */
 	uint64_t ops, records, dropped;
 	uint64_t read;		/* records the mmap reader read */
+	uint64_t read_spans;	/* SPAN records among them */
 	uint64_t exported;	/* spans oteld delivered */
 	bool by_oteld;		/* oteld was the reader */
 };
@@ -131,7 +137,7 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 	pthread_barrier_destroy(&start);
 	ioctl(t->fd, OTEL_IOC_FLUSH);
 	if (d)
-		kb_drain_stop(d, &res->read, &bytes, &bad);
+		kb_drain_stop(d, &res->read, &res->read_spans, &bytes, &bad);
 	else
 		kb_oteld_stop(&od, &res->exported);
 	if (!ret)
@@ -153,13 +159,29 @@ static void name(char *buf, size_t len, const struct series *s,
 	snprintf(buf, len, "%s%s", s->prefix, what);
 }
 
+/*
+ * Operations per second that reached the reader in run @r: the rate less
+ * the records the rings dropped and, when oteld read them, less the spans
+ * its null receiver did not get (one record per span).
+ */
+static double delivered(const struct tput_run *r)
+{
+	uint64_t got = r->records;
+
+	if (r->by_oteld && r->exported < got)
+		got = r->exported;
+	return r->records + r->dropped ?
+		r->rate * got / (r->records + r->dropped) : 0;
+}
+
 /* The figures of one kind of run (one CPU or all); its median rates. */
 static void report(const struct series *s, const char *what,
 		   struct tput_run *runs, int n, double *rate,
 		   double *cpu_rate)
 {
-	double v[n], c[n], drop[n];
+	double v[n], c[n], drop[n], got[n];
 	uint64_t dropped = 0, records = 0, read = 0, ops = 0, exported = 0;
+	uint64_t read_spans = 0;
 	char fig[80];
 	int i;
 
@@ -169,8 +191,10 @@ static void report(const struct series *s, const char *what,
 		dropped += runs[i].dropped;
 		records += runs[i].records;
 		read += runs[i].read;
+		read_spans += runs[i].read_spans;
 		ops += runs[i].ops;
 		exported += runs[i].exported;
+		got[i] = delivered(&runs[i]);
 		drop[i] = runs[i].records + runs[i].dropped ?
 			100.0 * runs[i].dropped /
 			(runs[i].records + runs[i].dropped) : 0;
@@ -184,20 +208,23 @@ static void report(const struct series *s, const char *what,
 	strcat(fig, "_dropped");
 	kb_figure(fig, "%.2f %% of records (%" PRIu64 " of %" PRIu64 ")",
 		  bench_median(drop, n), dropped, records + dropped);
-	/* What reached the reader: the rate less the dropped share. */
+	/* What reached the reader (for oteld: its receiver). */
 	name(fig, sizeof(fig), s, what);
 	strcat(fig, "_delivered");
-	kb_figure(fig, "%.0f %s", *rate * (1 - bench_median(drop, n) / 100),
-		  s->unit);
+	kb_figure(fig, "%.0f %s", bench_median(got, n), s->unit);
 	name(fig, sizeof(fig), s, what);
 	strcat(fig, "_median_chunk");
 	kb_figure(fig, "%.0f %s", *cpu_rate, s->unit);
 	if (runs[0].by_oteld && !strcmp(s->kcase, "kspan"))
-		kb_note("%s%s: oteld exported %" PRIu64 " of %" PRIu64 " spans",
-			s->prefix, what, exported, ops);
+		kb_note("%s%s: oteld exported %" PRIu64 " of %" PRIu64 " spans (the rings took %" PRIu64 " records)",
+			s->prefix, what, exported, ops, records);
 	else if (!runs[0].by_oteld && read != records)
 		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
 			s->prefix, what, read, records);
+	if (!runs[0].by_oteld && !strcmp(s->kcase, "kspan") &&
+	    read_spans != ops)
+		kb_note("%s%s: reader read %" PRIu64 " spans of %" PRIu64,
+			s->prefix, what, read_spans, ops);
 }
 
 /*
@@ -273,6 +300,43 @@ static void versus_floor(const char *fig, int k,
 		kb_skip(fig, "no complete run");
 }
 
+/*
+ * oteld against the minimal mmap reader: spans/s each delivered with one
+ * writer CPU, run by run (the two series are interleaved), median.
+ */
+static void oteld_vs_mmap(const struct kb_opts *o,
+			  struct tput_run one[][TPUT_REPEATS],
+			  char err[][160])
+{
+	static const char fig[] = "oteld_vs_mmap_delivered";
+	uint64_t exported = 0;
+	double r[TPUT_REPEATS];
+	int i, n = 0;
+
+	if (!o->oteld) {
+		kb_skip(fig, "no oteld to run (build/oteld is not built)");
+		return;
+	}
+	if (err[S_SPANS][0] || err[S_SPANS_MMAP][0]) {
+		kb_skip(fig, "%s", err[S_SPANS][0] ? err[S_SPANS] :
+			err[S_SPANS_MMAP]);
+		return;
+	}
+	for (i = 0; i < TPUT_REPEATS; i++) {
+		double m = delivered(&one[S_SPANS_MMAP][i]);
+
+		exported += one[S_SPANS][i].exported;
+		if (m > 0)
+			r[n++] = delivered(&one[S_SPANS][i]) / m;
+	}
+	if (!exported)
+		kb_skip(fig, "oteld exported no span (see build/bench/oteld-vm.log)");
+	else if (!n)
+		kb_skip(fig, "the mmap reader delivered nothing");
+	else
+		kb_figure(fig, "%.3fx", bench_median(r, n));
+}
+
 void kb_tput(const struct kb_opts *o, struct kb_tracer *t)
 {
 	static struct tput_run one[S_NR][TPUT_REPEATS], all[S_NR][TPUT_REPEATS];
@@ -334,4 +398,5 @@ void kb_tput(const struct kb_opts *o, struct kb_tracer *t)
 		versus_floor("mmap_scaling_vs_floor_scaling", S_SPANS_MMAP, one,
 			     all, err);
 	versus_floor("ring_scaling_vs_floor_scaling", S_RING, one, all, err);
+	oteld_vs_mmap(o, one, err);
 }
