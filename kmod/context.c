@@ -81,10 +81,23 @@ atomic_t otel_ctx_used;			/* slots claimed */
 static struct tracepoint *otel_exit_tp;
 static struct tracepoint *otel_free_tp;
 
+/*
+ * Empty a slot but keep its chain's generation counter running: a late
+ * foreign end of a span its last owner left current compares generations,
+ * and must not match an entry of the next owner.
+ */
+static notrace void slot_clear(int idx)
+{
+	u32 gen = otel_slots[idx].stack.gen;
+
+	memset(&otel_slots[idx], 0, sizeof(otel_slots[idx]));
+	otel_slots[idx].stack.gen = gen;
+}
+
 /* A recycled task_struct: the slot was left by a dead task. */
 notrace void otel_slot_reset(int idx, u64 start_time)
 {
-	memset(&otel_slots[idx], 0, sizeof(otel_slots[idx]));
+	slot_clear(idx);
 	otel_slots[idx].start_time = start_time;
 }
 
@@ -132,7 +145,7 @@ notrace int otel_slot_claim(struct task_struct *t)
 
 static notrace void slot_release(int idx)
 {
-	memset(&otel_slots[idx], 0, sizeof(otel_slots[idx]));
+	slot_clear(idx);
 	atomic_dec(&otel_ctx_used);
 	/* Pairs with the cmpxchg() of the next claimer. */
 	smp_store_release(&otel_slot_key[idx], NULL);
