@@ -33,20 +33,69 @@
  *   recursion	a probe on oteltrace:kspan_begin begins "t.recursion.probe"
  *		(which must not fire the event again) while
  *		"t.recursion.outer" begins
+ *
+ * Record shapes of ABI 2 (one record per span, docs/span-records.md):
+ *   bench N	N spans "t.bench": begin, int attributes bench.a and bench.b,
+ *		end (the benchmark's span)
+ *   budget	attributes past the handle's 128-byte inline budget:
+ *		"t.budget" (12 entries of 24 bytes, one of 224, one of 24),
+ *		"t.budget.status" (3 entries, an 80-byte ERROR message, 3
+ *		more), "t.budget.longmsg" (1 entry, a 200-byte message cut
+ *		at 128, 1 more)
+ *   evbig	"t.evbig": an event and a link with 10 string attributes of
+ *		224-byte entries each (more than one record holds); the link
+ *		points at "t.evbig.target"
+ *   noend	"t.noend" begun (not current) and never ended
+ *
+ * Misuse of the span API (tests/vm/span_misuse_test.c).  Each command
+ * (but mleak) ends with N ordinary spans in the same task: N / 2 roots
+ * "t.m.root", each with an implicit child "t.m.child", both carrying
+ * t.seq.  A span the command leaks names its ids through an explicit child
+ * "t.m.witness" (the leaked span itself never writes).
+ *   mstale N	a span left current by a function M_DEPTH frames down,
+ *		"t.m.leak"; the stack there then filled with 0xff
+ *   mleak	the same leak alone (the next command's spans follow it)
+ *   mordinary N	only the ordinary spans
+ *   msame N	a span "t.m.same" left current, then one begun at the same
+ *		address ("t.m.same", the only one that ends)
+ *   mtwice N	handles begun twice: "t.m.twice" (current, under
+ *		"t.m.twice.parent") and "t.m.twice.child" (not current); the
+ *		first spans, "t.m.twice.lost", are abandoned
+ *   mend N	ending: a handle never begun; "t.m.end.twice" ended twice;
+ *		random bytes posing as a current span (attribute, event,
+ *		end); a copy of "t.m.end.orig"; random bytes begun as
+ *		"t.m.end.garbage"
+ *   mforeign N	current spans ended elsewhere: "t.m.foreign.work" by a work
+ *		item, then "t.m.foreign.after" (a root); "t.m.foreign.ipi"
+ *		under "t.m.foreign.parent" by an IPI on another CPU, then
+ *		"t.m.foreign.child" (the parent's child)
+ *   rcu_barrier	waits for pending RCU callbacks (tasks being freed)
+ *
+ * Reading <debugfs>/otel_spantest/exit_span does nothing; its release()
+ * runs in do_exit() when a process exits with it open, after oteltrace's
+ * task exit hook: it leaves "t.exit.hold" current (so the task's context
+ * slot stays claimed until the task is freed) and makes "t.exit.parent"
+ * (t.exiting = 1 if PF_EXITING) with an implicit child "t.exit.child".
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 #define OTEL_SCOPE_VERSION "test"
 
 #include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/kthread.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/timer.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #ifdef CONFIG_X86_LOCAL_APIC
 #include <asm/apic.h>
 #include <asm/nmi.h>
@@ -59,10 +108,11 @@
 #define T_MAX_IRQ	64
 
 static DEFINE_MUTEX(spantest_lock);
+static long spantest_result;	/* what the last command found; read() */
 
 static void cmd_roots(unsigned int n)
 {
-	struct otel_kspan s;
+	DEFINE_OTEL_KSPAN(s);
 
 	while (n--) {
 		otel_kspan_begin(&s, "t.root", T_KIND);
@@ -72,7 +122,8 @@ static void cmd_roots(unsigned int n)
 
 static void cmd_tree(unsigned int n)
 {
-	struct otel_kspan root, child;
+	DEFINE_OTEL_KSPAN(root);
+	DEFINE_OTEL_KSPAN(child);
 
 	while (n--) {
 		otel_kspan_begin(&root, "t.tree.root", T_KIND);
@@ -84,7 +135,7 @@ static void cmd_tree(unsigned int n)
 
 static void nest_spans(unsigned int depth)
 {
-	struct otel_kspan s;
+	DEFINE_OTEL_KSPAN(s);
 
 	if (!depth)
 		return;
@@ -96,7 +147,9 @@ static void nest_spans(unsigned int depth)
 
 static void cmd_nest(unsigned int n)
 {
-	struct otel_kspan a, b, after;
+	DEFINE_OTEL_KSPAN(a);
+	DEFINE_OTEL_KSPAN(b);
+	DEFINE_OTEL_KSPAN(after);
 
 	nest_spans(min(n, 32U));
 	/* Ended out of order: "after" must still be a root. */
@@ -111,7 +164,7 @@ static void cmd_nest(unsigned int n)
 static void cmd_attrs(void)
 {
 	static const char bytes[] = { 'a', 0, 'b' };
-	struct otel_kspan s;
+	DEFINE_OTEL_KSPAN(s);
 
 	otel_kspan_begin(&s, "t.attrs", T_KIND);
 	otel_kspan_set_str(&s, "t.str", "hello, world");
@@ -131,8 +184,9 @@ static void cmd_attrs(void)
 
 static void cmd_limits(void)
 {
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(other);
 	struct otel_span_context ctx;
-	struct otel_kspan s, other;
 	struct otel_kattr a;
 	unsigned int i;
 	u16 first;
@@ -174,8 +228,9 @@ static void cmd_events(void)
 		OTEL_KATTR_STR("t.what", "x"),
 	};
 	struct otel_kattr link_attrs[] = { OTEL_KATTR_BOOL("t.linked", true) };
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(target);
 	struct otel_span_context ctx;
-	struct otel_kspan s, target;
 
 	otel_kspan_begin_child(&target, NULL, "t.events.target", T_KIND);
 	otel_kspan_get_context(&target, &ctx);
@@ -191,7 +246,7 @@ static void cmd_events(void)
 
 static void cmd_status(void)
 {
-	struct otel_kspan s;
+	DEFINE_OTEL_KSPAN(s);
 
 	otel_kspan_begin(&s, "t.status.ok", T_KIND);
 	otel_kspan_set_status(&s, OTEL_STATUS_OK, "ignored");
@@ -220,8 +275,9 @@ static int cmd_remote(void)
 {
 	static const char tp[] =
 		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(child);
 	struct otel_span_context ctx;
-	struct otel_kspan s, child;
 	char buf[OTEL_TRACEPARENT_LEN + 1];
 	int ret;
 
@@ -275,7 +331,8 @@ static struct {
 
 static void irq_body(const char *root_name, const char *child_name)
 {
-	struct otel_kspan root, child;
+	DEFINE_OTEL_KSPAN(root);
+	DEFINE_OTEL_KSPAN(child);
 	unsigned int i = atomic_read(&irqt.runs);
 
 	otel_kspan_begin(&root, root_name, T_KIND);
@@ -371,7 +428,8 @@ static atomic_t nmi_armed;
 /* NMI context: no completion, no lock; the task polls irqt.runs. */
 static int spantest_nmi(unsigned int type, struct pt_regs *regs)
 {
-	struct otel_kspan root, child;
+	DEFINE_OTEL_KSPAN(root);
+	DEFINE_OTEL_KSPAN(child);
 	unsigned int i;
 
 	if (!atomic_add_unless(&nmi_armed, -1, 0))
@@ -431,7 +489,8 @@ static void cpus_end_ipi(void *arg)
 
 static void cmd_cpus(void)
 {
-	struct otel_kspan parent, child;
+	DEFINE_OTEL_KSPAN(parent);
+	DEFINE_OTEL_KSPAN(child);
 	int cpu, me;
 
 	otel_kspan_begin(&parent, "t.cpus.parent", T_KIND);
@@ -451,7 +510,7 @@ static atomic_t probe_calls;
 
 static void probe_kspan_begin(void *data, const struct otel_kspan *span)
 {
-	struct otel_kspan s;
+	DEFINE_OTEL_KSPAN(s);
 
 	/* Without oteltrace's guard this would recurse until the stack ends. */
 	atomic_inc(&probe_calls);
@@ -461,7 +520,7 @@ static void probe_kspan_begin(void *data, const struct otel_kspan *span)
 
 static int cmd_recursion(void)
 {
-	struct otel_kspan outer;
+	DEFINE_OTEL_KSPAN(outer);
 	int ret;
 
 	atomic_set(&probe_calls, 0);
@@ -474,6 +533,421 @@ static int cmd_recursion(void)
 	tracepoint_synchronize_unregister();
 	return atomic_read(&probe_calls) == 1 ? 0 : -ELOOP;
 }
+
+/* --- record shapes of ABI 2 --- */
+
+/* Keys of 5 bytes: an int attribute is a 24-byte entry (16 + 5, padded). */
+static const char * const t_keys[] = {
+	"t.k00", "t.k01", "t.k02", "t.k03", "t.k04", "t.k05",
+	"t.k06", "t.k07", "t.k08", "t.k09", "t.k10", "t.k11",
+};
+
+#define T_TEXT_LEN	200
+static char t_text[T_TEXT_LEN + 1];	/* 'a'..'z' repeated */
+
+static void cmd_bench(unsigned int n)
+{
+	DEFINE_OTEL_KSPAN(s);
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		otel_kspan_begin(&s, "t.bench", T_KIND);
+		otel_kspan_set_int(&s, "bench.a", i);
+		otel_kspan_set_int(&s, "bench.b", -(s64)i);
+		otel_kspan_end(&s);
+	}
+}
+
+static void cmd_budget(void)
+{
+	DEFINE_OTEL_KSPAN(s);
+	char msg[81];
+	unsigned int i;
+
+	otel_kspan_begin(&s, "t.budget", T_KIND);
+	for (i = 0; i < ARRAY_SIZE(t_keys); i++)
+		otel_kspan_set_int(&s, t_keys[i], i);
+	otel_kspan_set_str(&s, "t.big", t_text);
+	otel_kspan_set_int(&s, "t.last", ARRAY_SIZE(t_keys));
+	otel_kspan_end(&s);
+
+	memcpy(msg, t_text, 80);
+	msg[80] = '\0';
+	otel_kspan_begin(&s, "t.budget.status", T_KIND);
+	for (i = 0; i < 3; i++)
+		otel_kspan_set_int(&s, t_keys[i], i);
+	otel_kspan_set_status(&s, OTEL_STATUS_ERROR, msg);
+	for (; i < 6; i++)
+		otel_kspan_set_int(&s, t_keys[i], i);
+	otel_kspan_end(&s);
+
+	otel_kspan_begin(&s, "t.budget.longmsg", T_KIND);
+	otel_kspan_set_int(&s, t_keys[0], 0);
+	otel_kspan_set_status(&s, OTEL_STATUS_ERROR, t_text);
+	otel_kspan_set_int(&s, t_keys[1], 1);
+	otel_kspan_end(&s);
+}
+
+static void cmd_evbig(void)
+{
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(target);
+	struct otel_kattr a[10];
+	struct otel_span_context ctx;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(a); i++)
+		a[i] = OTEL_KATTR_STR(t_keys[i], t_text);
+	otel_kspan_begin_child(&target, NULL, "t.evbig.target", T_KIND);
+	otel_kspan_get_context(&target, &ctx);
+	otel_kspan_end(&target);
+
+	otel_kspan_begin(&s, "t.evbig", T_KIND);
+	otel_kspan_add_event_attrs(&s, "t.ev", 0, a, ARRAY_SIZE(a));
+	otel_kspan_add_link(&s, &ctx, a, ARRAY_SIZE(a));
+	otel_kspan_end(&s);
+}
+
+static void cmd_noend(void)
+{
+	DEFINE_OTEL_KSPAN(s);
+
+	/* Not current, so nothing else sees it; never ended. */
+	otel_kspan_begin_child(&s, NULL, "t.noend", T_KIND);
+	otel_kspan_set_int(&s, "t.lost", 1);
+}
+
+/* --- misuse --- */
+
+#define M_DEPTH		8	/* frames between a command and its leaked span */
+#define M_PAD		256	/* bytes of stack each of those frames takes */
+
+/* N / 2 roots "t.m.root", each with an implicit child "t.m.child". */
+static noinline void ordinary(unsigned int n)
+{
+	DEFINE_OTEL_KSPAN(root);
+	DEFINE_OTEL_KSPAN(child);
+	unsigned int i;
+
+	for (i = 0; i < n / 2; i++) {
+		otel_kspan_begin(&root, "t.m.root", T_KIND);
+		otel_kspan_set_int(&root, "t.seq", i);
+		otel_kspan_begin(&child, "t.m.child", T_KIND);
+		otel_kspan_set_int(&child, "t.seq", i);
+		otel_kspan_end(&child);
+		otel_kspan_end(&root);
+		if (!(i % 256))
+			cond_resched();
+	}
+}
+
+/* Address and cookie of the handle leak_span() left current. */
+static unsigned long leaked_addr, leaked_cookie;
+
+/* Begin a current span and return without ending it: the bug under test. */
+static noinline void leak_span(const char *name)
+{
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(witness);
+
+	otel_kspan_begin(&s, name, T_KIND);
+	/* The leaked span never writes: this child names its ids. */
+	otel_kspan_begin_child(&witness, &s, "t.m.witness", T_KIND);
+	otel_kspan_end(&witness);
+	leaked_addr = (unsigned long)&s;
+	leaked_cookie = s.cookie;
+}
+
+/* leak_span() @depth frames of M_PAD bytes below the caller. */
+static noinline void deep_leak(unsigned int depth, const char *name)
+{
+	u8 pad[M_PAD];
+
+	barrier_data(pad);
+	if (depth)
+		deep_leak(depth - 1, name);
+	else
+		leak_span(name);
+	barrier_data(pad);
+}
+
+/* Fill @depth frames of stack below the caller with 0xff. */
+static noinline void scribble(unsigned int depth)
+{
+	u8 pad[M_PAD];
+
+	memset(pad, 0xff, sizeof(pad));
+	barrier_data(pad);
+	if (depth)
+		scribble(depth - 1);
+	barrier_data(pad);
+}
+
+static int cmd_mstale(unsigned int n)
+{
+	deep_leak(M_DEPTH, "t.m.leak");
+	/* A deeper call chain reuses the dead frame. */
+	scribble(M_DEPTH + 4);
+	if (READ_ONCE(*(unsigned long *)leaked_addr) == leaked_cookie)
+		return -EPROTO;	/* the scribble missed the handle */
+	ordinary(n);
+	return 0;
+}
+
+static unsigned long same_addr[2];
+
+/* Call 0 leaves "t.m.same" current; call 1 begins one at the same place. */
+static noinline void same_addr_span(unsigned int call)
+{
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(witness);
+
+	otel_kspan_begin(&s, "t.m.same", T_KIND);
+	same_addr[call] = (unsigned long)&s;
+	if (!call) {
+		otel_kspan_begin_child(&witness, &s, "t.m.witness", T_KIND);
+		otel_kspan_end(&witness);
+		return;
+	}
+	otel_kspan_end(&s);
+}
+
+static int cmd_msame(unsigned int n)
+{
+	unsigned int call;
+
+	for (call = 0; call < 2; call++)
+		same_addr_span(call);
+	if (same_addr[0] != same_addr[1])
+		return -EPROTO;	/* not the same frame: the test proves nothing */
+	ordinary(n);
+	return 0;
+}
+
+static void cmd_mtwice(unsigned int n)
+{
+	DEFINE_OTEL_KSPAN(parent);
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(x);
+
+	otel_kspan_begin(&parent, "t.m.twice.parent", T_KIND);
+	otel_kspan_begin(&s, "t.m.twice.lost", T_KIND);
+	otel_kspan_set_int(&s, "t.lost", 1);
+	otel_kspan_begin(&s, "t.m.twice", T_KIND);
+	otel_kspan_end(&s);
+	otel_kspan_end(&parent);
+
+	otel_kspan_begin_child(&x, NULL, "t.m.twice.lost", T_KIND);
+	otel_kspan_begin_child(&x, NULL, "t.m.twice.child", T_KIND);
+	otel_kspan_end(&x);
+	ordinary(n);
+}
+
+static int cmd_mend(unsigned int n)
+{
+	DEFINE_OTEL_KSPAN(never);
+	DEFINE_OTEL_KSPAN(s);
+	struct otel_kspan *g;
+
+	g = kmalloc_array(2, sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return -ENOMEM;
+
+	otel_kspan_end(&never);
+
+	otel_kspan_begin(&s, "t.m.end.twice", T_KIND);
+	otel_kspan_end(&s);
+	otel_kspan_end(&s);
+
+	/* Random bytes posing as an active, recording, current span. */
+	get_random_bytes(g, sizeof(*g));
+	g->cookie |= OTEL_KSPAN_ACTIVE | OTEL_KSPAN_RECORDING |
+		     OTEL_KSPAN_CURRENT;
+	otel_kspan_set_int(g, "t.garbage", 1);
+	otel_kspan_add_event(g, "t.garbage");
+	otel_kspan_end(g);
+
+	/* A copy of a live handle is not a handle. */
+	otel_kspan_begin(&s, "t.m.end.orig", T_KIND);
+	memcpy(&g[1], &s, sizeof(s));
+	otel_kspan_end(&g[1]);
+	otel_kspan_end(&s);
+
+	/* Random bytes are fine to begin: they are overwritten. */
+	get_random_bytes(g, sizeof(*g));
+	otel_kspan_begin(g, "t.m.end.garbage", T_KIND);
+	otel_kspan_end(g);
+	kfree(g);
+	ordinary(n);
+	return 0;
+}
+
+struct foreign_end {
+	struct work_struct	work;
+	struct otel_kspan	*span;
+	struct completion	done;
+};
+
+static void foreign_end_work(struct work_struct *work)
+{
+	struct foreign_end *f = container_of(work, struct foreign_end, work);
+
+	otel_kspan_end(f->span);
+	complete(&f->done);
+}
+
+static void foreign_end_ipi(void *span)
+{
+	otel_kspan_end(span);
+}
+
+static int cmd_mforeign(unsigned int n)
+{
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(parent);
+	DEFINE_OTEL_KSPAN(next);
+	struct foreign_end f = { .span = &s };
+	int cpu, me;
+
+	otel_kspan_begin(&s, "t.m.foreign.work", T_KIND);
+	init_completion(&f.done);
+	INIT_WORK_ONSTACK(&f.work, foreign_end_work);
+	queue_work(system_wq, &f.work);
+	wait_for_completion(&f.done);
+	flush_work(&f.work);
+	destroy_work_on_stack(&f.work);
+	otel_kspan_begin(&next, "t.m.foreign.after", T_KIND);
+	otel_kspan_end(&next);
+
+	otel_kspan_begin(&parent, "t.m.foreign.parent", T_KIND);
+	otel_kspan_begin(&s, "t.m.foreign.ipi", T_KIND);
+	me = get_cpu();
+	cpu = cpumask_any_but(cpu_online_mask, me);
+	if (cpu < nr_cpu_ids)
+		smp_call_function_single(cpu, foreign_end_ipi, &s, 1);
+	put_cpu();
+	if (cpu >= nr_cpu_ids) {
+		otel_kspan_end(&s);
+		otel_kspan_end(&parent);
+		return -ENXIO;	/* one CPU online */
+	}
+	otel_kspan_begin(&next, "t.m.foreign.child", T_KIND);
+	otel_kspan_end(&next);
+	otel_kspan_end(&parent);
+	ordinary(n);
+	return 0;
+}
+
+/*
+ * A task exits with its span still current (the handle on the heap), and a
+ * new task takes its context slot: ending the old span then must not touch
+ * the new task's chain.  Kthread A begins "t.m.orphan" and exits; once A
+ * is freed, kthread B (likely in A's task_struct, so A's slot) begins
+ * "t.m.bystander"; this task ends the orphan; B then begins its implicit
+ * child "t.m.bystander.child".  spantest_result: times B reused A's
+ * task_struct (the case that matters).
+ */
+struct orphan {
+	struct otel_kspan	*span;
+	struct completion	ready;
+	struct completion	go;
+};
+
+static int orphan_owner(void *arg)
+{
+	struct orphan *o = arg;
+
+	otel_kspan_begin(o->span, "t.m.orphan", T_KIND);
+	complete(&o->ready);
+	return 0;	/* exits with the span current */
+}
+
+static int orphan_bystander(void *arg)
+{
+	struct orphan *o = arg;
+	DEFINE_OTEL_KSPAN(t);
+	DEFINE_OTEL_KSPAN(c);
+
+	otel_kspan_begin(&t, "t.m.bystander", T_KIND);
+	complete(&o->ready);
+	wait_for_completion(&o->go);
+	otel_kspan_begin(&c, "t.m.bystander.child", T_KIND);
+	otel_kspan_end(&c);
+	otel_kspan_end(&t);
+	return 0;
+}
+
+/* Start @fn in a kthread, referenced; return once it completed o->ready. */
+static struct task_struct *orphan_thread(int (*fn)(void *), struct orphan *o)
+{
+	struct task_struct *t = kthread_create(fn, o, "otel_orphan");
+
+	if (IS_ERR(t))
+		return t;
+	get_task_struct(t);
+	init_completion(&o->ready);
+	wake_up_process(t);
+	wait_for_completion(&o->ready);
+	return t;
+}
+
+static int cmd_morphan(unsigned int n)
+{
+	struct task_struct *a, *b;
+	struct orphan o;
+	unsigned int i;
+
+	spantest_result = 0;
+	o.span = kzalloc(sizeof(*o.span), GFP_KERNEL);
+	if (!o.span)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		a = orphan_thread(orphan_owner, &o);
+		if (IS_ERR(a))
+			break;
+		kthread_stop(a);
+		put_task_struct(a);
+		/* Let A be reaped and freed (an RCU callback). */
+		msleep(20);
+		rcu_barrier();
+
+		init_completion(&o.go);
+		b = orphan_thread(orphan_bystander, &o);
+		if (IS_ERR(b))
+			break;
+		spantest_result += a == b;
+		otel_kspan_end(o.span);
+		complete(&o.go);
+		kthread_stop(b);
+		put_task_struct(b);
+	}
+	kfree(o.span);
+	return i < n ? -ENOMEM : 0;
+}
+
+/* release() of <debugfs>/otel_spantest/exit_span: see the top comment. */
+static int exit_span_release(struct inode *inode, struct file *file)
+{
+	DEFINE_OTEL_KSPAN(hold);
+	DEFINE_OTEL_KSPAN(parent);
+	DEFINE_OTEL_KSPAN(child);
+
+	otel_kspan_begin(&hold, "t.exit.hold", T_KIND);
+	otel_kspan_begin(&parent, "t.exit.parent", T_KIND);
+	otel_kspan_set_int(&parent, "t.exiting",
+			   !!(current->flags & PF_EXITING));
+	otel_kspan_begin(&child, "t.exit.child", T_KIND);
+	otel_kspan_end(&child);
+	otel_kspan_end(&parent);
+	return 0;
+}
+
+static const struct file_operations exit_span_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.release	= exit_span_release,
+	.llseek		= no_llseek,
+};
 
 static ssize_t spantest_write(struct file *file, const char __user *ubuf,
 			      size_t count, loff_t *ppos)
@@ -517,14 +991,54 @@ static ssize_t spantest_write(struct file *file, const char __user *ubuf,
 		cmd_cpus();
 	else if (!strcmp(cmd, "recursion"))
 		ret = cmd_recursion();
+	else if (!strcmp(cmd, "bench"))
+		cmd_bench(n);
+	else if (!strcmp(cmd, "budget"))
+		cmd_budget();
+	else if (!strcmp(cmd, "evbig"))
+		cmd_evbig();
+	else if (!strcmp(cmd, "noend"))
+		cmd_noend();
+	else if (!strcmp(cmd, "mstale"))
+		ret = cmd_mstale(n);
+	else if (!strcmp(cmd, "mleak"))
+		deep_leak(M_DEPTH, "t.m.leak");
+	else if (!strcmp(cmd, "mordinary"))
+		ordinary(n);
+	else if (!strcmp(cmd, "msame"))
+		ret = cmd_msame(n);
+	else if (!strcmp(cmd, "mtwice"))
+		cmd_mtwice(n);
+	else if (!strcmp(cmd, "mend"))
+		ret = cmd_mend(n);
+	else if (!strcmp(cmd, "mforeign"))
+		ret = cmd_mforeign(n);
+	else if (!strcmp(cmd, "morphan"))
+		ret = cmd_morphan(n);
+	else if (!strcmp(cmd, "rcu_barrier"))
+		rcu_barrier();
 	else
 		ret = -EINVAL;
 	mutex_unlock(&spantest_lock);
 	return ret ? ret : count;
 }
 
+/* read(): the last command's result, as a decimal number and newline. */
+static ssize_t spantest_read(struct file *file, char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	char buf[24];
+	int len;
+
+	mutex_lock(&spantest_lock);
+	len = scnprintf(buf, sizeof(buf), "%ld\n", spantest_result);
+	mutex_unlock(&spantest_lock);
+	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
+}
+
 static const struct file_operations spantest_fops = {
 	.owner	= THIS_MODULE,
+	.read	= spantest_read,
 	.write	= spantest_write,
 	.llseek	= noop_llseek,
 };
@@ -536,7 +1050,32 @@ static struct miscdevice spantest_miscdev = {
 	.mode	= 0600,
 };
 
-module_misc_device(spantest_miscdev);
+static struct dentry *spantest_dir;
+
+static int __init spantest_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < T_TEXT_LEN; i++)
+		t_text[i] = 'a' + i % 26;
+	ret = misc_register(&spantest_miscdev);
+	if (ret)
+		return ret;
+	spantest_dir = debugfs_create_dir("otel_spantest", NULL);
+	debugfs_create_file("exit_span", 0400, spantest_dir, NULL,
+			    &exit_span_fops);
+	return 0;
+}
+
+static void __exit spantest_exit(void)
+{
+	debugfs_remove_recursive(spantest_dir);
+	misc_deregister(&spantest_miscdev);
+}
+
+module_init(spantest_init);
+module_exit(spantest_exit);
 
 MODULE_DESCRIPTION("oteltrace span API test driver");
 MODULE_LICENSE("GPL");

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Record reader for the in-VM tests: read() every record waiting in
- * /dev/oteltrace and reassemble spans by span id, checking on the way that
- * every record is well formed (sizes, reserved fields and padding zero).
+ * Record reader for the in-VM tests (ABI 2): read() every record waiting in
+ * /dev/oteltrace and gather them by span id, checking on the way that every
+ * record is exactly what uapi/oteltrace.h documents: sizes, 8-byte
+ * alignment, lengths inside the record, reserved fields and padding zero,
+ * every attribute entry well formed and the entries filling the record to
+ * its end.  A span's SPAN_BEGIN (begin_records mode) must agree with its
+ * SPAN record.  This decoder is written from the ABI alone, independently
+ * of oteld's, so the two cannot share a misreading.
  *
  *	struct rec_db db;
  *	rec_db_init(&db);
@@ -26,10 +31,21 @@
 
 #include "uapi/oteltrace.h"
 
+/* Limits the kernel documents (kmod/oteltrace.h, docs/span-records.md). */
+#define REC_NAME_MAX		256	/* span and event names */
+#define REC_SCOPE_MAX		64	/* scope name and version */
+#define REC_KEY_MAX		128	/* attribute keys */
+#define REC_MSG_MAX		128	/* status messages */
+#define REC_INLINE_BYTES	128	/* a handle's inline attribute budget */
+
+#define REC_ALIGN8(x)		(((x) + 7) & ~(size_t)7)
+
 struct rec_attr {
-	uint16_t	target;
-	uint8_t		type;
-	char		key[129];
+	uint16_t	target;		/* OTEL_ATTR_TARGET_* */
+	uint16_t	rec_type;	/* record it came in: SPAN, ATTR, EVENT, LINK */
+	uint8_t		type;		/* enum otel_attr_type */
+	uint8_t		has_den;
+	char		key[REC_KEY_MAX + 1];
 	char		*str;		/* STRING: value_len bytes + NUL */
 	uint16_t	str_len;
 	int64_t		value;
@@ -38,8 +54,9 @@ struct rec_attr {
 
 struct rec_event {
 	uint16_t	index;
-	char		name[257];
+	char		name[REC_NAME_MAX + 1];
 	uint64_t	time_ns;
+	uint16_t	nr_attrs;	/* entries inside the EVENT record */
 };
 
 struct rec_link {
@@ -47,28 +64,48 @@ struct rec_link {
 	uint8_t		trace_id[OTEL_TRACE_ID_SIZE];
 	uint8_t		span_id[OTEL_SPAN_ID_SIZE];
 	uint8_t		trace_flags;
+	uint16_t	nr_attrs;	/* entries inside the LINK record */
+};
+
+/* A SPAN_BEGIN record, kept to compare with the span's SPAN record. */
+struct rec_begin {
+	uint8_t		trace_id[OTEL_TRACE_ID_SIZE];
+	uint8_t		parent_id[OTEL_SPAN_ID_SIZE];
+	uint8_t		trace_flags, kind, flags;
+	char		name[REC_NAME_MAX + 1];
+	char		scope[REC_SCOPE_MAX + 1];
+	char		scope_version[REC_SCOPE_MAX + 1];
+	uint32_t	pid, tgid;
+	uint64_t	start_ns;
+	int		cpu, ctx;
 };
 
 struct rec_span {
 	uint8_t		span_id[OTEL_SPAN_ID_SIZE];
 	uint8_t		trace_id[OTEL_TRACE_ID_SIZE];
 	uint8_t		parent_id[OTEL_SPAN_ID_SIZE];
-	uint8_t		trace_flags, kind, begin_flags;
-	char		name[260];		/* the kernel cuts at 256 */
-	char		scope[68];
-	char		scope_version[68];
+	uint8_t		trace_flags, kind;
+	uint8_t		span_flags;		/* OTEL_SPANF_* (SPAN) */
+	char		name[REC_NAME_MAX + 1];
+	char		scope[REC_SCOPE_MAX + 1];
+	char		scope_version[REC_SCOPE_MAX + 1];
 	uint32_t	pid, tgid;
 	uint64_t	start_ns, end_ns;
 	int		begin_cpu, end_cpu;	/* -1 until seen */
 	int		begin_ctx, end_ctx;	/* enum otel_context */
-	int		has_begin, has_end;
+	int		has_begin;		/* SPAN_BEGIN records seen */
+	int		has_span;		/* SPAN records seen */
+	struct rec_begin begin;			/* the SPAN_BEGIN, if seen */
 	uint32_t	dropped_attrs, dropped_events, dropped_links;
-	uint32_t	nr_records;		/* from SPAN_END */
-	uint32_t	received;		/* records seen before the end */
-	int		status;			/* last STATUS record */
-	char		status_msg[260];
-	int		nr_status;
-	struct rec_attr	*attrs;
+	uint32_t	nr_records;		/* SPAN.nr_records */
+	uint32_t	received;		/* BEGIN/ATTR/EVENT/LINK seen */
+	uint32_t	nr_attr_records, nr_event_records, nr_link_records;
+	uint16_t	nr_inline;		/* span attributes in SPAN */
+	uint16_t	inline_bytes;		/* bytes of those entries */
+	int		status;			/* enum otel_status_code */
+	char		status_msg[REC_MSG_MAX + 1];
+	uint16_t	status_msg_len;
+	struct rec_attr	*attrs;			/* every target, in arrival order */
 	size_t		nr_attrs, cap_attrs;
 	struct rec_event *events;
 	size_t		nr_events, cap_events;
@@ -82,7 +119,7 @@ struct rec_db {
 	struct rec_span	**hash;		/* open addressing by span id */
 	size_t		hash_cap;
 	size_t		records;	/* records decoded */
-	size_t		bad;		/* malformed or non-zero reserved */
+	size_t		bad;		/* malformed records */
 	char		why[256];	/* what the first bad record was */
 };
 
@@ -204,174 +241,423 @@ static inline void rec_bad(struct rec_db *db, const char *why, unsigned int type
 		snprintf(db->why, sizeof(db->why), "record type %u: %s", type, why);
 }
 
-static inline void rec_str(char *dst, const char *src, size_t n)
+static inline void rec_str(char *dst, const void *src, size_t n)
 {
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
 
-/* Decode one record of @size bytes (already bounds-checked). */
+static inline unsigned int rec_nr_cpus(void)
+{
+	static long n;
+
+	if (!n)
+		n = sysconf(_SC_NPROCESSORS_CONF);
+	return n > 0 ? n : 1;
+}
+
+/*
+ * Decode @n attribute entries in [@p, @end) for @s, aimed at @target, that
+ * came in a record of type @rec_type.  The entries must fill the range
+ * exactly.  Returns 0, or -1 after rec_bad().
+ */
+static inline int rec_entries(struct rec_db *db, struct rec_span *s,
+			      unsigned int rec_type, uint16_t target,
+			      const uint8_t *p, const uint8_t *end,
+			      unsigned int n)
+{
+	const struct otel_attr_entry *e;
+	struct rec_attr *a;
+	size_t need, head;
+	uint64_t den = 0;
+
+	for (; n; n--) {
+		if ((size_t)(end - p) < sizeof(*e)) {
+			rec_bad(db, "attribute entry past the record's end", rec_type);
+			return -1;
+		}
+		e = (const void *)p;
+		if (e->size < sizeof(*e) || e->size % 8 ||
+		    e->size > (size_t)(end - p)) {
+			rec_bad(db, "attribute entry size", rec_type);
+			return -1;
+		}
+		if (e->value_type < OTEL_ATTR_STRING ||
+		    e->value_type > OTEL_ATTR_DOUBLE) {
+			rec_bad(db, "attribute type", rec_type);
+			return -1;
+		}
+		if ((e->entry_flags & ~OTEL_ATTRF_DEN) ||
+		    ((e->entry_flags & OTEL_ATTRF_DEN) &&
+		     e->value_type != OTEL_ATTR_DOUBLE)) {
+			rec_bad(db, "attribute entry flags", rec_type);
+			return -1;
+		}
+		head = sizeof(*e) + (e->entry_flags & OTEL_ATTRF_DEN ? 8 : 0);
+		need = head + e->key_len + e->value_len;
+		if (REC_ALIGN8(need) != e->size) {
+			rec_bad(db, "attribute entry size does not match its lengths",
+				rec_type);
+			return -1;
+		}
+		if (e->key_len > REC_KEY_MAX ||
+		    (e->value_type != OTEL_ATTR_STRING && e->value_len) ||
+		    (e->value_type == OTEL_ATTR_STRING && e->value) ||
+		    (e->value_type == OTEL_ATTR_BOOL && e->value != 0 &&
+		     e->value != 1)) {
+			rec_bad(db, "attribute entry fields", rec_type);
+			return -1;
+		}
+		if (e->entry_flags & OTEL_ATTRF_DEN) {
+			memcpy(&den, p + sizeof(*e), sizeof(den));
+			if (!den) {
+				rec_bad(db, "zero denominator", rec_type);
+				return -1;
+			}
+		} else {
+			den = 0;
+		}
+		if (!rec_is_zero(p + need, e->size - need)) {
+			rec_bad(db, "non-zero attribute entry padding", rec_type);
+			return -1;
+		}
+		s->attrs = rec_grow(s->attrs, &s->cap_attrs, s->nr_attrs,
+				    sizeof(*s->attrs));
+		a = &s->attrs[s->nr_attrs++];
+		memset(a, 0, sizeof(*a));
+		a->target = target;
+		a->rec_type = rec_type;
+		a->type = e->value_type;
+		a->has_den = !!(e->entry_flags & OTEL_ATTRF_DEN);
+		rec_str(a->key, p + head, e->key_len);
+		a->str_len = e->value_len;
+		a->str = malloc(e->value_len + 1);
+		if (!a->str) {
+			perror("malloc");
+			exit(1);
+		}
+		rec_str(a->str, p + head + e->key_len, e->value_len);
+		a->value = e->value;
+		a->den = den;
+		p += e->size;
+	}
+	if (p != end) {
+		rec_bad(db, "bytes after the last attribute entry", rec_type);
+		return -1;
+	}
+	return 0;
+}
+
+/* A SPAN and a SPAN_BEGIN of one span must tell the same story. */
+static inline void rec_cross_check(struct rec_db *db, const struct rec_span *s)
+{
+	const struct rec_begin *b = &s->begin;
+
+	if (memcmp(b->trace_id, s->trace_id, OTEL_TRACE_ID_SIZE) ||
+	    memcmp(b->parent_id, s->parent_id, OTEL_SPAN_ID_SIZE) ||
+	    b->trace_flags != s->trace_flags || b->kind != s->kind ||
+	    b->flags != (s->span_flags & OTEL_SPANF_REMOTE_PARENT) ||
+	    strcmp(b->name, s->name) || strcmp(b->scope, s->scope) ||
+	    strcmp(b->scope_version, s->scope_version) ||
+	    b->pid != s->pid || b->tgid != s->tgid ||
+	    b->start_ns != s->start_ns || b->cpu != s->begin_cpu ||
+	    b->ctx != s->begin_ctx || !(s->span_flags & OTEL_SPANF_BEGIN_RECORD))
+		rec_bad(db, "SPAN_BEGIN and SPAN disagree", OTEL_REC_SPAN_BEGIN);
+}
+
+static inline void rec_span_begin(struct rec_db *db, struct rec_span *s,
+				  const uint8_t *p, size_t size)
+{
+	const struct otel_rec_span_begin *r = (const void *)p;
+	const struct otel_rec_hdr *h = &r->hdr;
+	struct rec_begin *b = &s->begin;
+	const uint8_t *str = p + sizeof(*r);
+	size_t used;
+
+	if (size < sizeof(*r)) {
+		rec_bad(db, "begin too short", h->type);
+		return;
+	}
+	used = sizeof(*r) + r->name_len + r->scope_name_len +
+	       r->scope_version_len;
+	if (REC_ALIGN8(used) != size || r->name_len > REC_NAME_MAX ||
+	    r->scope_name_len > REC_SCOPE_MAX ||
+	    r->scope_version_len > REC_SCOPE_MAX) {
+		rec_bad(db, "begin size does not match its strings", h->type);
+		return;
+	}
+	if (r->reserved0 || r->reserved1 || r->reserved2 ||
+	    (r->begin_flags & ~OTEL_BEGINF_REMOTE_PARENT) ||
+	    !rec_is_zero(p + used, size - used)) {
+		rec_bad(db, "begin reserved or padding", h->type);
+		return;
+	}
+	if (rec_is_zero(r->trace_id, OTEL_TRACE_ID_SIZE)) {
+		rec_bad(db, "begin with a zero trace id", h->type);
+		return;
+	}
+	if ((h->flags & OTEL_RECF_CTX_MASK) != OTEL_CTX_TASK &&
+	    (r->pid || r->tgid)) {
+		rec_bad(db, "begin: pid outside task context", h->type);
+		return;
+	}
+	memcpy(b->trace_id, r->trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(b->parent_id, r->parent_span_id, OTEL_SPAN_ID_SIZE);
+	b->trace_flags = r->trace_flags;
+	b->kind = r->kind;
+	b->flags = r->begin_flags;
+	rec_str(b->name, str, r->name_len);
+	rec_str(b->scope, str + r->name_len, r->scope_name_len);
+	rec_str(b->scope_version, str + r->name_len + r->scope_name_len,
+		r->scope_version_len);
+	b->pid = r->pid;
+	b->tgid = r->tgid;
+	b->start_ns = h->time_ns;
+	b->cpu = h->cpu;
+	b->ctx = h->flags & OTEL_RECF_CTX_MASK;
+	s->has_begin++;
+	s->received++;
+	if (s->has_span) {
+		rec_cross_check(db, s);
+		return;
+	}
+	/* Until (unless) the SPAN record comes, the span is what BEGIN says. */
+	memcpy(s->trace_id, b->trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(s->parent_id, b->parent_id, OTEL_SPAN_ID_SIZE);
+	s->trace_flags = b->trace_flags;
+	s->kind = b->kind;
+	s->span_flags = b->flags;
+	strcpy(s->name, b->name);
+	strcpy(s->scope, b->scope);
+	strcpy(s->scope_version, b->scope_version);
+	s->pid = b->pid;
+	s->tgid = b->tgid;
+	s->start_ns = b->start_ns;
+	s->begin_cpu = b->cpu;
+	s->begin_ctx = b->ctx;
+}
+
+static inline void rec_span_end(struct rec_db *db, struct rec_span *s,
+				const uint8_t *p, size_t size)
+{
+	const struct otel_rec_span *r = (const void *)p;
+	const struct otel_rec_hdr *h = &r->hdr;
+	const char *str = (const char *)(r + 1);
+	size_t used;
+
+	if (size < sizeof(*r)) {
+		rec_bad(db, "span too short", h->type);
+		return;
+	}
+	used = sizeof(*r) + r->name_len + r->scope_name_len +
+	       r->scope_version_len + r->status_message_len;
+	if (r->name_len > REC_NAME_MAX || r->scope_name_len > REC_SCOPE_MAX ||
+	    r->scope_version_len > REC_SCOPE_MAX ||
+	    r->status_message_len > REC_MSG_MAX ||
+	    r->attrs_offset != REC_ALIGN8(used) || r->attrs_offset > size) {
+		rec_bad(db, "span strings or attrs_offset", h->type);
+		return;
+	}
+	if (r->reserved0 || r->reserved1 ||
+	    !rec_is_zero(p + used, r->attrs_offset - used)) {
+		rec_bad(db, "span reserved or padding", h->type);
+		return;
+	}
+	if (rec_is_zero(r->trace_id, OTEL_TRACE_ID_SIZE) ||
+	    r->kind > OTEL_SPAN_KIND_CONSUMER ||
+	    r->status_code > OTEL_STATUS_ERROR ||
+	    (r->status_code != OTEL_STATUS_ERROR && r->status_message_len) ||
+	    (r->span_flags & ~(OTEL_SPANF_REMOTE_PARENT |
+			       OTEL_SPANF_BEGIN_RECORD)) ||
+	    r->begin_context > OTEL_CTX_NMI || r->begin_cpu >= rec_nr_cpus() ||
+	    r->start_ns > h->time_ns ||
+	    (r->begin_context != OTEL_CTX_TASK && (r->pid || r->tgid))) {
+		rec_bad(db, "span fields", h->type);
+		return;
+	}
+	if (s->has_span) {
+		rec_bad(db, "second SPAN record for one span id", h->type);
+		return;
+	}
+	if (rec_entries(db, s, OTEL_REC_SPAN, OTEL_ATTR_TARGET_SPAN,
+			p + r->attrs_offset, p + size, r->nr_attrs))
+		return;
+	memcpy(s->trace_id, r->trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(s->parent_id, r->parent_span_id, OTEL_SPAN_ID_SIZE);
+	s->trace_flags = r->trace_flags;
+	s->kind = r->kind;
+	s->span_flags = r->span_flags;
+	rec_str(s->name, str, r->name_len);
+	str += r->name_len;
+	rec_str(s->scope, str, r->scope_name_len);
+	str += r->scope_name_len;
+	rec_str(s->scope_version, str, r->scope_version_len);
+	str += r->scope_version_len;
+	rec_str(s->status_msg, str, r->status_message_len);
+	s->status_msg_len = r->status_message_len;
+	s->status = r->status_code;
+	s->pid = r->pid;
+	s->tgid = r->tgid;
+	s->start_ns = r->start_ns;
+	s->end_ns = h->time_ns;
+	s->begin_cpu = r->begin_cpu;
+	s->begin_ctx = r->begin_context;
+	s->end_cpu = h->cpu;
+	s->end_ctx = h->flags & OTEL_RECF_CTX_MASK;
+	s->nr_records = r->nr_records;
+	s->dropped_attrs = r->dropped_attributes;
+	s->dropped_events = r->dropped_events;
+	s->dropped_links = r->dropped_links;
+	s->nr_inline = r->nr_attrs;
+	s->inline_bytes = size - r->attrs_offset;
+	s->has_span++;
+	if (s->has_begin)
+		rec_cross_check(db, s);
+}
+
+static inline int rec_target_ok(uint16_t target)
+{
+	return target == OTEL_ATTR_TARGET_SPAN ||
+	       (target & OTEL_ATTR_TARGET_INDEX);
+}
+
+static inline void rec_attr_rec(struct rec_db *db, struct rec_span *s,
+				const uint8_t *p, size_t size)
+{
+	const struct otel_rec_attr *r = (const void *)p;
+
+	if (size < sizeof(*r)) {
+		rec_bad(db, "attr too short", r->hdr.type);
+		return;
+	}
+	if (r->reserved0 || !r->nr_attrs || !rec_target_ok(r->target)) {
+		rec_bad(db, "attr reserved, target or count", r->hdr.type);
+		return;
+	}
+	if (rec_entries(db, s, OTEL_REC_ATTR, r->target, p + sizeof(*r),
+			p + size, r->nr_attrs))
+		return;
+	s->nr_attr_records++;
+	s->received++;
+}
+
+static inline void rec_event_rec(struct rec_db *db, struct rec_span *s,
+				 const uint8_t *p, size_t size)
+{
+	const struct otel_rec_event *r = (const void *)p;
+	struct rec_event *e;
+	size_t used;
+
+	if (size < sizeof(*r)) {
+		rec_bad(db, "event too short", r->hdr.type);
+		return;
+	}
+	used = sizeof(*r) + r->name_len;
+	if (r->name_len > REC_NAME_MAX || r->attrs_offset != REC_ALIGN8(used) ||
+	    r->attrs_offset > size) {
+		rec_bad(db, "event name or attrs_offset", r->hdr.type);
+		return;
+	}
+	if (!rec_is_zero(p + used, r->attrs_offset - used) ||
+	    !(r->index & OTEL_ATTR_TARGET_INDEX) ||
+	    (r->index & OTEL_ATTR_TARGET_LINK)) {
+		rec_bad(db, "event padding or index", r->hdr.type);
+		return;
+	}
+	if (rec_entries(db, s, OTEL_REC_EVENT, r->index, p + r->attrs_offset,
+			p + size, r->nr_attrs))
+		return;
+	s->events = rec_grow(s->events, &s->cap_events, s->nr_events,
+			     sizeof(*s->events));
+	e = &s->events[s->nr_events++];
+	e->index = r->index;
+	e->time_ns = r->hdr.time_ns;
+	e->nr_attrs = r->nr_attrs;
+	rec_str(e->name, r + 1, r->name_len);
+	s->nr_event_records++;
+	s->received++;
+}
+
+static inline void rec_link_rec(struct rec_db *db, struct rec_span *s,
+				const uint8_t *p, size_t size)
+{
+	const struct otel_rec_link *r = (const void *)p;
+	struct rec_link *l;
+
+	if (size < sizeof(*r)) {
+		rec_bad(db, "link too short", r->hdr.type);
+		return;
+	}
+	if (r->reserved0 || r->reserved1 ||
+	    !(r->index & OTEL_ATTR_TARGET_INDEX) ||
+	    (r->index & OTEL_ATTR_TARGET_LINK) ||
+	    rec_is_zero(r->trace_id, OTEL_TRACE_ID_SIZE) ||
+	    rec_is_zero(r->span_id, OTEL_SPAN_ID_SIZE)) {
+		rec_bad(db, "link reserved, index or ids", r->hdr.type);
+		return;
+	}
+	if (rec_entries(db, s, OTEL_REC_LINK, OTEL_ATTR_TARGET_LINK | r->index,
+			p + sizeof(*r), p + size, r->nr_attrs))
+		return;
+	s->links = rec_grow(s->links, &s->cap_links, s->nr_links,
+			    sizeof(*s->links));
+	l = &s->links[s->nr_links++];
+	l->index = r->index;
+	memcpy(l->trace_id, r->trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(l->span_id, r->span_id, OTEL_SPAN_ID_SIZE);
+	l->trace_flags = r->trace_flags;
+	l->nr_attrs = r->nr_attrs;
+	s->nr_link_records++;
+	s->received++;
+}
+
+/* Decode one record of @size bytes (a multiple of 8, inside the buffer). */
 static inline void rec_decode(struct rec_db *db, const uint8_t *p, size_t size)
 {
 	const struct otel_rec_hdr *h = (const void *)p;
-	const char *str;
 	struct rec_span *s;
-	size_t used = 0;
 
 	db->records++;
-	if (h->type == OTEL_REC_PAD || h->type == OTEL_REC_RAW)
+	if (h->size != size || size > OTEL_REC_MAX_SIZE ||
+	    size < sizeof(*h) || size % 8) {
+		rec_bad(db, "bad size", h->type);
 		return;
+	}
+	if ((h->flags & ~OTEL_RECF_CTX_MASK) || h->cpu >= rec_nr_cpus()) {
+		rec_bad(db, "header flags or cpu", h->type);
+		return;
+	}
+	if (h->type == OTEL_REC_RAW)
+		return;
+	if (h->type != OTEL_REC_SPAN_BEGIN && h->type != OTEL_REC_SPAN &&
+	    h->type != OTEL_REC_ATTR && h->type != OTEL_REC_EVENT &&
+	    h->type != OTEL_REC_LINK) {
+		/* PAD never comes through read(); 2 and 6 were ABI 1's. */
+		rec_bad(db, "unexpected record type", h->type);
+		return;
+	}
 	if (rec_is_zero(h->span_id, OTEL_SPAN_ID_SIZE)) {
 		rec_bad(db, "zero span id", h->type);
 		return;
 	}
 	s = rec_get(db, h->span_id);
-
 	switch (h->type) {
-	case OTEL_REC_SPAN_BEGIN: {
-		const struct otel_rec_span_begin *r = (const void *)p;
-
-		used = sizeof(*r) + r->name_len + r->scope_name_len +
-		       r->scope_version_len;
-		if (size < sizeof(*r) || used > size) {
-			rec_bad(db, "begin too short", h->type);
-			return;
-		}
-		if (r->reserved0 || r->reserved1)
-			rec_bad(db, "begin reserved", h->type);
-		str = (const char *)(r + 1);
-		memcpy(s->trace_id, r->trace_id, OTEL_TRACE_ID_SIZE);
-		memcpy(s->parent_id, r->parent_span_id, OTEL_SPAN_ID_SIZE);
-		s->trace_flags = r->trace_flags;
-		s->kind = r->kind;
-		s->begin_flags = r->begin_flags;
-		rec_str(s->name, str, r->name_len);
-		rec_str(s->scope, str + r->name_len, r->scope_name_len);
-		rec_str(s->scope_version,
-			str + r->name_len + r->scope_name_len,
-			r->scope_version_len);
-		s->pid = r->pid;
-		s->tgid = r->tgid;
-		s->start_ns = h->time_ns;
-		s->begin_cpu = h->cpu;
-		s->begin_ctx = h->flags & OTEL_RECF_CTX_MASK;
-		s->has_begin++;
-		s->received++;
+	case OTEL_REC_SPAN_BEGIN:
+		rec_span_begin(db, s, p, size);
+		break;
+	case OTEL_REC_SPAN:
+		rec_span_end(db, s, p, size);
+		break;
+	case OTEL_REC_ATTR:
+		rec_attr_rec(db, s, p, size);
+		break;
+	case OTEL_REC_EVENT:
+		rec_event_rec(db, s, p, size);
+		break;
+	case OTEL_REC_LINK:
+		rec_link_rec(db, s, p, size);
 		break;
 	}
-	case OTEL_REC_SPAN_END: {
-		const struct otel_rec_span_end *r = (const void *)p;
-
-		used = sizeof(*r);
-		if (size < used) {
-			rec_bad(db, "end too short", h->type);
-			return;
-		}
-		s->dropped_attrs = r->dropped_attributes;
-		s->dropped_events = r->dropped_events;
-		s->dropped_links = r->dropped_links;
-		s->nr_records = r->nr_records;
-		s->end_ns = h->time_ns;
-		s->end_cpu = h->cpu;
-		s->end_ctx = h->flags & OTEL_RECF_CTX_MASK;
-		s->has_end++;
-		break;
-	}
-	case OTEL_REC_ATTR: {
-		const struct otel_rec_attr *r = (const void *)p;
-		struct rec_attr *a;
-
-		used = sizeof(*r) + r->key_len + r->value_len;
-		if (size < sizeof(*r) || used > size || r->key_len > 128) {
-			rec_bad(db, "attr too short", h->type);
-			return;
-		}
-		if (r->reserved0 ||
-		    (r->value_type != OTEL_ATTR_DOUBLE && r->den) ||
-		    (r->value_type != OTEL_ATTR_STRING && r->value_len))
-			rec_bad(db, "attr reserved", h->type);
-		s->attrs = rec_grow(s->attrs, &s->cap_attrs, s->nr_attrs,
-				    sizeof(*s->attrs));
-		a = &s->attrs[s->nr_attrs++];
-		memset(a, 0, sizeof(*a));
-		str = (const char *)(r + 1);
-		a->target = r->target;
-		a->type = r->value_type;
-		rec_str(a->key, str, r->key_len);
-		a->str_len = r->value_len;
-		a->str = malloc(r->value_len + 1);
-		if (!a->str) {
-			perror("malloc");
-			exit(1);
-		}
-		rec_str(a->str, str + r->key_len, r->value_len);
-		a->value = r->value;
-		a->den = r->den;
-		s->received++;
-		break;
-	}
-	case OTEL_REC_EVENT: {
-		const struct otel_rec_event *r = (const void *)p;
-		struct rec_event *e;
-
-		used = sizeof(*r) + r->name_len;
-		if (size < sizeof(*r) || used > size || r->name_len > 256) {
-			rec_bad(db, "event too short", h->type);
-			return;
-		}
-		if (r->reserved0)
-			rec_bad(db, "event reserved", h->type);
-		s->events = rec_grow(s->events, &s->cap_events, s->nr_events,
-				     sizeof(*s->events));
-		e = &s->events[s->nr_events++];
-		e->index = r->index;
-		e->time_ns = h->time_ns;
-		rec_str(e->name, (const char *)(r + 1), r->name_len);
-		s->received++;
-		break;
-	}
-	case OTEL_REC_LINK: {
-		const struct otel_rec_link *r = (const void *)p;
-		struct rec_link *l;
-
-		used = sizeof(*r);
-		if (size < used) {
-			rec_bad(db, "link too short", h->type);
-			return;
-		}
-		if (r->reserved0 || r->reserved1)
-			rec_bad(db, "link reserved", h->type);
-		s->links = rec_grow(s->links, &s->cap_links, s->nr_links,
-				    sizeof(*s->links));
-		l = &s->links[s->nr_links++];
-		l->index = r->index;
-		memcpy(l->trace_id, r->trace_id, OTEL_TRACE_ID_SIZE);
-		memcpy(l->span_id, r->span_id, OTEL_SPAN_ID_SIZE);
-		l->trace_flags = r->trace_flags;
-		s->received++;
-		break;
-	}
-	case OTEL_REC_STATUS: {
-		const struct otel_rec_status *r = (const void *)p;
-
-		used = sizeof(*r) + r->message_len;
-		if (size < sizeof(*r) || used > size) {
-			rec_bad(db, "status too short", h->type);
-			return;
-		}
-		if (r->reserved0 || r->reserved1)
-			rec_bad(db, "status reserved", h->type);
-		s->status = r->code;
-		rec_str(s->status_msg, (const char *)(r + 1), r->message_len);
-		s->nr_status++;
-		s->received++;
-		break;
-	}
-	default:
-		return;		/* unknown types are skipped by size */
-	}
-	if (!rec_is_zero(p + used, size - used))
-		rec_bad(db, "non-zero padding", h->type);
 }
 
 /* Open /dev/oteltrace for reading, non-blocking: fd or -errno. */
@@ -384,14 +670,15 @@ static inline int rec_open(void)
 
 /*
  * Read every record waiting now (after OTEL_IOC_FLUSH) and hand each whole
- * record to @cb.  Returns the number of records read, or -errno.
+ * record to @cb.  Returns the number of records read, or -errno (-EPROTO:
+ * read() returned something that is not a sequence of whole records).
  */
 static inline long rec_read_each(int fd,
 				 void (*cb)(void *arg, const uint8_t *rec,
 					    size_t size),
 				 void *arg)
 {
-	static uint8_t buf[1 << 20];
+	static uint8_t buf[1 << 20] __attribute__((aligned(8)));
 	long records = 0;
 	size_t off;
 	ssize_t n;
@@ -425,13 +712,7 @@ static inline long rec_read_each(int fd,
 
 static inline void rec_db_cb(void *arg, const uint8_t *rec, size_t size)
 {
-	struct rec_db *db = arg;
-
-	if (size > OTEL_REC_MAX_SIZE) {
-		rec_bad(db, "bad size", ((const struct otel_rec_hdr *)rec)->type);
-		return;
-	}
-	rec_decode(db, rec, size);
+	rec_decode(arg, rec, size);
 }
 
 /* Read every record waiting now into @db: records read, or -errno. */
@@ -463,7 +744,7 @@ static inline size_t rec_count(const struct rec_db *db, const char *name)
 	return n;
 }
 
-/* The @nth attribute with @key on @target of @s, or NULL. */
+/* The first attribute with @key on @target of @s, or NULL. */
 static inline const struct rec_attr *rec_attr(const struct rec_span *s,
 					      uint16_t target, const char *key)
 {
@@ -476,11 +757,37 @@ static inline const struct rec_attr *rec_attr(const struct rec_span *s,
 	return NULL;
 }
 
-/* Is @s complete: begin and end seen, and every record it wrote? */
+/* The event of @s with this index, or NULL. */
+static inline const struct rec_event *rec_event_at(const struct rec_span *s,
+						   uint16_t index)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_events; i++) {
+		if (s->events[i].index == index)
+			return &s->events[i];
+	}
+	return NULL;
+}
+
+/* How many attributes of @s are aimed at @target. */
+static inline size_t rec_nr_target(const struct rec_span *s, uint16_t target)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nr_attrs; i++)
+		n += s->attrs[i].target == target;
+	return n;
+}
+
+/*
+ * Is @s complete: its SPAN record seen once, every record it counts in
+ * nr_records seen, and a SPAN_BEGIN exactly when it says it wrote one?
+ */
 static inline int rec_complete(const struct rec_span *s)
 {
-	return s->has_begin == 1 && s->has_end == 1 &&
-	       s->received == s->nr_records;
+	return s->has_span == 1 && s->received == s->nr_records &&
+	       s->has_begin == !!(s->span_flags & OTEL_SPANF_BEGIN_RECORD);
 }
 
 #endif /* _OTELTRACE_RECORDS_H */

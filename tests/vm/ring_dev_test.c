@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /dev/oteltrace as user space sees it: geometry and clock ioctls, garbage
- * ioctls rejected, mmap rules, a corrupt consumer_pos only causing drops,
- * oversize records refused and counted, poll woken by flush, unload refused
- * while open or mapped, non-root open denied (and allowed for the group).
+ * /dev/oteltrace as user space sees it: geometry, clock and span-stats
+ * ioctls, garbage ioctls rejected, mmap rules, a corrupt consumer_pos only
+ * causing drops, oversize records refused and counted, poll woken by flush,
+ * unload refused while open or mapped, non-root open denied (and allowed for
+ * the group).
  */
 #include <grp.h>
 #include <poll.h>
@@ -130,15 +131,46 @@ TEST_F(dev, garbage_ioctls)
 	BAD_CONFIG(ring_size, 3 << 12);
 	BAD_CONFIG(ring_size, 4096);
 	BAD_CONFIG(ring_size, 1ULL << 40);
+	BAD_CONFIG(begin_records, 2);
 	BAD_CONFIG(reserved[0], 1);
-	BAD_CONFIG(reserved[7], 0xffffffff);
+	BAD_CONFIG(reserved[6], 0xffffffff);
 	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
 	EXPECT_EQ(0, memcmp(&cfg, &good, sizeof(cfg)));
 	/* a good one goes through */
 	cfg.wakeup_bytes = 4096;
+	cfg.begin_records = 1;
 	EXPECT_EQ(0, ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg));
 	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
 	EXPECT_EQ(4096, cfg.wakeup_bytes);
+	EXPECT_EQ(1, cfg.begin_records);
+	cfg.begin_records = 0;
+	EXPECT_EQ(0, ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg));
+	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
+	EXPECT_EQ(0, cfg.begin_records);
+}
+
+/* OTEL_IOC_SPAN_STATS: its size, zero counters and reserved fields. */
+TEST_F(dev, span_stats_ioctl)
+{
+	struct otel_span_stats st;
+	unsigned int i;
+
+	memset(&st, 0xa5, sizeof(st));
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SPAN_STATS, &st));
+	EXPECT_EQ(sizeof(st), st.size);
+	EXPECT_EQ(0, st.reserved0);
+	EXPECT_EQ(0, st.begin_active);
+	EXPECT_EQ(0, st.end_twice);
+	EXPECT_EQ(0, st.end_foreign);
+	EXPECT_EQ(0, st.stale_current);
+	EXPECT_EQ(0, st.misnested);
+	EXPECT_EQ(0, st.bad_handle);
+	EXPECT_EQ(0, st.context_full);
+	EXPECT_EQ(0, st.depth_full);
+	for (i = 0; i < sizeof(st.reserved) / sizeof(st.reserved[0]); i++)
+		EXPECT_EQ(0, st.reserved[i]) TH_LOG("reserved[%u]", i);
+	EXPECT_EQ(-1, ioctl(self->fd, OTEL_IOC_SPAN_STATS, NULL));
+	EXPECT_EQ(EFAULT, errno);
 }
 
 TEST_F(dev, mmap_rules)

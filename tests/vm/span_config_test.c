@@ -3,7 +3,7 @@
  * The span API under OTEL_IOC_SET_CONFIG and ring overflow: enabled=0
  * makes every span a no-op (no record, no trace event) until re-enabled;
  * the sampler set by ioctl is the one the module parameters show and use;
- * when the ring drops records, SPAN_END.nr_records exposes the loss and
+ * when the ring drops records, SPAN.nr_records exposes the loss and
  * records received + dropped == records the spans tried to write, exactly.
  */
 #include "kselftest_harness.h"
@@ -117,8 +117,12 @@ TEST_F(config, sampler_by_ioctl)
 	EXPECT_EQ(OTEL_RATIO_ONE, cfg.ratio);
 }
 
-/* Each "attrs" span: begin, 11 attributes, end. */
-#define ATTRS_RECORDS	13
+/*
+ * Each "attrs" span: 11 attributes of 24 to 40 bytes, more than the 128
+ * inline bytes of the handle: two ATTR records (4 + 4 attributes) and the
+ * SPAN record (3 more).
+ */
+#define ATTRS_RECORDS	3
 #define ATTRS_SPANS	200
 
 TEST(loss_is_visible_and_accounted)
@@ -141,14 +145,21 @@ TEST(loss_is_visible_and_accounted)
 
 	for (i = 0; i < db.nr; i++) {
 		s = db.spans[i];
-		received += s->received + s->has_end;
-		if (!s->has_end)
+		received += s->received + s->has_span;
+		EXPECT_EQ(0, s->has_begin);
+		if (!s->has_span) {
+			/* its SPAN record was dropped: some ATTR came */
+			EXPECT_LT(0, s->nr_attr_records);
 			continue;
+		}
+		EXPECT_STREQ("t.attrs", s->name);
 		EXPECT_EQ(ATTRS_RECORDS - 1, s->nr_records);
 		EXPECT_GE(s->nr_records, s->received);
 		if (s->received < s->nr_records) {
 			partial++;
 			missing += s->nr_records - s->received;
+		} else {
+			EXPECT_EQ(11, s->nr_attrs);
 		}
 	}
 	dropped = st.stats.dropped_full + st.stats.dropped_nested +
@@ -156,6 +167,8 @@ TEST(loss_is_visible_and_accounted)
 	TH_LOG("received %zu records of %d spans, ring dropped %llu; %zu spans seen partial",
 	       received, ATTRS_SPANS, (unsigned long long)dropped, partial);
 	EXPECT_LT(0, st.stats.dropped_full);
+	EXPECT_EQ(db.records, st.stats.records);
+	EXPECT_EQ(received, db.records);
 	EXPECT_EQ(ATTRS_SPANS * ATTRS_RECORDS, received + dropped);
 	EXPECT_GE(dropped, missing);
 	rec_db_free(&db);

@@ -166,23 +166,28 @@ TEST_F(ctx, task_remote_context)
 	req.reserved[0] = 0;
 
 	ASSERT_EQ(0, span_cmd("roots 1"));
-	memset(&req, 0, sizeof(req));
-	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
-	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_TASK_CONTEXT, &got));
-	EXPECT_TRUE(rec_is_zero(&got, sizeof(got)));
-	ASSERT_EQ(0, span_cmd("roots 1"));
-
-	ASSERT_LT(0, rec_drain(self->fd, &self->db));
+	ASSERT_EQ(1, rec_drain(self->fd, &self->db));
 	s = rec_find(&self->db, "t.root", 0);
 	ASSERT_NE(NULL, s);
 	EXPECT_EQ(0xab, s->trace_id[0]);
 	EXPECT_EQ(0xab, s->trace_id[15]);
 	EXPECT_EQ(0xcd, s->parent_id[0]);
-	EXPECT_EQ(OTEL_BEGINF_REMOTE_PARENT, s->begin_flags);
-	s = rec_find(&self->db, "t.root", 1);
+	EXPECT_EQ(OTEL_SPANF_REMOTE_PARENT, s->span_flags);
+	EXPECT_TRUE(rec_complete(s));
+
+	memset(&req, 0, sizeof(req));
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_TASK_CONTEXT, &got));
+	EXPECT_TRUE(rec_is_zero(&got, sizeof(got)));
+	rec_db_free(&self->db);
+	ASSERT_EQ(0, span_cmd("roots 1"));
+	ASSERT_EQ(1, rec_drain(self->fd, &self->db));
+	s = rec_find(&self->db, "t.root", 0);
 	ASSERT_NE(NULL, s);
 	EXPECT_TRUE(span_is_zero_id(s->parent_id, 8));
-	EXPECT_EQ(0, s->begin_flags);
+	memset(req.trace_id, 0xab, sizeof(req.trace_id));
+	EXPECT_NE(0, memcmp(s->trace_id, req.trace_id, 16));
+	EXPECT_EQ(0, s->span_flags);
 }
 
 static void *set_and_exit(void *arg)
@@ -297,7 +302,8 @@ TEST(nesting_in_crowded_table)
 		s = db.spans[i];
 		if (strcmp(s->name, "t.nest"))
 			continue;
-		EXPECT_EQ(0, s->begin_flags);	/* no stray remote parent */
+		EXPECT_EQ(0, s->span_flags);	/* no stray remote parent */
+		EXPECT_TRUE(rec_complete(s));
 		if (rec_attr(s, 0, "t.depth")->value == 4) {
 			EXPECT_TRUE(span_is_zero_id(s->parent_id, 8));
 			continue;

@@ -5,7 +5,8 @@
  * demo.seq/name/ratio/ok, ERROR "demo failure" when seq % 10 == 9), each
  * with an implicit child otel_demo.work carrying event checkpoint
  * (demo.step = 1) and an explicit child otel_demo.complete ended in a
- * workqueue before the write returns; scope otel_demo.
+ * workqueue before the write returns; scope otel_demo.  A request that
+ * succeeds and the complete span are one record each; work adds its event's.
  */
 #include "kselftest_harness.h"
 #include "span_util.h"
@@ -93,6 +94,9 @@ TEST_F(demo, exact_output)
 			EXPECT_STREQ("demo failure", req->status_msg);
 		} else {
 			EXPECT_NE(OTEL_STATUS_ERROR, req->status);
+			/* 4 attributes (120 bytes) fit the handle: one record */
+			EXPECT_EQ(0, req->nr_records);
+			EXPECT_EQ(4, req->nr_inline);
 		}
 
 		a = rec_attr(req, 0, "demo.name");
@@ -118,6 +122,9 @@ TEST_F(demo, exact_output)
 		ASSERT_NE(NULL, a);
 		EXPECT_EQ(OTEL_ATTR_INT, a->type);
 		EXPECT_EQ(1, a->value);
+		/* the event's record, with its attribute inside, and the SPAN */
+		EXPECT_EQ(OTEL_REC_EVENT, a->rec_type);
+		EXPECT_EQ(1, work->nr_records);
 		EXPECT_LE(req->start_ns, work->start_ns);
 		EXPECT_LE(work->end_ns, req->end_ns);
 
@@ -125,6 +132,7 @@ TEST_F(demo, exact_output)
 		ASSERT_EQ(1, count);
 		EXPECT_EQ(0, memcmp(done->trace_id, req->trace_id, 16));
 		EXPECT_NE(0, done->pid);	/* begun in the writer */
+		EXPECT_EQ(0, done->nr_records);
 		EXPECT_EQ(OTEL_CTX_TASK, done->begin_ctx);
 		EXPECT_LE(done->end_ns, req->end_ns);
 		other_cpu += done->begin_cpu != done->end_cpu;
