@@ -31,12 +31,15 @@ rx_start() {
 	return 1
 }
 
-# Stop it; print "requests R bytes B spans S bad X".
+# Stop it; rx_line="requests R bytes B spans S bad X".  Not called as
+# $(rx_stop ...): in a subshell, wait cannot wait for the receiver (its
+# totals may not be written yet) and rx_pid stays set for the EXIT trap.
+rx_line=
 rx_stop() {
 	kill -TERM "$rx_pid" 2>/dev/null
 	wait "$rx_pid" 2>/dev/null
 	rx_pid=
-	grep '^requests' "$out/receiver.$1"
+	rx_line=$(grep '^requests' "$out/receiver.$1")
 }
 trap '[ -n "$rx_pid" ] && kill "$rx_pid" 2>/dev/null' EXIT
 
@@ -92,7 +95,8 @@ js() {
 	"$bin/rusage" "$out/js.rusage" node "$dir/export.js" \
 		--url "http://127.0.0.1:$rx_port/v1/traces" --spans "$spans" \
 		>"$out/js.log" 2>&1
-	rx=$(rx_stop js)
+	rx_stop js
+	rx=$rx_line
 	report js "$out/js.rusage" "$rx" && js_ok=1
 }
 
@@ -126,7 +130,8 @@ oteld() {
 	"$bin/gencapture" "$out/probe.bin" $probe >/dev/null 2>&1
 	rx_start probe || return
 	run_oteld "$exe" "$out/probe.bin" "$out/probe.rusage" >"$out/probe.log" 2>&1
-	rx=$(rx_stop probe)
+	rx_stop probe
+	rx=$rx_line
 	rm -f "$out/probe.bin"
 	if [ "$(echo "$rx" | awk '{ print $6 }')" != $probe ]; then
 		queue=(--max-queue-size "$spans")
@@ -135,7 +140,8 @@ oteld() {
 	rx_start oteld || return
 	run_oteld "$exe" "$out/capture.bin" "$out/oteld.rusage" "${queue[@]}" \
 		>"$out/oteld.log" 2>&1
-	rx=$(rx_stop oteld)
+	rx_stop oteld
+	rx=$rx_line
 	rm -f "$out/capture.bin"
 	report oteld "$out/oteld.rusage" "$rx" && oteld_ok=1
 }

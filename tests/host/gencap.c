@@ -4,6 +4,7 @@
  *
  *   gencap contract FILE   the contract scenario (otlp_test.js checks it)
  *   gencap many N FILE     N one-attribute root spans
+ *   gencap utf8 FILE       one span whose strings are not valid UTF-8
  *
  * Capture clock anchor: mono 1 s = Unix 1700000000 s, so a record at
  * mono 1 s + x ns is exported at 1700000000000000000 + x.
@@ -128,23 +129,50 @@ static void many(struct capture *c, long n)
 	buf_free(&b);
 }
 
+/*
+ * Strings as the kernel may hand them over: cut in the middle of a
+ * character (it truncates by bytes) or not UTF-8 at all.  otlp_test.js
+ * knows what each must become.
+ */
+static void utf8(struct capture *c)
+{
+	struct synth_attrs ev = { 0 };
+	struct buf b = { 0 };
+	struct synth_span s;
+
+	span_init(&s, 7, 701, NULL);
+	synth_start(&s, T0, OTEL_SPAN_KIND_INTERNAL, "caf\xc3\xa9.\xe2\x82",
+		    "mod\xffule", "1.0\xf0\x9f");
+	synth_str(&s.attrs, "key\xc0", "val\xed\xa0\x80ue");
+	synth_status(&s, OTEL_STATUS_ERROR, "timeout \xe2\x82\xac\xe2\x82");
+	synth_str(&ev, "note", "cut \xf0\x9f\x98");
+	synth_event(&b, &s, 0, T0 + 10, 1, "ev\x80" "ent", &ev);
+	synth_end(&b, &s, 0, T0 + 100, 0, 0, 0);
+	frame(c, &b);
+	buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	struct capture *c;
 	const char *out;
 
-	if (argc == 3 && !strcmp(argv[1], "contract"))
+	if (argc == 3 && (!strcmp(argv[1], "contract") ||
+			  !strcmp(argv[1], "utf8")))
 		out = argv[2];
 	else if (argc == 4 && !strcmp(argv[1], "many"))
 		out = argv[3];
 	else {
-		fprintf(stderr, "usage: gencap contract FILE | many N FILE\n");
+		fprintf(stderr,
+			"usage: gencap contract FILE | many N FILE | utf8 FILE\n");
 		return 2;
 	}
 	c = capture_create(out, &anchor, 2);
 	if (!c)
 		return 1;
-	if (argc == 3)
+	if (argc == 3 && !strcmp(argv[1], "utf8"))
+		utf8(c);
+	else if (argc == 3)
 		contract(c);
 	else
 		many(c, atol(argv[2]));

@@ -61,6 +61,41 @@ async function gencap(...args) {
   return file;
 }
 
+/*
+ * A FIFO to replay a capture through: oteld reads what is written and then
+ * waits for more, as it waits on the rings, until the writer closes it.
+ */
+async function mkfifo() {
+  const fifo = path.join(tmp, `fifo${capN++}`);
+  const r = await run('mkfifo', [fifo]);
+  assert.equal(r.code, 0, r.stderr);
+  return fifo;
+}
+
+function feed(fifo, cap) {
+  const ws = fs.createWriteStream(fifo);
+  ws.on('error', () => {});	/* oteld may be gone before the last write */
+  ws.write(fs.readFileSync(cap));
+  return ws;
+}
+
+/*
+ * Spans that trickle in, as from the rings: a capture of one span (gencap
+ * many 1: the 48-byte header, then one frame) whose frame is written @count
+ * times, @ms apart.  Resolves once all are written; the FIFO stays open.
+ */
+async function trickle(fifo, cap, count, ms) {
+  const c = fs.readFileSync(cap);
+  const ws = fs.createWriteStream(fifo);
+  ws.on('error', () => {});
+  ws.write(c.subarray(0, 48));
+  for (let i = 0; i < count; i++) {
+    ws.write(c.subarray(48));
+    await sleep(ms);
+  }
+  return ws;
+}
+
 /* Run oteld on a capture against the receiver; returns the run + stats. */
 async function oteld(cap, rcvPort, { args = [], env = {}, killAfterMs = 0 } = {}) {
   const stats = path.join(tmp, `stats${capN++}.json`);
@@ -324,12 +359,123 @@ test('keep-alive: one connection for several requests', async () => {
   const rcv = await start();
   try {
     await oteld(await gencap('many', '300'), rcv.port,
-      { args: ['--max-export-batch-size', '50'] });
+      { args: ['--max-export-batch-size', '50', '--exporters', '1'] });
     assert.equal(rcv.spans().length, 300);
     assert.ok(rcv.requests.length >= 6);
     assert.equal(rcv.connections, 1);
   } finally { await rcv.close(); }
 });
+
+test('keep-alive: one connection per exporter thread at most', async () => {
+  const rcv = await start();
+  try {
+    await oteld(await gencap('many', '1000'), rcv.port,
+      { args: ['--max-export-batch-size', '50'] });
+    assert.equal(rcv.spans().length, 1000);
+    assert.equal(rcv.requests.length, 20);
+    assert.ok(rcv.connections <= 4, `${rcv.connections} connections`);
+  } finally { await rcv.close(); }
+});
+
+test('--exporters 4: four requests in flight to a slow receiver', async () => {
+  const rcv = await start();
+  try {
+    rcv.delayMs = 400;
+    const r = await oteld(await gencap('many', '2000'), rcv.port, {
+      args: ['--max-export-batch-size', '250', '--exporters', '4'] });
+    assert.equal(new Set(rcv.spans().map((s) => s.spanId)).size, 2000);
+    assert.equal(rcv.maxInFlight, 4);
+    assert.equal(r.stats.spans_exported, 2000);
+    /* 8 requests of 400 ms four at a time: about 0.8 s, not 3.2 s */
+    assert.ok(r.ms < 2800, `took ${r.ms} ms`);
+  } finally { await rcv.close(); }
+});
+
+test('OTELD_EXPORT_CONCURRENCY=1: one request at a time', async () => {
+  const rcv = await start();
+  try {
+    rcv.delayMs = 100;
+    await oteld(await gencap('many', '1000'), rcv.port, {
+      args: ['--max-export-batch-size', '250'],
+      env: { OTELD_EXPORT_CONCURRENCY: '1' } });
+    assert.equal(rcv.spans().length, 1000);
+    assert.equal(rcv.maxInFlight, 1);
+  } finally { await rcv.close(); }
+});
+
+test('a full batch goes at once, not after the schedule delay', async () => {
+  const rcv = await start();
+  try {
+    /* a batch of 100 (not a multiple of 64) in a queue of 110, live drops */
+    const fifo = await mkfifo();
+    const done = oteld(fifo, rcv.port, { args: ['--schedule-delay', '60000',
+      '--max-export-batch-size', '100', '--max-queue-size', '110', '--replay-drop'] });
+    const ws = await trickle(fifo, await gencap('many', '1'), 130, 10);
+    const t0 = Date.now();
+    while (rcv.spans().length < 100 && Date.now() - t0 < 3000) await sleep(50);
+    const got = rcv.spans().length;
+    ws.end();
+    const r = await done;
+    assert.equal(got, 100, 'the full batch was not sent before the schedule delay');
+    assert.equal(r.stats.dropped_queue_full, 0);
+    assert.equal(r.stats.spans_exported, 130);
+  } finally { await rcv.close(); }
+});
+
+test('SIGTERM: every request in flight and the queue are drained', async () => {
+  const rcv = await start();
+  try {
+    rcv.delayMs = 1000;
+    const cap = await gencap('many', '2000');
+    const fifo = await mkfifo();
+    const done = oteld(fifo, rcv.port, { args: ['--max-export-batch-size', '250',
+      '--exporters', '4', '--schedule-delay', '60000'], killAfterMs: 500 });
+    const ws = feed(fifo, cap);
+    const r = await done;
+    ws.destroy();
+    assert.equal(rcv.maxInFlight, 4);
+    assert.equal(r.stats.spans_queued, 2000);
+    assert.equal(r.stats.spans_exported, 2000);
+    assert.equal(r.stats.dropped_export_failed + r.stats.dropped_queue_full, 0);
+    assert.equal(new Set(rcv.spans().map((s) => s.spanId)).size, 2000);
+    /* in flight until about 1 s, the four batches queued until about 2 s */
+    assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+  } finally { await rcv.close(); }
+});
+
+/* gencap utf8: what each string must become (utf8.c) */
+function checkUtf8Span(rcv) {
+  assert.deepEqual(rcv.errors, []);
+  const spans = rcv.spans();
+  assert.equal(spans.length, 1);
+  const s = spans[0];
+  assert.equal(s.name, 'caf\u00e9.');
+  assert.deepEqual(s.scope, { name: 'mod\ufffdule', version: '1.0' });
+  assert.deepEqual(s.attributes, [{ key: 'key\ufffd',
+    value: { stringValue: 'val\ufffd\ufffd\ufffdue' } }]);
+  assert.deepEqual(s.events, [{ timeUnixNano: T(1000000010), name: 'ev\ufffdent',
+    attributes: [{ key: 'note', value: { stringValue: 'cut ' } }] }]);
+  assert.deepEqual(s.status, { code: 2, message: 'timeout \u20ac' });
+  assert.deepEqual(attrsOf(s.resource.attributes)['bad\ufffdkey'],
+    { stringValue: 'x\u20acy' });
+  return spans;
+}
+
+let utf8Spans = null;
+for (const proto of ['http/protobuf', 'http/json']) {
+  test(`invalid UTF-8 is repaired: a strict receiver takes the span (${proto})`, async () => {
+    const rcv = await start();
+    try {
+      const r = await oteld(await gencap('utf8'), rcv.port, { env: {
+        OTEL_EXPORTER_OTLP_PROTOCOL: proto,
+        OTEL_RESOURCE_ATTRIBUTES: 'bad%FFkey=x%E2%82%ACy%E2%82' } });
+      assert.equal(r.stats.dropped_export_failed, 0, r.stderr);
+      const spans = checkUtf8Span(rcv);
+      if (utf8Spans) assert.deepEqual(sortSpans(spans), sortSpans(utf8Spans));
+      utf8Spans = spans;
+    } finally { await rcv.close(); }
+  });
+}
 
 test('SIGTERM while the receiver is down: exit 0 within the export timeout, drops counted', async () => {
   let rcv = await start();
@@ -356,7 +502,7 @@ test('OTEL_SDK_DISABLED=true exports nothing and exits 0', async () => {
   } finally { await rcv.close(); }
 });
 
-test('--help lists every OTEL_ variable', async () => {
+test('--help lists every OTEL_ and OTELD_ variable', async () => {
   const r = await run(OTELD, ['--help']);
   assert.equal(r.code, 0);
   for (const v of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
@@ -365,7 +511,8 @@ test('--help lists every OTEL_ variable', async () => {
     'OTEL_EXPORTER_OTLP_CERTIFICATE', 'OTEL_EXPORTER_OTLP_CLIENT_KEY',
     'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE', 'OTEL_SERVICE_NAME',
     'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_MAX_QUEUE_SIZE',
-    'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_SDK_DISABLED'])
+    'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_SDK_DISABLED',
+    'OTELD_EXPORT_CONCURRENCY'])
     assert.ok(r.stdout.includes(v), `${v} missing from --help`);
 });
 
@@ -380,6 +527,8 @@ const BAD = [
   [{}, ['--max-export-batch-size', '5000'], /--max-export-batch-size: invalid value '5000'/],
   [{ OTEL_BSP_SCHEDULE_DELAY: '1' }, ['--schedule-delay', 'soon'], /--schedule-delay: invalid value 'soon'/],
   [{}, ['--no-such-flag'], /unrecognized option/],
+  [{ OTELD_EXPORT_CONCURRENCY: '0' }, [], /OTELD_EXPORT_CONCURRENCY: invalid value '0'/],
+  [{}, ['--exporters', '65'], /--exporters: invalid value '65'/],
 ];
 for (const [env, args, msg] of BAD) {
   test(`bad configuration rejected: ${JSON.stringify(env)} ${args.join(' ')}`, async () => {

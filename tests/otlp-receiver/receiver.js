@@ -9,9 +9,14 @@
  * (protobufjs toObject: 64-bit integers as strings, ids as hex), kept in
  * memory with the request's headers.
  *
+ * Strict, as the Collector (Go's protobuf runtime) is: a string field that is
+ * not valid UTF-8, or a JSON body that is not, fails the request with 400.
+ *
  * As a module: start({ port, host }) -> Promise<receiver> with .port,
  * .requests, .spans(), .failNext(n, status, headers), .maxBody (answer
- * 413 above it), .connections, .close().
+ * 413 above it), .delayMs (wait that long before answering), .inFlight and
+ * .maxInFlight (requests being answered, now and at most), .connections,
+ * .close().
  * As a program: node receiver.js [PORT]; prints "listening PORT" and, for
  * every request, one JSON line of the normalized request.
  */
@@ -20,7 +25,20 @@
 const http = require('http');
 const https = require('https');
 const zlib = require('zlib');
+const protobuf = require('protobufjs/minimal');
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
+
+// Every string field the generated decoders read comes through these.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+function readStrictString() {
+  try {
+    return strictUtf8.decode(this.bytes());
+  } catch (e) {
+    throw new Error('string field contains invalid UTF-8');
+  }
+}
+protobuf.Reader.prototype.string = readStrictString;
+if (protobuf.BufferReader) protobuf.BufferReader.prototype.string = readStrictString;
 
 const v1 = root.opentelemetry.proto.collector.trace.v1;
 const Request = v1.ExportTraceServiceRequest;
@@ -51,7 +69,13 @@ function decode(body, type) {
     return { msg, obj: mapIds(Request.toObject(msg, toObjectOpts), b64ToHex) };
   }
   if (type.startsWith('application/json')) {
-    const json = JSON.parse(body.toString('utf8'));
+    let text;
+    try {
+      text = strictUtf8.decode(body);
+    } catch (e) {
+      throw new Error('JSON body is not valid UTF-8');
+    }
+    const json = JSON.parse(text);
     // fromObject takes the OTLP/JSON conventions (64-bit integers as
     // strings); verify() would not, so none here: the tests compare the
     // result with the protobuf path's, which catches misnamed keys.
@@ -63,7 +87,8 @@ function decode(body, type) {
 }
 
 function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
-  const rcv = { requests: [], failures: [], errors: [], connections: 0 };
+  const rcv = { requests: [], failures: [], errors: [], connections: 0,
+    delayMs: 0, inFlight: 0, maxInFlight: 0 };
   rcv.failNext = (n, status, headers = {}) => {
     for (let i = 0; i < n; i++) rcv.failures.push({ status, headers });
   };
@@ -74,9 +99,12 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
   // tls: { key, cert, ca } (PEM); with ca, a client certificate is required
   const handler = (req, res) => {
     const chunks = [];
+    rcv.inFlight++;
+    rcv.maxInFlight = Math.max(rcv.maxInFlight, rcv.inFlight);
     req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => setTimeout(() => {
       const reply = (status, body, headers = {}) => {
+        rcv.inFlight--;
         res.writeHead(status, headers);
         res.end(body);
       };
@@ -106,7 +134,7 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
         return reply(200, '{}', { 'Content-Type': 'application/json' });
       return reply(200, Buffer.from(Response.encode(Response.create({})).finish()),
         { 'Content-Type': 'application/x-protobuf' });
-    });
+    }, rcv.delayMs));
   };
   const server = tls ?
     https.createServer({ ...tls, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler) :

@@ -107,21 +107,21 @@ static int get_span_stats(int fd, struct otel_span_stats *out)
 	return -1;
 }
 
-/* The span counters after the rings' (JSON: null if there are none). */
+/*
+ * The span counters after the rings'.  Without them (no such ioctl: 0, or
+ * any error: -1, said on stderr) JSON says null, so that it stays whole.
+ */
 static int print_span_stats(int fd, int json)
 {
 	struct otel_span_stats s;
 	unsigned long long v[NR_SPAN_FIELDS];
 	int r = get_span_stats(fd, &s), i;
 
-	if (r < 0)
-		return -1;
-	if (json && !r) {
-		printf(", \"span_stats\": null");
-		return 0;
+	if (r <= 0) {
+		if (json)
+			printf(", \"span_stats\": null");
+		return r;
 	}
-	if (!r)
-		return 0;
 	span_fields(&s, v);
 	if (json) {
 		printf(", \"span_stats\": {");
@@ -152,7 +152,8 @@ static int usage(FILE *out, int status)
 		"  bad_handle     a handle that was never begun, or overwritten\n"
 		"  context_full   spans not made current: task context table full\n"
 		"  depth_full     spans not made current: chain of current spans full\n"
-		"A module without that ioctl is reported and the rest printed.\n\n"
+		"A module without that ioctl is reported and the rest printed; if the\n"
+		"ioctl fails, the rest is printed too, and the exit status is 1.\n\n"
 		"  --json   one JSON object: {\"cpus\": [{\"cpu\": N, ...}], \"total\": {...},\n"
 		"           \"span_stats\": {...} or null}\n",
 		prog);
@@ -224,10 +225,11 @@ int cmd_stats(int argc, char **argv)
 	} else {
 		print_row("total", &s);
 	}
-	if (print_span_stats(fd, json))
-		goto out;
+	r = print_span_stats(fd, json);
 	if (json)
 		printf("}\n");
+	if (r < 0)
+		goto out;
 	ret = EXIT_OK;
 out:
 	close(fd);

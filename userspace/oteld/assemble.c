@@ -21,20 +21,39 @@
  * Nothing read from the kernel or a capture is trusted: every length, offset
  * and attribute entry is checked against the record before anything is
  * taken from it, and a record that fails is counted (records_corrupt) and
- * skipped as a whole.
+ * skipped as a whole.  The table's hash is keyed with random bytes, so span
+ * ids cannot be chosen to fall into one bucket.
+ *
+ * The kernel appends attributes without looking for their key: a key set
+ * twice is written twice and the last value counts.  When a span is
+ * finished its attributes are put in the order they were written (see
+ * "write order" below), one per key and target is kept, the last, and only
+ * then the per-span bound applies.
  *
  * Times are kept CLOCK_MONOTONIC while a span is open and converted to Unix
  * epoch ns with the current anchor when it is finished, so durations are
- * exact whatever the anchor.
+ * exact whatever the anchor.  The timers (grace, span timeout) run on
+ * CLOCK_MONOTONIC as oteld reads it when reading live rings, and on the
+ * replay clock in a replay (see advance_clock()).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "oteld.h"
 
 #define EXPIRE_EVERY_NS 100000000ull	/* 100 ms: the timers' resolution */
 #define GONE_SLOTS	4096		/* remembered ids of incomplete spans */
+#define MAX_CLOCK_JUMP_NS (3600ull * 1000000000ull)	/* see advance_clock() */
+
+/*
+ * Attributes an open span may hold before those of one key are merged
+ * (make_room()): twice the bound, so that keys set again and again still
+ * end with their last value.
+ */
+#define SPAN_RAW_ATTRS	(2 * SPAN_MAX_ATTRS)
 
 /*
  * Where an event that cannot be named by an attribute target (index 0 or
@@ -45,9 +64,11 @@
 
 struct assembler {
 	struct span **buckets;
-	size_t mask, open, max_open;
+	size_t mask, open, max_open, max_record;
 	struct span *oldest, *newest;
 	uint64_t timeout_ns, grace_ns, now, last_time, last_scan;
+	uint64_t hash_key[2];
+	bool live;		/* timers on CLOCK_MONOTONIC, not record times */
 	struct anchor anchor;
 	span_sink sink;
 	void *arg;
@@ -87,6 +108,49 @@ void span_free(struct span *s)
 	free(s);
 }
 
+static uint64_t mono_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * The key of the table's hash.  Without random bytes (getrandom() fails
+ * only on very old kernels, or may block early at boot) the key is made of
+ * what differs between runs; weaker, but still not known in advance.
+ */
+static void seed_hash(struct assembler *a)
+{
+	if (getrandom(a->hash_key, sizeof(a->hash_key), GRND_NONBLOCK) ==
+	    (ssize_t)sizeof(a->hash_key))
+		return;
+	log_debug("getrandom() failed: the span table's hash key is weak");
+	a->hash_key[0] = mono_clock() ^ ((uint64_t)getpid() << 32);
+	a->hash_key[1] = (uint64_t)(uintptr_t)a ^ (uint64_t)time(NULL);
+}
+
+/*
+ * The replay clock (last_time) moves on with the times the ring stamps as
+ * it writes (a SPAN's end, ATTR, LINK, SPAN_BEGIN; not an EVENT's, which a
+ * driver may give, from whatever clock) and with the anchors, never
+ * backwards, and never by more than MAX_CLOCK_JUMP_NS at once: one record
+ * from a wrong clock would otherwise stop the timers of a replay for good.
+ * Such jumps are counted (clock_jumps).  Live, the timers use
+ * CLOCK_MONOTONIC and this clock is not needed.
+ */
+static void advance_clock(struct assembler *a, uint64_t t)
+{
+	if (a->live || t <= a->last_time)
+		return;
+	if (a->last_time && t - a->last_time > MAX_CLOCK_JUMP_NS) {
+		atomic_fetch_add(&stats.clock_jumps, 1);
+		return;
+	}
+	a->last_time = t;
+}
+
 struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 				uint64_t grace_ns, span_sink sink, void *arg)
 {
@@ -105,6 +169,8 @@ struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 	}
 	a->mask = n - 1;
 	a->max_open = max_open ? max_open : 1;
+	a->max_record = OTEL_REC_MAX_SIZE;
+	seed_hash(a);
 	a->timeout_ns = timeout_ns;
 	a->grace_ns = grace_ns;
 	a->sink = sink;
@@ -116,9 +182,21 @@ struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 	return a;
 }
 
+void assembler_set_live(struct assembler *a)
+{
+	a->live = true;
+}
+
+void assembler_set_max_record(struct assembler *a, size_t max)
+{
+	a->max_record = max ? max : OTEL_REC_MAX_SIZE;
+}
+
+/* An anchor is a CLOCK_MONOTONIC reading too: a replay's clock follows it. */
 void assembler_set_anchor(struct assembler *a, const struct anchor *an)
 {
 	a->anchor = *an;
+	advance_clock(a, an->mono_ns);
 }
 
 uint64_t assembler_last_time(const struct assembler *a)
@@ -243,29 +321,180 @@ static bool entry_to_attr(struct attr *at, const uint8_t *p,
 	return true;
 }
 
+/* Counts saturate: a hostile dropped count must not wrap to a small one. */
+static void sat_add(uint32_t *count, uint32_t n)
+{
+	*count = *count > UINT32_MAX - n ? UINT32_MAX : *count + n;
+}
+
 /* Count an attribute that has no room (relay bound) or nowhere to go. */
 static void drop_attr(struct span *s, uint16_t target, bool bound)
 {
 	if (bound) {
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		if (target == OTEL_ATTR_TARGET_SPAN)
-			s->dropped_attrs++;
+			sat_add(&s->dropped_attrs, 1);
 	} else {
-		s->dropped_attrs++;
+		sat_add(&s->dropped_attrs, 1);
+	}
+}
+
+static void free_attr(struct attr *at)
+{
+	free(at->key);
+	free(at->str);
+}
+
+/*
+ * Write order (struct attr.order, then .seq) says which value of a key set
+ * twice came last:
+ *  - an EVENT's or LINK's own entries were written before any ATTR record
+ *    aimed at it: ORDER_ITEM;
+ *  - ATTR records go by hdr.time_ns, which the ring stamps as it writes
+ *    them (record_order());
+ *  - the SPAN record's inline entries come after every ATTR record of the
+ *    span: the kernel flushes its inline buffer as an ATTR record only when
+ *    it is full, and writes the SPAN record last: ORDER_INLINE.
+ * Ties go by seq: records in the order they arrived, then entries in the
+ * order of their record.
+ */
+#define ORDER_ITEM	0
+#define ORDER_INLINE	UINT64_MAX
+
+static uint64_t record_order(uint64_t time_ns)
+{
+	return time_ns < UINT64_MAX - 1 ? time_ns + 1 : UINT64_MAX - 1;
+}
+
+static int cmp_u64(uint64_t x, uint64_t y)
+{
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_write_order(const void *p, const void *q)
+{
+	const struct attr *x = p, *y = q;
+
+	if (x->order != y->order)
+		return cmp_u64(x->order, y->order);
+	return cmp_u64(x->seq, y->seq);
+}
+
+/* Target and key, then write order: the writes of one key side by side. */
+static int cmp_key(const void *p, const void *q)
+{
+	const struct attr *x = p, *y = q;
+	int c;
+
+	if (x->target != y->target)
+		return x->target < y->target ? -1 : 1;
+	c = strcmp(x->key, y->key);
+	return c ? c : cmp_write_order(p, q);
+}
+
+/* Keys are compared as the exporters write them: as C strings. */
+static bool same_key(const struct attr *x, const struct attr *y)
+{
+	return x->target == y->target && !strcmp(x->key, y->key);
+}
+
+/*
+ * @to takes the value of @from, a later write of its key, which is used up;
+ * with @place it also takes @from's place in write order.
+ */
+static void take_value(struct attr *to, const struct attr *from, bool place)
+{
+	free(to->str);
+	free(from->key);
+	to->type = from->type;
+	to->str = from->str;
+	to->i = from->i;
+	to->d = from->d;
+	if (place) {
+		to->order = from->order;
+		to->seq = from->seq;
 	}
 }
 
 /*
- * Add the @nr checked entries from @off to @s, aimed at @target; past
- * SPAN_MAX_ATTRS they are counted as dropped.  Out of memory, what this call
- * added is taken back and it returns false.
+ * Keep one attribute per target and key, holding the value written last,
+ * in write order.  It stands where its key was first written, as in an
+ * SDK's attribute map (so the bound keeps the keys set first), or with
+ * @at_last where it was last written: merging the attributes of a span
+ * still open must keep the order of the value it keeps, since the records
+ * still to come are compared with it.
+ */
+static void dedupe_attrs(struct span *s, bool at_last)
+{
+	size_t i, kept = 0;
+
+	if (s->nr_attrs < 2)
+		return;
+	qsort(s->attrs, s->nr_attrs, sizeof(*s->attrs), cmp_key);
+	for (i = 0; i < s->nr_attrs; i++) {
+		if (kept && same_key(&s->attrs[kept - 1], &s->attrs[i]))
+			take_value(&s->attrs[kept - 1], &s->attrs[i], at_last);
+		else
+			s->attrs[kept++] = s->attrs[i];
+	}
+	s->nr_attrs = kept;
+	qsort(s->attrs, s->nr_attrs, sizeof(*s->attrs), cmp_write_order);
+}
+
+/* The per-span bound, applied once keys are unique: the first ones stay. */
+static void bound_attrs(struct span *s)
+{
+	struct attr *at;
+
+	while (s->nr_attrs > SPAN_MAX_ATTRS) {
+		at = &s->attrs[--s->nr_attrs];
+		drop_attr(s, at->target, true);
+		free_attr(at);
+	}
+}
+
+/*
+ * Is a key there twice?  Quadratic, for the few attributes of one record;
+ * the first byte spares most calls to strcmp().
+ */
+static bool has_dup_key(const struct span *s)
+{
+	const struct attr *at, *p, *end = s->attrs + s->nr_attrs;
+
+	for (at = s->attrs; at < end; at++)
+		for (p = s->attrs; p < at; p++)
+			if (p->key[0] == at->key[0] && same_key(p, at))
+				return true;
+	return false;
+}
+
+/*
+ * Room for @nr more attributes in @s: past SPAN_RAW_ATTRS the writes of
+ * each key are merged and the bound applied now (a key cut then and set
+ * again later comes back, counted twice; memory stays bounded).  Returns
+ * how many of the @nr fit.
+ */
+static size_t make_room(struct span *s, size_t nr)
+{
+	if (s->nr_attrs + nr > SPAN_RAW_ATTRS) {
+		dedupe_attrs(s, true);
+		bound_attrs(s);
+	}
+	if (s->nr_attrs + nr <= SPAN_RAW_ATTRS)
+		return nr;
+	return SPAN_RAW_ATTRS - s->nr_attrs;
+}
+
+/*
+ * Add the @nr checked entries from @off to @s, aimed at @target, written in
+ * @order; what finds no room is counted as dropped.  Out of memory, what
+ * this call added is taken back and it returns false.
  */
 static bool add_entries(struct span *s, const uint8_t *rec, size_t off,
-			unsigned int nr, uint16_t target)
+			unsigned int nr, uint16_t target, uint64_t order)
 {
-	size_t room = s->nr_attrs < SPAN_MAX_ATTRS ?
-		      SPAN_MAX_ATTRS - s->nr_attrs : 0;
-	size_t take = nr < room ? nr : room, first = s->nr_attrs, i;
+	size_t take = make_room(s, nr), first = s->nr_attrs, i;
+	uint64_t seq = (uint64_t)s->nr_seen << 16;	/* nr < 1 << 16 */
 	struct otel_attr_entry e;
 	struct attr *n;
 
@@ -281,18 +510,17 @@ static bool add_entries(struct span *s, const uint8_t *rec, size_t off,
 			drop_attr(s, target, true);
 			continue;
 		}
-		if (!entry_to_attr(&s->attrs[s->nr_attrs], rec + off, &e,
-				   target))
+		n = &s->attrs[s->nr_attrs];
+		if (!entry_to_attr(n, rec + off, &e, target))
 			goto undo;
+		n->order = order;
+		n->seq = seq | i;
 		s->nr_attrs++;
 	}
 	return true;
 undo:
-	while (s->nr_attrs > first) {
-		s->nr_attrs--;
-		free(s->attrs[s->nr_attrs].key);
-		free(s->attrs[s->nr_attrs].str);
-	}
+	while (s->nr_attrs > first)
+		free_attr(&s->attrs[--s->nr_attrs]);
 	return false;
 }
 
@@ -328,6 +556,8 @@ static bool set_names(struct span *s, const uint8_t *str, size_t name_len,
 	return true;
 }
 
+static const uint8_t zero_trace_id[OTEL_TRACE_ID_SIZE];
+
 static uint8_t valid_kind(uint8_t kind)
 {
 	return kind <= OTEL_SPAN_KIND_CONSUMER ? kind : OTEL_SPAN_KIND_UNSPECIFIED;
@@ -346,6 +576,7 @@ static bool span_rec_ok(const struct otel_rec_span *r, size_t size)
 	size_t end = span_strings_end(r);
 
 	return end <= size && r->status_code <= OTEL_STATUS_ERROR &&
+	       memcmp(r->trace_id, zero_trace_id, sizeof(zero_trace_id)) &&
 	       attrs_offset_ok(r->attrs_offset, r->nr_attrs, end, size) &&
 	       entries_ok((const uint8_t *)r, size, r->attrs_offset,
 			  r->nr_attrs);
@@ -370,7 +601,7 @@ static bool apply_span(struct span *s, const struct otel_rec_span *r)
 	if (!set_names(s, str, r->name_len, r->scope_name_len,
 		       r->scope_version_len) ||
 	    !add_entries(s, (const uint8_t *)r, r->attrs_offset, r->nr_attrs,
-			 OTEL_ATTR_TARGET_SPAN)) {
+			 OTEL_ATTR_TARGET_SPAN, ORDER_INLINE)) {
 		free(message);
 		return false;
 	}
@@ -390,9 +621,9 @@ static bool apply_span(struct span *s, const struct otel_rec_span *r)
 	s->tgid = r->tgid;
 	s->start = r->start_ns;
 	s->end = r->hdr.time_ns;
-	s->dropped_attrs += r->dropped_attributes;
-	s->dropped_events += r->dropped_events;
-	s->dropped_links += r->dropped_links;
+	sat_add(&s->dropped_attrs, r->dropped_attributes);
+	sat_add(&s->dropped_events, r->dropped_events);
+	sat_add(&s->dropped_links, r->dropped_links);
 	s->nr_expected = r->nr_records;
 	s->has_begin = s->has_end = true;
 	return true;
@@ -403,7 +634,8 @@ static bool apply_span(struct span *s, const struct otel_rec_span *r)
 static bool begin_rec_ok(const struct otel_rec_span_begin *r, size_t size)
 {
 	return sizeof(*r) + (size_t)r->name_len + r->scope_name_len +
-	       r->scope_version_len <= size;
+	       r->scope_version_len <= size &&
+	       memcmp(r->trace_id, zero_trace_id, sizeof(zero_trace_id));
 }
 
 /* The identity from a SPAN_BEGIN, unless the SPAN already gave it. */
@@ -461,7 +693,7 @@ static bool has_link(const struct span *s, uint16_t index)
 	return false;
 }
 
-/* Attributes of an event or link: theirs, or dropped if unaddressable. */
+/* An event's or link's own attributes, or dropped if unaddressable. */
 static bool add_item_entries(struct span *s, const uint8_t *rec, size_t off,
 			     unsigned int nr, uint16_t target)
 {
@@ -469,7 +701,7 @@ static bool add_item_entries(struct span *s, const uint8_t *rec, size_t off,
 		drop_entries(s, nr);
 		return true;
 	}
-	return add_entries(s, rec, off, nr, target);
+	return add_entries(s, rec, off, nr, target, ORDER_ITEM);
 }
 
 static bool event_rec_ok(const struct otel_rec_event *r, size_t size)
@@ -490,7 +722,7 @@ static bool apply_event(struct span *s, const struct otel_rec_event *r)
 	if (target != TARGET_NOWHERE && has_event(s, r->index))
 		return false;	/* the kernel numbers events once */
 	if (s->nr_events >= SPAN_MAX_EVENTS) {
-		s->dropped_events++;
+		sat_add(&s->dropped_events, 1);
 		drop_entries(s, r->nr_attrs);
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		return true;
@@ -527,7 +759,7 @@ static bool apply_link(struct span *s, const struct otel_rec_link *r)
 	if (target != TARGET_NOWHERE && has_link(s, r->index))
 		return false;	/* the kernel numbers links once */
 	if (s->nr_links >= SPAN_MAX_LINKS) {
-		s->dropped_links++;
+		sat_add(&s->dropped_links, 1);
 		drop_entries(s, r->nr_attrs);
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		return true;
@@ -560,7 +792,7 @@ static bool attr_rec_ok(const struct otel_rec_attr *r, size_t size)
 static bool apply_attr(struct span *s, const struct otel_rec_attr *r)
 {
 	return add_entries(s, (const uint8_t *)r, sizeof(*r), r->nr_attrs,
-			   r->target);
+			   r->target, record_order(r->hdr.time_ns));
 }
 
 /* Is @target the span, or an event or link that @s has? */
@@ -587,34 +819,46 @@ static void prune_attrs(struct span *s)
 			s->attrs[kept++] = s->attrs[i];
 			continue;
 		}
-		free(s->attrs[i].key);
-		free(s->attrs[i].str);
-		s->dropped_attrs++;
+		free_attr(&s->attrs[i]);
+		sat_add(&s->dropped_attrs, 1);
 	}
 	s->nr_attrs = kept;
 }
 
 /* ---- the table of open spans ---- */
 
-static size_t hash_id(const uint8_t *id)
+/* A bijective 64-bit mixer (finalizer of a multiply-xorshift hash). */
+static uint64_t mix64(uint64_t v)
 {
-	uint64_t v;
-
-	memcpy(&v, id, sizeof(v));
 	v ^= v >> 33;
 	v *= 0xff51afd7ed558ccdull;
+	v ^= v >> 33;
+	v *= 0xc4ceb9fe1a85ec53ull;
 	v ^= v >> 33;
 	return v;
 }
 
+/*
+ * Keyed with random bytes (seed_hash()): without the key, ids cannot be
+ * chosen to share a bucket (or a slot of gone[]), which would make every
+ * lookup walk one long chain.
+ */
+static uint64_t hash_id(const struct assembler *a, const uint8_t *id)
+{
+	uint64_t v;
+
+	memcpy(&v, id, sizeof(v));
+	return mix64(mix64(v ^ a->hash_key[0]) ^ a->hash_key[1]);
+}
+
 static size_t bucket_of(const struct assembler *a, const uint8_t *id)
 {
-	return hash_id(id) & a->mask;
+	return hash_id(a, id) & a->mask;
 }
 
 static uint8_t *gone_slot(struct assembler *a, const uint8_t *id)
 {
-	return a->gone[(hash_id(id) >> 7) % GONE_SLOTS];
+	return a->gone[(hash_id(a, id) >> 40) % GONE_SLOTS];
 }
 
 static void remember_gone(struct assembler *a, const uint8_t *id)
@@ -703,6 +947,8 @@ static void finish(struct assembler *a, struct span *s, bool incomplete)
 	if (!s->has_end && s->end < s->start)
 		s->end = s->start;
 	prune_attrs(s);
+	dedupe_attrs(s, false);
+	bound_attrs(s);
 	deliver(a, s, incomplete);
 }
 
@@ -712,9 +958,15 @@ static void finish_if_complete(struct assembler *a, struct span *s)
 		finish(a, s, false);
 }
 
+/*
+ * Now, for the timers: CLOCK_MONOTONIC live (or a later time given to
+ * assembler_expire()), else the replay clock.
+ */
 static uint64_t clock_now(const struct assembler *a)
 {
-	return a->now > a->last_time ? a->now : a->last_time;
+	uint64_t t = a->live ? mono_clock() : a->last_time;
+
+	return a->now > t ? a->now : t;
 }
 
 static struct span *find(const struct assembler *a, const uint8_t *id)
@@ -761,7 +1013,11 @@ static void count_corrupt(void)
 	atomic_fetch_add(&stats.records_corrupt, 1);
 }
 
-/* The fast path: a span that wrote nothing else, out at once. */
+/*
+ * The fast path: a span that wrote nothing else, out at once.  Its
+ * attributes are in write order already; a key set twice is rare, and
+ * looking for one is cheap for the few attributes a record holds.
+ */
 static void span_whole(struct assembler *a, const struct otel_rec_span *r)
 {
 	struct span *s = calloc(1, sizeof(*s));
@@ -771,6 +1027,9 @@ static void span_whole(struct assembler *a, const struct otel_rec_span *r)
 		count_corrupt();
 		return;
 	}
+	if (has_dup_key(s))
+		dedupe_attrs(s, false);
+	bound_attrs(s);
 	deliver(a, s, false);
 }
 
@@ -792,9 +1051,12 @@ static void decode_span(struct assembler *a, size_t size)
 {
 	const struct otel_rec_span *r = &a->rec.span;
 
-	if (!span_rec_ok(r, size))
+	if (!span_rec_ok(r, size)) {
 		count_corrupt();
-	else if (!r->nr_records)
+		return;
+	}
+	advance_clock(a, r->hdr.time_ns);	/* the ring's: the span's end */
+	if (!r->nr_records)
 		span_whole(a, r);
 	else
 		span_part(a, r);
@@ -841,6 +1103,9 @@ static void decode_part(struct assembler *a, size_t size)
 		count_corrupt();
 		return;
 	}
+	/* an EVENT's time may come from the driver, the others' from the ring */
+	if (h->type != OTEL_REC_EVENT)
+		advance_clock(a, h->time_ns);
 	s = find(a, h->span_id);
 	if (!s && is_gone(a, h->span_id)) {
 		/* its span was exported without it: too late */
@@ -894,34 +1159,35 @@ static void decode(struct assembler *a, size_t size)
 		count_corrupt();
 		return;
 	}
-	if (h->time_ns > a->last_time)
-		a->last_time = h->time_ns;
 	if (h->type == OTEL_REC_SPAN)
 		decode_span(a, size);
 	else
 		decode_part(a, size);
 }
 
+/*
+ * Records are whole in what the rings and capture frames give: a size that
+ * does not step to the next record, or runs past the end, leaves no way to
+ * find one, and the rest is skipped, counted once.
+ */
 size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	size_t off = 0;
+	uint16_t type, size;
 
-	while (len - off >= 4) {
-		uint16_t type, size;
-
+	while (off < len) {
+		if (len - off < 4)
+			goto cut;
 		memcpy(&type, p + off, sizeof(type));
 		memcpy(&size, p + off + 2, sizeof(size));
-		if (size < 8 || size % 8) {
-			/* No way to find the next record: skip the rest. */
-			count_corrupt();
-			return len;
-		}
-		if (size > len - off)
-			break;
+		if (size < 8 || size % 8 || size > len - off)
+			goto cut;
 		if (type != OTEL_REC_PAD) {
 			atomic_fetch_add(&stats.records, 1);
-			if (size < sizeof(struct otel_rec_hdr)) {
+			/* the kernel never writes more than max_record bytes */
+			if (size < sizeof(struct otel_rec_hdr) ||
+			    size > a->max_record) {
 				count_corrupt();
 			} else {
 				memcpy(a->rec.bytes, p + off, size);
@@ -930,7 +1196,10 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 		}
 		off += size;
 	}
-	return off;
+	return len;
+cut:
+	count_corrupt();
+	return len;
 }
 
 void assembler_expire(struct assembler *a, uint64_t now_mono)

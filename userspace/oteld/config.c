@@ -21,7 +21,7 @@ enum setting {
 	S_RESOURCE, S_DELAY, S_QUEUE, S_BATCH, S_EXPORT_TIMEOUT, S_DISABLED,
 	S_DEVICE, S_INPUT, S_CAPTURE, S_USER, S_STATS_FILE, S_STATS_INTERVAL,
 	S_MAX_OPEN, S_SPAN_TIMEOUT, S_GRACE, S_MAX_BYTES, S_RETRY_INITIAL,
-	S_RETRY_MAX, NR_SETTINGS
+	S_RETRY_MAX, S_EXPORTERS, NR_SETTINGS
 };
 
 struct setting_desc {
@@ -95,6 +95,8 @@ static const struct setting_desc desc[NR_SETTINGS] = {
 		"ms before the first retry" },
 	[S_RETRY_MAX] = { "retry-max", NULL, NULL, "30000",
 		"ms at most between two retries" },
+	[S_EXPORTERS] = { "exporters", "OTELD_EXPORT_CONCURRENCY", NULL, "4",
+		"export requests in flight at once (one thread each)" },
 };
 
 static void usage(FILE *f)
@@ -318,7 +320,9 @@ static int apply(struct config *c, const char **val, const char **src)
 	    parse_long(src[S_RETRY_INITIAL], val[S_RETRY_INITIAL], 1,
 		       3600000, &c->retry_initial_ms) ||
 	    parse_long(src[S_RETRY_MAX], val[S_RETRY_MAX], 1, 3600000,
-		       &c->retry_max_ms))
+		       &c->retry_max_ms) ||
+	    parse_long(src[S_EXPORTERS], val[S_EXPORTERS], 1, 64,
+		       &c->exporters))
 		return -1;
 	/* a default batch size follows a smaller configured queue */
 	if (c->max_batch > c->max_queue && !strcmp(src[S_BATCH], "default"))

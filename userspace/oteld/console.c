@@ -3,12 +3,14 @@
  * Console exporter (--stdout): the spans of a batch as one tree per trace,
  * children under their parent by start time, with duration, attributes,
  * events, links and status.  A span whose parent is not in the batch is shown
- * as a root of its trace.
+ * as a root of its trace.  Strings are printed repaired to valid UTF-8
+ * (utf8.c), as the OTLP encoders send them.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "oteld.h"
+#include "utf8.h"
 
 static const char *const kinds[] = {
 	"unspecified", "internal", "server", "client", "producer", "consumer",
@@ -20,11 +22,35 @@ static void hex(FILE *f, const uint8_t *p, size_t n)
 		fprintf(f, "%02x", *p++);
 }
 
+/* @s repaired to valid UTF-8. */
+static void text(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t left = strlen((const char *)p), n;
+
+	while (left) {
+		switch (utf8_next(p, left, &n)) {
+		case UTF8_OK:
+			fwrite(p, 1, n, f);
+			break;
+		case UTF8_BAD:
+			fputs(UTF8_REPLACEMENT, f);
+			break;
+		case UTF8_CUT:
+			return;
+		}
+		p += n;
+		left -= n;
+	}
+}
+
 static void print_value(FILE *f, const struct attr *a)
 {
 	switch (a->type) {
 	case OTEL_ATTR_STRING:
-		fprintf(f, "\"%s\"", a->str);
+		fputc('"', f);
+		text(f, a->str);
+		fputc('"', f);
 		break;
 	case OTEL_ATTR_BOOL:
 		fputs(a->i ? "true" : "false", f);
@@ -46,7 +72,9 @@ static void print_attrs(FILE *f, const struct span *s, uint16_t target,
 	for (i = 0; i < s->nr_attrs; i++) {
 		if (s->attrs[i].target != target)
 			continue;
-		fprintf(f, "%s%s=", first ? open : ", ", s->attrs[i].key);
+		fputs(first ? open : ", ", f);
+		text(f, s->attrs[i].key);
+		fputc('=', f);
 		print_value(f, &s->attrs[i]);
 		first = false;
 	}
@@ -65,17 +93,24 @@ static void print_span(FILE *f, const struct span *s, int depth)
 	char pre[96];
 	size_t i;
 
-	fprintf(f, "%*s%s [%s] %.3f ms  span ", ind, "", s->name,
-		kinds[s->kind % 6], ms(s->start, s->end));
+	fprintf(f, "%*s", ind, "");
+	text(f, s->name);
+	fprintf(f, " [%s] %.3f ms  span ", kinds[s->kind % 6],
+		ms(s->start, s->end));
 	hex(f, s->span_id, sizeof(s->span_id));
-	fprintf(f, "  (%s%s%s)%s\n", s->scope_name,
-		*s->scope_version ? " " : "", s->scope_version,
-		s->incomplete ? " INCOMPLETE" : "");
+	fputs("  (", f);
+	text(f, s->scope_name);
+	if (s->scope_version && *s->scope_version) {
+		fputc(' ', f);
+		text(f, s->scope_version);
+	}
+	fprintf(f, ")%s\n", s->incomplete ? " INCOMPLETE" : "");
 	snprintf(pre, sizeof(pre), "%*s  ", ind < 80 ? ind : 80, "");
 	print_attrs(f, s, OTEL_ATTR_TARGET_SPAN, pre, "\n");
 	for (i = 0; i < s->nr_events; i++) {
-		fprintf(f, "%*s  @%.3f ms event %s", ind, "",
-			ms(s->start, s->events[i].time), s->events[i].name);
+		fprintf(f, "%*s  @%.3f ms event ", ind, "",
+			ms(s->start, s->events[i].time));
+		text(f, s->events[i].name);
 		print_attrs(f, s, s->events[i].index, " {", "}");
 		fputc('\n', f);
 	}
@@ -88,11 +123,15 @@ static void print_span(FILE *f, const struct span *s, int depth)
 			    " {", "}");
 		fputc('\n', f);
 	}
-	if (s->status_code)
-		fprintf(f, "%*s  status %s%s%s\n", ind, "",
-			s->status_code == OTEL_STATUS_OK ? "OK" : "ERROR",
-			s->status_message && *s->status_message ? ": " : "",
-			s->status_message ? s->status_message : "");
+	if (s->status_code) {
+		fprintf(f, "%*s  status %s", ind, "",
+			s->status_code == OTEL_STATUS_OK ? "OK" : "ERROR");
+		if (s->status_message && *s->status_message) {
+			fputs(": ", f);
+			text(f, s->status_message);
+		}
+		fputc('\n', f);
+	}
 	if (s->dropped_attrs || s->dropped_events || s->dropped_links)
 		fprintf(f, "%*s  dropped: %u attributes, %u events, %u links\n",
 			ind, "", s->dropped_attrs, s->dropped_events,

@@ -1,27 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The exporter thread: takes batches off the queue, encodes them (protobuf
- * or JSON, gzip), sends them, retries retryable failures with exponential
+ * The exporter: --exporters threads (OTELD_EXPORT_CONCURRENCY, like the
+ * Collector's sending_queue num_consumers), each taking batches off the
+ * queue and sending them on its own connection, so that many requests are
+ * in flight at once and a distant collector's round trip does not cap the
+ * rate.  Each thread encodes its batch (protobuf or JSON, gzip) into
+ * buffers it keeps, sends it, retries retryable failures with exponential
  * backoff (x1.5, +-50% jitter, capped; Retry-After wins when longer) until
  * OTEL_BSP_EXPORT_TIMEOUT is spent, splits a batch that is too big (by our
  * byte cap or the server's 413).  Every span that does not arrive is counted
- * with its reason.
+ * with its reason.  Stopping closes the queue: every thread finishes the
+ * batch it holds and the threads drain what is queued, retrying no later
+ * than the stop deadline.  The console exporter (--stdout) runs one thread,
+ * so that trees do not interleave.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "oteld.h"
+#include "otlp.h"
+
+struct worker {
+	pthread_t thread;
+	struct exporter *e;
+	struct http *http;
+	struct encoder enc;
+	struct span **batch;
+	unsigned int seed;
+};
 
 struct exporter {
-	pthread_t thread;
 	const struct config *c;
-	const struct resource *r;
 	struct queue *q;
-	struct http *http;
-	unsigned int seed;
 	atomic_ullong stop_deadline;	/* mono ms; 0 while running */
+	size_t nr_workers, started;
+	struct worker workers[];
 };
 
 static uint64_t now_ms(void)
@@ -36,28 +50,6 @@ static void drop(atomic_ullong *counter, size_t n, const char *why)
 {
 	atomic_fetch_add(counter, n);
 	log_msg("dropped %zu spans: %s", n, why);
-}
-
-static int encode(struct exporter *e, struct span *const *spans, size_t n,
-		  struct buf *out)
-{
-	struct buf raw = { 0 };
-	int ret;
-
-	ret = e->c->protocol == PROTO_HTTP_JSON ?
-	      otlp_json_encode(spans, n, e->r, &raw) :
-	      otlp_proto_encode(spans, n, e->r, &raw);
-	if (!ret && raw.len > (size_t)e->c->max_request_bytes) {
-		buf_free(&raw);
-		return 1;
-	}
-	if (!ret && e->c->gzip) {
-		ret = gzip_buf(raw.data, raw.len, out);
-		buf_free(&raw);
-	} else {
-		*out = raw;
-	}
-	return ret;
 }
 
 /* Sleep @ms unless that passes @deadline; false when it would. */
@@ -81,16 +73,16 @@ static uint64_t deadline_of(struct exporter *e, uint64_t batch_deadline)
 	return stop && stop < batch_deadline ? stop : batch_deadline;
 }
 
-static void send_batch(struct exporter *e, struct span *const *spans,
+static void send_batch(struct worker *w, struct span *const *spans,
 		       size_t n, uint64_t batch_deadline)
 {
-	uint64_t backoff = e->c->retry_initial_ms, deadline, now, wait;
-	struct buf body = { 0 };
+	const struct config *c = w->e->c;
+	uint64_t backoff = c->retry_initial_ms, deadline, now, wait;
 	long retry_after;
 	char why[256];
 	int ret;
 
-	ret = encode(e, spans, n, &body);
+	ret = encoder_run(&w->enc, spans, n);
 	if (ret == 1 && n > 1)
 		goto split;
 	if (ret) {
@@ -98,136 +90,146 @@ static void send_batch(struct exporter *e, struct span *const *spans,
 		     &stats.dropped_export_failed, n,
 		     ret == 1 ? "span larger than --max-request-bytes" :
 		     "out of memory encoding");
-		goto out;
+		return;
 	}
 	for (;;) {
-		deadline = deadline_of(e, batch_deadline);
+		deadline = deadline_of(w->e, batch_deadline);
 		now = now_ms();
 		if (now >= deadline) {
 			drop(&stats.dropped_export_failed, n,
 			     "export timeout spent");
-			goto out;
+			return;
 		}
 		wait = deadline - now;
-		if (wait > (uint64_t)e->c->timeout_ms)
-			wait = e->c->timeout_ms;
-		switch (http_post(e->http, body.data, body.len, wait,
+		if (wait > (uint64_t)c->timeout_ms)
+			wait = c->timeout_ms;
+		switch (http_post(w->http, w->enc.body, w->enc.len, wait,
 				  &retry_after, why, sizeof(why))) {
 		case SEND_OK:
 			atomic_fetch_add(&stats.spans_exported, n);
 			log_debug("exported %zu spans (%zu bytes)", n,
-				  body.len);
-			goto out;
+				  w->enc.len);
+			return;
 		case SEND_TOO_BIG:
 			if (n > 1)
 				goto split;
 			drop(&stats.dropped_too_big, n, "HTTP 413 for one span");
-			goto out;
+			return;
 		case SEND_FAIL:
 			drop(&stats.dropped_export_failed, n, why);
-			goto out;
+			return;
 		case SEND_RETRY:
 			break;
 		}
 		/* jitter: a uniform factor in [0.5, 1.5) */
-		wait = backoff / 2 + (uint64_t)rand_r(&e->seed) % (backoff + 1);
+		wait = backoff / 2 + (uint64_t)rand_r(&w->seed) % (backoff + 1);
 		if (retry_after >= 0 && (uint64_t)retry_after > wait)
 			wait = retry_after;
 		log_msg("export failed (%s), retrying in %llu ms", why,
 			(unsigned long long)wait);
-		if (!backoff_sleep(wait, deadline_of(e, batch_deadline))) {
+		if (!backoff_sleep(wait, deadline_of(w->e, batch_deadline))) {
 			drop(&stats.dropped_export_failed, n,
 			     "retries would outlast the export timeout");
-			goto out;
+			return;
 		}
 		atomic_fetch_add(&stats.export_retries, 1);
 		backoff = backoff * 3 / 2;
-		if (backoff > (uint64_t)e->c->retry_max_ms)
-			backoff = e->c->retry_max_ms;
+		if (backoff > (uint64_t)c->retry_max_ms)
+			backoff = c->retry_max_ms;
 	}
-split:
-	buf_free(&body);
-	send_batch(e, spans, n / 2, batch_deadline);
-	send_batch(e, spans + n / 2, n - n / 2, batch_deadline);
-	return;
-out:
-	buf_free(&body);
-}
-
-static void export_batch(struct exporter *e, struct span **arr, size_t n)
-{
-	if (e->c->console) {
-		console_print(stdout, arr, n);
-		fflush(stdout);
-		atomic_fetch_add(&stats.spans_exported, n);
-		return;
-	}
-	send_batch(e, arr, n, now_ms() + e->c->export_timeout_ms);
+split:	/* each half encodes into the same buffers: this body is done */
+	send_batch(w, spans, n / 2, batch_deadline);
+	send_batch(w, spans + n / 2, n - n / 2, batch_deadline);
 }
 
 static void *run(void *arg)
 {
-	struct exporter *e = arg;
-	struct span **arr = calloc(e->c->max_batch, sizeof(*arr));
-	struct span *list, *s;
+	struct worker *w = arg;
+	const struct config *c = w->e->c;
 	size_t n, i;
 
-	if (!arr) {
-		log_msg("exporter: out of memory");
-		return NULL;
-	}
-	for (;;) {
-		list = queue_pop_batch(e->q, e->c->max_batch,
-				       e->c->schedule_delay_ms, &n);
-		if (!list) {
-			if (queue_closed(e->q))
-				break;
-			continue;
+	while ((n = queue_pop_batch(w->e->q, w->batch))) {
+		if (c->console) {
+			console_print(stdout, w->batch, n);
+			fflush(stdout);
+			atomic_fetch_add(&stats.spans_exported, n);
+		} else {
+			send_batch(w, w->batch, n,
+				   now_ms() + c->export_timeout_ms);
+			encoder_trim(&w->enc);
 		}
-		for (i = 0, s = list; s && i < n; s = s->next)
-			arr[i++] = s;
-		export_batch(e, arr, i);
-		for (s = list; s; s = list) {
-			list = s->next;
-			span_free(s);
-		}
+		for (i = 0; i < n; i++)
+			span_free(w->batch[i]);
 	}
-	free(arr);
 	return NULL;
+}
+
+static void worker_free(struct worker *w)
+{
+	http_free(w->http);
+	encoder_free(&w->enc);
+	free(w->batch);
+}
+
+static int worker_init(struct exporter *e, struct worker *w,
+		       const struct resource *r, size_t i)
+{
+	w->e = e;
+	w->seed = (unsigned int)now_ms() ^ (unsigned int)getpid() ^
+		  (unsigned int)(i * 0x9e3779b9u);
+	encoder_init(&w->enc, e->c, r);
+	w->batch = calloc(e->c->max_batch, sizeof(*w->batch));
+	if (!w->batch)
+		return -1;
+	if (!e->c->console) {
+		w->http = http_new(e->c);
+		if (!w->http)
+			return -1;
+	}
+	return 0;
 }
 
 struct exporter *exporter_start(const struct config *c,
 				const struct resource *r, struct queue *q)
 {
-	struct exporter *e = calloc(1, sizeof(*e));
+	size_t n = c->console ? 1 : (size_t)c->exporters, i;
+	struct exporter *e;
 
+	e = calloc(1, sizeof(*e) + (n ? n : 1) * sizeof(e->workers[0]));
 	if (!e)
 		return NULL;
 	e->c = c;
-	e->r = r;
 	e->q = q;
-	e->seed = (unsigned int)now_ms() ^ (unsigned int)getpid();
-	if (!c->console) {
-		e->http = http_new(c);
-		if (!e->http)
-			goto err;
+	e->nr_workers = n ? n : 1;
+	for (i = 0; i < e->nr_workers; i++) {
+		if (worker_init(e, &e->workers[i], r, i) ||
+		    pthread_create(&e->workers[i].thread, NULL, run,
+				   &e->workers[i])) {
+			worker_free(&e->workers[i]);
+			break;
+		}
+		e->started++;
 	}
-	if (pthread_create(&e->thread, NULL, run, e))
-		goto err;
+	if (e->started < e->nr_workers) {
+		log_msg("exporter: cannot start thread %zu of %zu",
+			e->started + 1, e->nr_workers);
+		exporter_stop(e);
+		return NULL;
+	}
 	return e;
-err:
-	http_free(e->http);
-	free(e);
-	return NULL;
 }
 
 void exporter_stop(struct exporter *e)
 {
+	size_t i;
+
 	if (!e)
 		return;
 	atomic_store(&e->stop_deadline, now_ms() + e->c->export_timeout_ms);
 	queue_close(e->q);
-	pthread_join(e->thread, NULL);
-	http_free(e->http);
+	for (i = 0; i < e->started; i++) {
+		pthread_join(e->workers[i].thread, NULL);
+		worker_free(&e->workers[i]);
+	}
 	free(e);
 }

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * OTLP/HTTP sender: one libcurl easy handle reused for every request (so the
- * connection is kept alive), the configured headers, TLS files and timeout;
- * gzip with zlib.  It classifies the answer; export.c decides on retries.
+ * OTLP/HTTP sender: one libcurl easy handle per exporter thread, reused for
+ * every request it sends (so its connection is kept alive), with the
+ * configured headers, TLS files and timeout.  It classifies the answer;
+ * export.c decides on retries.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "oteld.h"
 
@@ -22,29 +22,6 @@ struct http {
 	struct buf resp;
 	long retry_after_ms;
 };
-
-int gzip_buf(const void *in, size_t len, struct buf *out)
-{
-	z_stream zs = { 0 };
-	int ret;
-
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return -1;
-	if (buf_reserve(out, deflateBound(&zs, len))) {
-		deflateEnd(&zs);
-		return -1;
-	}
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = len;
-	zs.next_out = out->data + out->len;
-	zs.avail_out = out->cap - out->len;
-	ret = deflate(&zs, Z_FINISH);
-	if (ret == Z_STREAM_END)
-		out->len += zs.total_out;
-	deflateEnd(&zs);
-	return ret == Z_STREAM_END ? 0 : -1;
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {

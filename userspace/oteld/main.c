@@ -2,7 +2,7 @@
 /*
  * oteld main: configuration, the source (the device's rings, or a capture
  * file with --input), privilege drop, then the reader loop on this thread
- * and the exporter on its own.  SIGTERM/SIGINT: drain the rings, export
+ * and the exporters on theirs.  SIGTERM/SIGINT: drain the rings, export
  * what is open (marked incomplete), flush the queue within the export
  * timeout, exit 0.
  */
@@ -219,6 +219,9 @@ static int open_source(struct relay *r)
 		if (!r->ring)
 			return -1;
 		nr_cpus = ring_nr_cpus(r->ring);
+		/* timers on CLOCK_MONOTONIC, never on times in records */
+		assembler_set_live(r->as);
+		assembler_set_max_record(r->as, ring_max_record(r->ring));
 		if (ring_clock(r->ring, &a)) {
 			log_msg("OTEL_IOC_CLOCK: %s", strerror(errno));
 			return -1;
@@ -277,7 +280,8 @@ int main(int argc, char **argv)
 	if (r.cfg.user && drop_privileges(r.cfg.user))
 		goto out;
 	if (!r.cfg.no_export) {
-		r.q = queue_new(r.cfg.max_queue);
+		r.q = queue_new(r.cfg.max_queue, r.cfg.max_batch,
+			       r.cfg.schedule_delay_ms);
 		if (r.q && r.cfg.input && !r.cfg.replay_drop)
 			queue_set_blocking(r.q, true);
 		r.exp = r.q ? exporter_start(&r.cfg, &r.res, r.q) : NULL;

@@ -8,7 +8,8 @@
  *   ring.c / capture.c   records (raw bytes, as the kernel wrote them)
  *        -> assemble.c   struct span (complete or marked incomplete)
  *        -> queue.c      bounded queue, batches (BatchSpanProcessor)
- *        -> export.c     otlp_proto.c / otlp_json.c -> http.c, or console.c
+ *        -> export.c     exporter threads: encode.c (otlp_wire.c or
+ *                        otlp_json.c, gzip) -> http.c, or console.c
  *
  * config.c holds the configuration (OTEL_* environment and flags),
  * resource.c the resource attributes, stats.c the counters of every drop.
@@ -44,6 +45,8 @@ struct attr {
 	char *str;
 	int64_t i;		/* INT, BOOL */
 	double d;
+	/* assembly only: its place in the order written (assemble.c) */
+	uint64_t order, seq;
 };
 
 struct event {
@@ -122,6 +125,7 @@ struct config {
 	long max_open_spans, span_timeout_ms, grace_ms, stats_interval_ms;
 	long max_request_bytes;
 	long retry_initial_ms, retry_max_ms;
+	long exporters;		/* export threads (requests in flight) */
 };
 
 /* Returns 0, or 1 when it printed --help/--version, or -1 after an error. */
@@ -149,6 +153,7 @@ struct stats {
 	atomic_ullong spans_exported, dropped_export_failed, dropped_too_big;
 	atomic_ullong export_requests, export_retries, partial_rejected;
 	atomic_ullong kernel_dropped, kernel_overwritten;
+	atomic_ullong clock_jumps;
 };
 
 extern struct stats stats;
@@ -162,33 +167,45 @@ typedef void (*span_sink)(struct span *s, void *arg);
 struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 				uint64_t grace_ns, span_sink sink, void *arg);
 void assembler_free(struct assembler *a);
+/*
+ * The timers (grace, span timeout) run on the replay clock: the anchors and
+ * the latest times the ring stamped; for live rings, assembler_set_live()
+ * makes them run on CLOCK_MONOTONIC as oteld reads it.
+ */
+void assembler_set_live(struct assembler *a);
+/* Records longer than this are corrupt (default OTEL_REC_MAX_SIZE). */
+void assembler_set_max_record(struct assembler *a, size_t max);
 void assembler_set_anchor(struct assembler *a, const struct anchor *an);
-/* Feed a buffer of whole records; returns bytes consumed. */
+/*
+ * Feed a buffer of whole records; returns bytes consumed (all: a record cut
+ * short at the end is counted corrupt).
+ */
 size_t assembler_feed(struct assembler *a, const void *buf, size_t len);
 /* Export what timed out by @now_mono (CLOCK_MONOTONIC ns). */
 void assembler_expire(struct assembler *a, uint64_t now_mono);
 /* Export everything still open, marked incomplete. */
 void assembler_flush(struct assembler *a);
-/* Latest record time seen (the replay clock). */
+/* The replay clock: latest ring-stamped record time or anchor. */
 uint64_t assembler_last_time(const struct assembler *a);
 size_t assembler_open(const struct assembler *a);
 
 /* ---- queue.c ---- */
 struct queue;
 
-struct queue *queue_new(size_t max_spans);
+/* @batch: max export batch size; @delay_ms: the schedule delay. */
+struct queue *queue_new(size_t max_spans, size_t batch, long delay_ms);
 void queue_free(struct queue *q);
 /* Full queue: push waits for room instead of dropping (for replays). */
 void queue_set_blocking(struct queue *q, bool blocking);
-/* Takes @s; drops it (counted) when full, or waits if blocking. */
+/* Takes @s; drops it (counted) when full or closed, or waits if blocking. */
 void queue_push(struct queue *q, struct span *s);
 /*
- * Waits until @batch spans are queued, @delay_ms passed, or a flush/close
- * was asked; returns a list of at most @batch spans (NULL when closed and
- * empty).
+ * Waits until a full batch is queued, the schedule delay passed with spans
+ * queued, or the queue is closed; moves at most a batch of spans to @out
+ * (room for @batch) and returns how many: 0 once closed and empty.  Any
+ * number of threads may wait.
  */
-struct span *queue_pop_batch(struct queue *q, size_t batch, long delay_ms,
-			     size_t *n);
+size_t queue_pop_batch(struct queue *q, struct span **out);
 void queue_close(struct queue *q);
 size_t queue_len(struct queue *q);
 bool queue_closed(struct queue *q);
@@ -205,7 +222,10 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_free(struct buf *b);
 
-/* Encode @n spans from an array into one ExportTraceServiceRequest. */
+/*
+ * Append one ExportTraceServiceRequest of @n spans to @out (otlp_wire.c;
+ * the exporter uses its struct wire directly, see otlp.h).
+ */
 int otlp_proto_encode(struct span *const *spans, size_t n,
 		      const struct resource *r, struct buf *out);
 int otlp_json_encode(struct span *const *spans, size_t n,
@@ -232,12 +252,12 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 			   size_t whylen);
 int gzip_buf(const void *in, size_t len, struct buf *out);
 
-/* ---- export.c: the exporter thread ---- */
+/* ---- export.c: the exporter threads ---- */
 struct exporter;
 
 struct exporter *exporter_start(const struct config *c,
 				const struct resource *r, struct queue *q);
-/* Closes the queue, waits for the last batch to go, up to the deadline. */
+/* Closes the queue, waits for every thread's last batch, up to the deadline. */
 void exporter_stop(struct exporter *e);
 
 /* ---- console.c ---- */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What the protobuf and JSON encoders share. */
+/* The encoders' interfaces, and what the protobuf and JSON encoders share. */
 #ifndef OTELD_OTLP_H
 #define OTELD_OTLP_H
+
+#include <zlib.h>
 
 #include "arena.h"
 #include "oteld.h"
@@ -12,6 +14,62 @@ struct scope_group {
 	struct span **spans;
 	size_t n;
 };
+
+/*
+ * otlp_wire.c: an ExportTraceServiceRequest written back to front into
+ * @data; the request is data[start, cap).  Kept between batches.
+ */
+struct wire {
+	uint8_t *data;
+	size_t cap, start;
+	size_t limit;		/* stop past this many bytes; 0: no limit */
+	bool failed;		/* out of memory */
+	uint32_t *scratch, *order, *bounds;	/* grouping by scope */
+	size_t scratch_n;
+};
+
+static inline size_t wire_len(const struct wire *w)
+{
+	return w->cap - w->start;
+}
+
+static inline const uint8_t *wire_body(const struct wire *w)
+{
+	return w->data + w->start;
+}
+
+/* 0, 1 when the request passes w->limit, -1 out of memory. */
+int wire_encode(struct wire *w, struct span *const *spans, size_t n,
+		const struct resource *r);
+void wire_free(struct wire *w);
+
+/*
+ * encode.c: one exporter thread's request bodies, buffers kept between
+ * batches (released after a batch that grew one past ENCODER_KEEP_BYTES).
+ */
+#define ENCODER_KEEP_BYTES	(1u << 20)
+
+struct encoder {
+	const struct config *c;
+	const struct resource *r;
+	struct wire wire;	/* protobuf */
+	struct buf json, gz;
+	z_stream zs;
+	bool gzip_ready;
+	const uint8_t *body;	/* encoder_run()'s result */
+	size_t len;
+};
+
+void encoder_init(struct encoder *e, const struct config *c,
+		  const struct resource *r);
+/*
+ * Encode @spans (protocol, byte cap, gzip) into e->body, e->len: 0, 1 when
+ * the body passes --max-request-bytes, -1 out of memory.
+ */
+int encoder_run(struct encoder *e, struct span *const *spans, size_t n);
+/* After a batch: give back what grew past ENCODER_KEEP_BYTES. */
+void encoder_trim(struct encoder *e);
+void encoder_free(struct encoder *e);
 
 int group_by_scope(struct span *const *spans, size_t n, struct arena *ar,
 		   struct scope_group **out, size_t *nr_groups);

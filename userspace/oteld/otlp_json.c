@@ -2,62 +2,45 @@
 /*
  * OTLP JSON encoding, per the OTLP/JSON mapping: lowerCamelCase keys, trace
  * and span ids as hex, 64-bit integers as decimal strings, enums as
- * integers.  Strings are escaped, bytes that are not UTF-8 become U+FFFD.
+ * integers.  Strings are escaped and repaired to valid UTF-8 (utf8.c: an
+ * ill-formed sequence becomes U+FFFD, a character cut by the end of the
+ * string is dropped).
  */
 #include <math.h>
 #include <string.h>
 
 #include "otlp.h"
+#include "utf8.h"
 
-/* Length of the valid UTF-8 sequence at @p, or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 2, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
+/* A JSON string: escaped, repaired to valid UTF-8 (utf8.c). */
 static int put_str(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t left = strlen((const char *)p), n;
 	int ret = buf_put(b, "\"", 1);
 
-	while (*p && !ret) {
-		size_t n = utf8_len(p);
-
+	while (left && !ret) {
+		n = 1;
 		if (*p == '"' || *p == '\\') {
 			ret = buf_printf(b, "\\%c", *p);
-			n = 1;
 		} else if (*p < 0x20) {
 			ret = buf_printf(b, "\\u%04x", *p);
-			n = 1;
-		} else if (!n) {
-			ret = buf_put(b, "\\ufffd", 6);
-			n = 1;
+		} else if (*p < 0x80) {
+			ret = buf_put(b, p, 1);
 		} else {
-			ret = buf_put(b, p, n);
+			switch (utf8_next(p, left, &n)) {
+			case UTF8_OK:
+				ret = buf_put(b, p, n);
+				break;
+			case UTF8_BAD:
+				ret = buf_put(b, "\\ufffd", 6);
+				break;
+			case UTF8_CUT:	/* cut by the end: dropped */
+				break;
+			}
 		}
 		p += n;
+		left -= n;
 	}
 	return ret ? ret : buf_put(b, "\"", 1);
 }

@@ -1,10 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The BatchSpanProcessor's queue: bounded to max_queue spans (a full queue
- * drops the new span, counted); the exporter takes a batch once
- * max_export_batch spans wait or the schedule delay has passed.  A blocking
- * queue (replaying a capture file) makes the producer wait for room instead:
- * a file can always wait, the kernel's rings cannot.
+ * The BatchSpanProcessor's queue, between the reader (one producer) and the
+ * exporter threads (consumers).  Bounded to max_queue spans: a full queue
+ * drops the new span, counted.  A blocking queue (replaying a capture file)
+ * makes the producer wait for room instead: a file can always wait, the
+ * kernel's rings cannot.
+ *
+ * A consumer takes a batch as the BatchSpanProcessor does: as soon as
+ * max_export_batch spans wait (the producer wakes a waiting consumer when
+ * the queue reaches a full batch), or when the schedule delay has passed
+ * since the queue stopped being empty or since the previous batch was taken
+ * with spans left behind (the timer); once closed, whatever is left, in
+ * batches, until the queue is empty.  An empty queue has no timer: an idle
+ * relay's exporters sleep.
+ *
+ * Waiting consumers are woken most recently idle first: when the collector
+ * answers fast, one thread (its cache warm) does all the work, and the
+ * others wake only when requests really overlap.
+ *
+ * The spans are a ring of pointers, so taking a batch is one copy of
+ * pointers, not a walk of a list under the lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,29 +28,43 @@
 
 #include "oteld.h"
 
+/* A waiting consumer, on its own stack while it waits. */
+struct waiter {
+	pthread_cond_t cond;
+	struct waiter *next;
+};
+
 struct queue {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_cond_t room;	/* blocking queue: signalled when spans leave */
-	struct span *head, *tail;
-	size_t len, max;
+	pthread_condattr_t clock;	/* CLOCK_MONOTONIC waits */
+	struct waiter *idle;	/* waiting consumers, most recent first */
+	pthread_cond_t room;	/* blocking producer: spans left */
+	struct span **ring;
+	size_t max, head, len, batch;
+	long delay_ms;
+	struct timespec due;	/* a partial batch goes at this time */
+	unsigned int producers_waiting;
 	bool closed, blocking;
 };
 
-struct queue *queue_new(size_t max_spans)
+struct queue *queue_new(size_t max_spans, size_t batch, long delay_ms)
 {
 	struct queue *q = calloc(1, sizeof(*q));
-	pthread_condattr_t ca;
 
 	if (!q)
 		return NULL;
+	q->max = max_spans ? max_spans : 1;
+	q->ring = calloc(q->max, sizeof(*q->ring));
+	if (!q->ring) {
+		free(q);
+		return NULL;
+	}
+	q->batch = batch && batch <= q->max ? batch : q->max;
+	q->delay_ms = delay_ms;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&q->cond, &ca);
-	pthread_cond_init(&q->room, &ca);
-	pthread_condattr_destroy(&ca);
-	q->max = max_spans;
+	pthread_condattr_init(&q->clock);
+	pthread_condattr_setclock(&q->clock, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->room, &q->clock);
 	return q;
 }
 
@@ -48,95 +77,142 @@ void queue_set_blocking(struct queue *q, bool blocking)
 
 void queue_free(struct queue *q)
 {
-	struct span *s, *next;
-
 	if (!q)
 		return;
-	for (s = q->head; s; s = next) {
-		next = s->next;
-		span_free(s);
-	}
-	pthread_cond_destroy(&q->cond);
+	for (; q->len; q->len--, q->head = (q->head + 1) % q->max)
+		span_free(q->ring[q->head]);
+	free(q->ring);
 	pthread_cond_destroy(&q->room);
+	pthread_condattr_destroy(&q->clock);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 }
 
+/* The timer: a partial batch goes out @delay_ms from now. */
+static void arm(struct queue *q)
+{
+	clock_gettime(CLOCK_MONOTONIC, &q->due);
+	q->due.tv_sec += q->delay_ms / 1000;
+	q->due.tv_nsec += (q->delay_ms % 1000) * 1000000L;
+	if (q->due.tv_nsec >= 1000000000L) {
+		q->due.tv_sec++;
+		q->due.tv_nsec -= 1000000000L;
+	}
+}
+
+static bool due(const struct queue *q)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > q->due.tv_sec ||
+	       (now.tv_sec == q->due.tv_sec && now.tv_nsec >= q->due.tv_nsec);
+}
+
+/*
+ * Wake the most recently idle consumer.  Under the lock: its waiter lives
+ * on its stack, and it cannot return before it has the lock back.
+ */
+static void wake_one(struct queue *q)
+{
+	struct waiter *w = q->idle;
+
+	if (!w)
+		return;
+	q->idle = w->next;
+	w->next = NULL;
+	pthread_cond_signal(&w->cond);
+}
+
+static void wait_here(struct queue *q)
+{
+	struct waiter me, **pp;
+
+	pthread_cond_init(&me.cond, &q->clock);
+	me.next = q->idle;
+	q->idle = &me;
+	if (q->len)
+		pthread_cond_timedwait(&me.cond, &q->lock, &q->due);
+	else
+		pthread_cond_wait(&me.cond, &q->lock);
+	/* timed out, or woken by something else than wake_one() */
+	for (pp = &q->idle; *pp; pp = &(*pp)->next)
+		if (*pp == &me) {
+			*pp = me.next;
+			break;
+		}
+	pthread_cond_destroy(&me.cond);
+}
+
 void queue_push(struct queue *q, struct span *s)
 {
-	bool wake;
+	size_t tail;
 
-	s->next = NULL;
 	pthread_mutex_lock(&q->lock);
 	while (q->blocking && q->len >= q->max && !q->closed) {
-		/* The exporter must see a full batch to make room. */
-		pthread_cond_signal(&q->cond);
+		/* a full queue holds a full batch: make sure it is taken */
+		wake_one(q);
+		q->producers_waiting++;
 		pthread_cond_wait(&q->room, &q->lock);
+		q->producers_waiting--;
 	}
-	if (q->len >= q->max) {
+	if (q->len >= q->max || q->closed) {
 		pthread_mutex_unlock(&q->lock);
 		atomic_fetch_add(&stats.dropped_queue_full, 1);
 		span_free(s);
 		return;
 	}
-	if (q->tail)
-		q->tail->next = s;
-	else
-		q->head = s;
-	q->tail = s;
-	q->len++;
-	wake = q->len == 1 || q->len % 64 == 0;
+	tail = q->head + q->len;
+	q->ring[tail < q->max ? tail : tail - q->max] = s;
+	if (++q->len == 1)
+		arm(q);
+	/* a waiting consumer starts the timer, or takes the full batch */
+	if (q->len == 1 || q->len == q->batch)
+		wake_one(q);
 	pthread_mutex_unlock(&q->lock);
 	atomic_fetch_add(&stats.spans_queued, 1);
-	if (wake)
-		pthread_cond_signal(&q->cond);
 }
 
-struct span *queue_pop_batch(struct queue *q, size_t batch, long delay_ms,
-			     size_t *n)
+size_t queue_pop_batch(struct queue *q, struct span **out)
 {
-	struct timespec dl;
-	struct span *head, *s;
-	size_t i;
+	bool room;
+	size_t n, i;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += delay_ms / 1000;
-	dl.tv_nsec += (delay_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&q->lock);
-	while (!q->closed && q->len < batch)
-		if (pthread_cond_timedwait(&q->cond, &q->lock, &dl) ==
-		    ETIMEDOUT)
+	for (;;) {
+		if (q->len >= q->batch || (q->len && (q->closed || due(q))))
 			break;
-	head = q->head;
-	for (i = 0, s = head; s && i < batch - 1; i++)
-		s = s->next;
-	if (s) {
-		q->head = s->next;
-		s->next = NULL;
-		i++;
-	} else {
-		q->head = NULL;
+		if (q->closed) {
+			pthread_mutex_unlock(&q->lock);
+			return 0;
+		}
+		wait_here(q);
 	}
-	if (!q->head)
-		q->tail = NULL;
-	q->len -= head ? i : 0;
+	n = q->len < q->batch ? q->len : q->batch;
+	for (i = 0; i < n; i++) {
+		out[i] = q->ring[q->head];
+		q->head = q->head + 1 == q->max ? 0 : q->head + 1;
+	}
+	q->len -= n;
+	if (q->len)
+		arm(q);		/* what is left waits one more delay at most */
+	room = q->producers_waiting;
+	/* another consumer takes what is left, or holds its timer */
+	if (q->len)
+		wake_one(q);
 	pthread_mutex_unlock(&q->lock);
-	if (head)
+	if (room)
 		pthread_cond_broadcast(&q->room);
-	*n = head ? i : 0;
-	return head;
+	return n;
 }
 
 void queue_close(struct queue *q)
 {
 	pthread_mutex_lock(&q->lock);
 	q->closed = true;
+	while (q->idle)
+		wake_one(q);
 	pthread_mutex_unlock(&q->lock);
-	pthread_cond_broadcast(&q->cond);
 	pthread_cond_broadcast(&q->room);
 }
 

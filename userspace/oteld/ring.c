@@ -4,8 +4,15 @@
  * producer page and data area read-only, at offset cpu * mmap_stride
  * (geometry from OTEL_IOC_INFO).  The reader protocol of uapi/oteltrace.h:
  * load-acquire producer_pos, read [consumer_pos, producer_pos), skipping PAD,
- * then store-release consumer_pos.  Nothing the kernel maps is trusted: a
- * record size that does not fit stops that ring's pass and is counted.
+ * then store-release consumer_pos.
+ *
+ * Nothing in the mapping is trusted.  The consumer page is writable by
+ * anyone who may open the device, so the read position is oteld's own
+ * (struct ring.pos): consumer_pos is read once, checked, at open, and after
+ * that only written (but for a move forward, which OTEL_IOC_CLEAR makes,
+ * see follow_clear()).  Every record header is checked against the data
+ * area before the record is read; one that does not fit ends that ring's
+ * pass, is counted (records_corrupt) and reading resumes at producer_pos.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,14 +33,77 @@ struct ring {
 	const uint8_t *data;
 	void *prod_map;
 	size_t prod_map_len;
+	uint64_t pos;	/* where the next read starts: a record's start */
 };
 
 struct ring_reader {
-	int fd;
+	int fd;		/* -1: rings given by ring_attach() */
 	struct otel_info info;
 	struct ring *rings;
 	uint8_t chunk[CHUNK];
 };
+
+/* An 8-aligned position at most one ring behind producer position @prod. */
+static bool pos_ok(uint64_t pos, uint64_t prod, uint64_t size)
+{
+	return !(pos & 7) && pos <= prod && prod - pos <= size;
+}
+
+static uint64_t load_prod(const struct ring *ring)
+{
+	/* pairs with the kernel's smp_store_release() of producer_pos */
+	return __atomic_load_n(&ring->prod->producer_pos, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t load_cons(const struct ring *ring)
+{
+	return __atomic_load_n(&ring->cons->consumer_pos, __ATOMIC_RELAXED);
+}
+
+/*
+ * Where reading starts: consumer_pos, as the last reader left it, if it is
+ * a position a record can start at; else, lapped in overwrite mode, the
+ * oldest record kept; else producer_pos, counted (what lies before it is
+ * lost: there is no telling where its records start).
+ */
+static void start_ring(struct ring *ring, uint64_t size)
+{
+	uint64_t prod = load_prod(ring), cons = load_cons(ring), tail;
+
+	if (pos_ok(cons, prod, size)) {
+		ring->pos = cons;
+		return;
+	}
+	tail = __atomic_load_n(&ring->prod->overwrite_tail, __ATOMIC_RELAXED);
+	if (!(cons & 7) && cons <= tail && pos_ok(tail, prod, size)) {
+		ring->pos = tail;
+		return;
+	}
+	atomic_fetch_add(&stats.records_corrupt, 1);
+	ring->pos = prod;
+}
+
+/* Geometry a reader can work with; logs why not. */
+static bool info_ok(const char *path, const struct otel_info *info)
+{
+	if (info->abi_version != OTEL_ABI_VERSION) {
+		log_msg("%s: the module writes records of ABI version %u, this "
+			"oteld reads ABI version %d: use the oteld built with "
+			"that oteltrace.ko", path, info->abi_version,
+			OTEL_ABI_VERSION);
+		return false;
+	}
+	if (!info->nr_cpus || info->ring_size < 64 ||
+	    (info->ring_size & (info->ring_size - 1)) ||
+	    info->mmap_stride < 2ull * info->page_size + info->ring_size) {
+		log_msg("%s: %u rings of %llu bytes, stride %llu: not usable",
+			path, info->nr_cpus,
+			(unsigned long long)info->ring_size,
+			(unsigned long long)info->mmap_stride);
+		return false;
+	}
+	return true;
+}
 
 static int map_ring(struct ring_reader *r, uint32_t cpu)
 {
@@ -74,23 +144,8 @@ struct ring_reader *ring_open(const char *path)
 		log_msg("%s: OTEL_IOC_INFO: %s", path, strerror(errno));
 		goto err;
 	}
-	if (r->info.abi_version != OTEL_ABI_VERSION) {
-		log_msg("%s: the module writes records of ABI version %u, this "
-			"oteld reads ABI version %d: use the oteld built with "
-			"that oteltrace.ko", path, r->info.abi_version,
-			OTEL_ABI_VERSION);
+	if (!info_ok(path, &r->info))
 		goto err;
-	}
-	if (!r->info.nr_cpus || !r->info.ring_size ||
-	    (r->info.ring_size & (r->info.ring_size - 1)) ||
-	    r->info.mmap_stride < 2ull * r->info.page_size +
-				  r->info.ring_size) {
-		log_msg("%s: %u rings of %llu bytes, stride %llu: not usable",
-			path, r->info.nr_cpus,
-			(unsigned long long)r->info.ring_size,
-			(unsigned long long)r->info.mmap_stride);
-		goto err;
-	}
 	r->rings = calloc(r->info.nr_cpus, sizeof(*r->rings));
 	if (!r->rings)
 		goto err;
@@ -100,10 +155,41 @@ struct ring_reader *ring_open(const char *path)
 				strerror(errno));
 			goto err;
 		}
+		start_ring(&r->rings[cpu], r->info.ring_size);
 	}
 	return r;
 err:
 	ring_close(r);
+	return NULL;
+}
+
+struct ring_reader *ring_attach(const struct otel_info *info,
+			       struct otel_ring_consumer *const *cons,
+			       const void *const *prod)
+{
+	struct ring_reader *r = calloc(1, sizeof(*r));
+	uint32_t cpu;
+
+	if (!r)
+		return NULL;
+	r->fd = -1;
+	r->info = *info;
+	if (!info_ok("ring_attach", info))
+		goto err;
+	r->rings = calloc(info->nr_cpus, sizeof(*r->rings));
+	if (!r->rings)
+		goto err;
+	for (cpu = 0; cpu < info->nr_cpus; cpu++) {
+		r->rings[cpu].cons = cons[cpu];
+		r->rings[cpu].prod = prod[cpu];
+		r->rings[cpu].data = (const uint8_t *)prod[cpu] +
+				     info->page_size;
+		start_ring(&r->rings[cpu], info->ring_size);
+	}
+	return r;
+err:
+	free(r->rings);
+	free(r);
 	return NULL;
 }
 
@@ -113,7 +199,7 @@ void ring_close(struct ring_reader *r)
 
 	if (!r)
 		return;
-	for (cpu = 0; r->rings && cpu < r->info.nr_cpus; cpu++) {
+	for (cpu = 0; r->fd >= 0 && r->rings && cpu < r->info.nr_cpus; cpu++) {
 		if (r->rings[cpu].cons)
 			munmap(r->rings[cpu].cons, r->info.page_size);
 		if (r->rings[cpu].prod_map)
@@ -121,13 +207,19 @@ void ring_close(struct ring_reader *r)
 			       r->rings[cpu].prod_map_len);
 	}
 	free(r->rings);
-	close(r->fd);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r);
 }
 
 uint32_t ring_nr_cpus(const struct ring_reader *r)
 {
 	return r->info.nr_cpus;
+}
+
+size_t ring_max_record(const struct ring_reader *r)
+{
+	return r->info.max_record ? r->info.max_record : OTEL_REC_MAX_SIZE;
 }
 
 int ring_wait(struct ring_reader *r, int timeout_ms)
@@ -140,40 +232,72 @@ int ring_wait(struct ring_reader *r, int timeout_ms)
 	return n > 0 && (p.revents & POLLIN);
 }
 
+/*
+ * OTEL_IOC_CLEAR empties a ring by moving consumer_pos (and producer_pos)
+ * forward to the head, then writers may reuse everything before it: follow
+ * a consumer_pos that moved ahead of @pos to a position a record can start
+ * at.  (A co-reader's scribble can do no more than a co-reader: skip
+ * records; the headers are checked all the same.)
+ */
+static uint64_t follow_clear(const struct ring *ring, uint64_t pos,
+			     uint64_t prod, uint64_t size)
+{
+	uint64_t cons = load_cons(ring);
+
+	return cons > pos && pos_ok(cons, prod, size) ? cons : pos;
+}
+
+/*
+ * Where this pass starts: @pos, unless the ring is more than full from it,
+ * which happens in overwrite mode only (the kernel counts what it wrote
+ * over): then the oldest record kept, or, if that makes no sense either,
+ * producer_pos, counted.
+ */
+static uint64_t pass_start(const struct ring *ring, uint64_t pos,
+			   uint64_t prod, uint64_t size)
+{
+	uint64_t tail;
+
+	if (pos == prod || pos_ok(pos, prod, size))
+		return pos;
+	tail = __atomic_load_n(&ring->prod->overwrite_tail, __ATOMIC_RELAXED);
+	if (pos <= prod && pos <= tail && pos_ok(tail, prod, size))
+		return tail;
+	atomic_fetch_add(&stats.records_corrupt, 1);
+	return prod;
+}
+
+/*
+ * Is the header at offset @off of the data area one of a record that lies
+ * inside the data area and below @left bytes to producer_pos?  Its size is
+ * read into *@len only once the whole header is known to be inside.
+ */
+static bool header_ok(const uint8_t *data, uint64_t size, uint64_t off,
+		      uint64_t left, uint16_t *type, uint16_t *len)
+{
+	if (off > size - 8)
+		return false;
+	memcpy(type, data + off, sizeof(*type));
+	memcpy(len, data + off + 2, sizeof(*len));
+	return *len >= 8 && !(*len % 8) && *len <= size - off && *len <= left;
+}
+
 /* One pass over one ring: at most one ring's worth, so none starves. */
 static size_t drain_one(struct ring_reader *r, struct ring *ring,
 			ring_sink sink, void *arg)
 {
 	uint64_t size = r->info.ring_size, mask = size - 1, cons, prod;
 	size_t fill = 0, total = 0;
+	uint16_t type, len;
 
-	/* pairs with the kernel's smp_store_release() of producer_pos */
-	prod = __atomic_load_n(&ring->prod->producer_pos, __ATOMIC_ACQUIRE);
-	cons = __atomic_load_n(&ring->cons->consumer_pos, __ATOMIC_RELAXED);
-	if (prod - cons > size) {
-		/*
-		 * Overwrite mode: the oldest records are gone (the kernel
-		 * counts them as overwritten); start at the oldest kept.
-		 */
-		uint64_t tail = __atomic_load_n(&ring->prod->overwrite_tail,
-						__ATOMIC_RELAXED);
-
-		if (tail > cons && tail <= prod && prod - tail <= size)
-			cons = tail;
-	}
-	if (prod - cons > size) {
-		/* impossible in discard mode: resynchronise, count */
-		atomic_fetch_add(&stats.records_corrupt, 1);
-		cons = prod;
-	}
+	prod = load_prod(ring);
+	cons = pass_start(ring, follow_clear(ring, ring->pos, prod, size),
+			  prod, size);
 	while (cons < prod) {
 		uint64_t off = cons & mask;
-		uint16_t type, len;
 
-		memcpy(&type, ring->data + off, sizeof(type));
-		memcpy(&len, ring->data + off + 2, sizeof(len));
-		if (len < 8 || len % 8 || off + len > size ||
-		    len > prod - cons) {
+		if (!header_ok(ring->data, size, off, prod - cons, &type,
+			       &len)) {
 			atomic_fetch_add(&stats.records_corrupt, 1);
 			cons = prod;
 			break;
@@ -191,6 +315,7 @@ static size_t drain_one(struct ring_reader *r, struct ring *ring,
 	}
 	if (fill)
 		sink(r->chunk, fill, arg);
+	ring->pos = cons;
 	/* pairs with the kernel's smp_load_acquire() of consumer_pos */
 	__atomic_store_n(&ring->cons->consumer_pos, cons, __ATOMIC_RELEASE);
 	return total;

@@ -13,11 +13,22 @@ typedef void (*ring_sink)(const void *records, size_t len, void *arg);
 struct ring_reader *ring_open(const char *path);
 void ring_close(struct ring_reader *r);
 uint32_t ring_nr_cpus(const struct ring_reader *r);
+/* The largest record the module writes (OTEL_IOC_INFO max_record). */
+size_t ring_max_record(const struct ring_reader *r);
 /* Waits up to @timeout_ms for records; 1 ready, 0 timeout, -1 error/EINTR */
 int ring_wait(struct ring_reader *r, int timeout_ms);
 /* Reads every ring up to its producer position; returns bytes read. */
 size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg);
 int ring_clock(struct ring_reader *r, struct anchor *a);
 int ring_kstats(struct ring_reader *r, struct otel_cpu_stats *s);
+
+/*
+ * For tests: a reader of rings already in memory, laid out as mmap() gives
+ * them (@prod[n]: the producer page, the data area info->page_size bytes
+ * after it); no device, so only ring_drain() and ring_close() work.
+ */
+struct ring_reader *ring_attach(const struct otel_info *info,
+			       struct otel_ring_consumer *const *cons,
+			       const void *const *prod);
 
 #endif

@@ -28,6 +28,7 @@ static const struct {
 	COUNTER(dropped_too_big), COUNTER(export_requests),
 	COUNTER(export_retries), COUNTER(partial_rejected),
 	COUNTER(kernel_dropped), COUNTER(kernel_overwritten),
+	COUNTER(clock_jumps),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
