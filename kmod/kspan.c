@@ -55,10 +55,12 @@
 #define OTEL_KSPAN_MSG_MAX	OTEL_KSPAN_INLINE_BYTES
 #define OTEL_ENTRY_HDR		sizeof(struct otel_attr_entry)
 /* A string value that still fits an ATTR record with a key at its limit. */
-#define OTEL_KSPAN_VALUE_MAX	(OTEL_REC_MAX_SIZE - \
-				 sizeof(struct otel_rec_attr) - \
-				 OTEL_ENTRY_HDR - 8 - OTEL_KSPAN_KEY_MAX)
-#define OTEL_KSPAN_INDEX_MAX	OTEL_ATTR_TARGET_INDEX
+/* A string value at OTEL_KSPAN_VALUE_MAX still fits an ATTR record. */
+static_assert(sizeof(struct otel_rec_attr) + sizeof(struct otel_attr_entry) +
+	      8 + OTEL_KSPAN_KEY_MAX + OTEL_KSPAN_VALUE_MAX <=
+	      OTEL_REC_MAX_SIZE);
+/* Indices stop below OTEL_KSPAN_NO_TARGET. */
+#define OTEL_KSPAN_INDEX_MAX	(OTEL_ATTR_TARGET_INDEX - 1)
 
 /*
  * otel_tracing_key: true while tracing is enabled (exported GPL).  Tested
@@ -205,8 +207,22 @@ static __always_inline u8 *rec_copy(u8 *dst, const char *src, size_t n)
 /* Copy whole 8-byte words (entries are multiples of 8, 8-aligned). */
 static __always_inline void word_copy(u8 *dst, const u8 *src, size_t n)
 {
-	for (; n; n -= 8, src += 8, dst += 8)
+	for (; n >= 8; n -= 8, src += 8, dst += 8)
 		*(u64 *)dst = *(const u64 *)src;
+}
+
+/*
+ * Bytes of inline entries to copy out of the handle: never past its
+ * buffer, never into the status message at its end (@msg_len), whole
+ * words.  A handle a driver scribbled on must not make us read beyond it.
+ */
+static __always_inline u16 inline_used(const struct otel_kspan *span,
+				       u16 msg_len)
+{
+	u16 used = READ_ONCE(span->ibuf_used);
+
+	msg_len = min_t(u16, msg_len, OTEL_KSPAN_INLINE_BYTES);
+	return min_t(u16, used, OTEL_KSPAN_INLINE_BYTES - msg_len) & ~7;
 }
 
 /* Reserve a record of @span: header filled, span id set, last word zero. */
@@ -231,28 +247,34 @@ struct entry_shape {
 	bool	den;
 };
 
-static notrace bool attr_type_ok(const struct otel_kattr *a)
+/* A known type and a non-empty key: anything else is dropped, counted. */
+static notrace bool attr_ok(const struct otel_kattr *a)
 {
-	return a->type >= OTEL_ATTR_STRING && a->type <= OTEL_ATTR_DOUBLE;
+	return a->type >= OTEL_ATTR_STRING && a->type <= OTEL_ATTR_DOUBLE &&
+	       a->key && (a->key_len || a->key[0]);
 }
 
-/* Lengths and size of @a's entry, after the key and value limits. */
-static notrace struct entry_shape entry_shape(const struct otel_kattr *a)
+/*
+ * Lengths and size of @a's entry, after the key limit and the value limit
+ * @vmax (read once per call by the caller: a module parameter may change
+ * under us, and a record is reserved from these sizes).
+ */
+static notrace struct entry_shape entry_shape(const struct otel_kattr *a,
+					      u16 vmax)
 {
 	struct entry_shape e;
 
 	e.klen = a->key_len ? min_t(u16, a->key_len, OTEL_KSPAN_KEY_MAX) :
-		 a->key ? strnlen(a->key, OTEL_KSPAN_KEY_MAX) : 0;
+		 strnlen(a->key, OTEL_KSPAN_KEY_MAX);
 	e.vlen = 0;
 	if (a->type == OTEL_ATTR_STRING && a->str)
-		e.vlen = min_t(size_t, a->str_len,
-			       limit(&attr_value_length_limit,
-				     OTEL_KSPAN_VALUE_MAX));
+		e.vlen = min_t(size_t, a->str_len, vmax);
 	e.den = a->type == OTEL_ATTR_DOUBLE && a->den;
 	e.size = ALIGN(OTEL_ENTRY_HDR + (e.den ? 8 : 0) + e.klen + e.vlen, 8);
 	return e;
 }
 
+/* Write @a as an entry of exactly @e's shape (measured before). */
 static notrace void entry_write(u8 *dst, const struct otel_kattr *a,
 				struct entry_shape e)
 {
@@ -274,77 +296,73 @@ static notrace void entry_write(u8 *dst, const struct otel_kattr *a,
 	rec_copy(rec_copy(p, a->key, e.klen), a->str, e.vlen);
 }
 
+/* Entries measured for one record, then written with those very shapes. */
+#define OTEL_PACK_MAX	8	/* bounded: this lives on the stack, NMI too */
+
+struct entry_pack {
+	unsigned int		count;
+	size_t			bytes;
+	const struct otel_kattr	*attr[OTEL_PACK_MAX];
+	struct entry_shape	shape[OTEL_PACK_MAX];
+};
+
 /*
- * How many of @attrs, from *@pos, an admission budget of *@left and @room
- * bytes take: returns the bytes and sets *@count.  Invalid types are
- * skipped (and counted by the caller's admission).
+ * Measure the next admitted attributes of @attrs from *@pos, as many as
+ * *@left admits, @room bytes hold and one pack takes; advance *@pos and
+ * *@left past them.  Attributes that are not attr_ok() are stepped over
+ * (the caller's admission counted them).
  */
-static notrace size_t pack_size(const struct otel_kattr *attrs,
-				unsigned int n, unsigned int pos,
-				unsigned int left, size_t room, u16 *count)
+static notrace void pack_measure(struct entry_pack *pk,
+				 const struct otel_kattr *attrs,
+				 unsigned int n, unsigned int *pos,
+				 unsigned int *left, size_t room, u16 vmax)
 {
-	size_t used = 0;
-
-	*count = 0;
-	for (; pos < n && left; pos++) {
+	pk->count = 0;
+	pk->bytes = 0;
+	for (; *pos < n && *left && pk->count < OTEL_PACK_MAX; (*pos)++) {
 		struct entry_shape e;
 
-		if (!attr_type_ok(&attrs[pos]))
+		if (!attr_ok(&attrs[*pos]))
 			continue;
-		e = entry_shape(&attrs[pos]);
-		if (used + e.size > room)
+		e = entry_shape(&attrs[*pos], vmax);
+		if (pk->bytes + e.size > room)
 			break;
-		used += e.size;
-		left--;
-		(*count)++;
-	}
-	return used;
-}
-
-/* Write the @count entries pack_size() measured; advance *@pos. */
-static notrace void pack_write(u8 *dst, const struct otel_kattr *attrs,
-			       unsigned int n, unsigned int *pos, u16 count)
-{
-	for (; *pos < n && count; (*pos)++) {
-		struct entry_shape e;
-
-		if (!attr_type_ok(&attrs[*pos]))
-			continue;
-		e = entry_shape(&attrs[*pos]);
-		entry_write(dst, &attrs[*pos], e);
-		dst += e.size;
-		count--;
+		pk->attr[pk->count] = &attrs[*pos];
+		pk->shape[pk->count++] = e;
+		pk->bytes += e.size;
+		(*left)--;
 	}
 }
 
-/* Step over @count entries that were not written (their record was lost). */
-static notrace void pack_skip(const struct otel_kattr *attrs, unsigned int n,
-			      unsigned int *pos, u16 count)
+static notrace void pack_write(u8 *dst, const struct entry_pack *pk)
 {
-	for (; *pos < n && count; (*pos)++)
-		count -= attr_type_ok(&attrs[*pos]);
+	unsigned int i;
+
+	for (i = 0; i < pk->count; i++) {
+		entry_write(dst, pk->attr[i], pk->shape[i]);
+		dst += pk->shape[i].size;
+	}
 }
 
 /*
  * Admission by the limits: how many of @n attributes aimed at @target may
- * be written (the first valid ones); the rest, and invalid types, are
+ * be written (the first valid ones); the rest, and invalid ones, are
  * counted as dropped.
  */
 static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
 				       const struct otel_kattr *attrs,
 				       unsigned int n)
 {
-	unsigned int i, valid = 0, room, take;
+	unsigned int i, valid = 0, room, take, lim;
 
 	for (i = 0; i < n; i++)
-		valid += attr_type_ok(&attrs[i]);
+		valid += attr_ok(&attrs[i]);
 	span->dropped_attrs += n - valid;
 	if (target == OTEL_ATTR_TARGET_SPAN) {
 		room = span->attr_room;
 	} else if (target == span->target) {
-		room = limit(&attr_per_event_limit, U16_MAX) -
-		       min_t(unsigned int, span->target_attrs,
-			     limit(&attr_per_event_limit, U16_MAX));
+		lim = limit(&attr_per_event_limit, U16_MAX);
+		room = lim - min_t(unsigned int, span->target_attrs, lim);
 	} else {
 		room = 0;	/* no such event or link, or not the latest */
 	}
@@ -357,35 +375,37 @@ static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
 	return take;
 }
 
+/* The string value limit, read once per call. */
+static notrace u16 value_max(void)
+{
+	return limit(&attr_value_length_limit, OTEL_KSPAN_VALUE_MAX);
+}
+
 /*
- * Write @take admitted attributes of @attrs (from *@pos) as ATTR records
+ * Write the @left admitted attributes of @attrs from *@pos as ATTR records
  * aimed at @target, as many per record as fit.
  */
 static notrace void write_attr_records(struct otel_kspan *span, u16 target,
 				       const struct otel_kattr *attrs,
 				       unsigned int n, unsigned int *pos,
-				       unsigned int take)
+				       unsigned int left, u16 vmax)
 {
 	const size_t room = OTEL_REC_MAX_SIZE - sizeof(struct otel_rec_attr);
 	struct otel_rec_attr *r;
-	size_t used;
-	u16 count;
+	struct entry_pack pk;
 
-	while (take) {
-		used = pack_size(attrs, n, *pos, take, room, &count);
-		if (!count)
+	while (left) {
+		pack_measure(&pk, attrs, n, pos, &left, room, vmax);
+		if (!pk.count)
 			break;		/* cannot happen: one entry always fits */
-		take -= count;
 		span->nr_records++;
-		r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + used);
-		if (!r) {
-			pack_skip(attrs, n, pos, count);	/* lost */
-			continue;
-		}
+		r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + pk.bytes);
+		if (!r)
+			continue;	/* lost with the record, counted there */
 		r->target = target;
-		r->nr_attrs = count;
+		r->nr_attrs = pk.count;
 		r->reserved0 = 0;
-		pack_write((u8 *)(r + 1), attrs, n, pos, count);
+		pack_write((u8 *)(r + 1), &pk);
 		otel_ring_commit(&r->hdr);
 	}
 }
@@ -393,35 +413,37 @@ static notrace void write_attr_records(struct otel_kspan *span, u16 target,
 /* The inline buffer is full: write its entries as one ATTR record. */
 static notrace void flush_inline(struct otel_kspan *span)
 {
+	u16 used = inline_used(span, READ_ONCE(span->msg_len));
 	struct otel_rec_attr *r;
 
-	if (!span->nr_inline)
-		return;
+	if (!span->nr_inline || !used)
+		goto out;
 	span->nr_records++;
-	r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + span->ibuf_used);
+	r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + used);
 	if (r) {
 		r->target = OTEL_ATTR_TARGET_SPAN;
 		r->nr_attrs = span->nr_inline;
 		r->reserved0 = 0;
-		word_copy((u8 *)(r + 1), span->ibuf, span->ibuf_used);
+		word_copy((u8 *)(r + 1), span->ibuf, used);
 		otel_ring_commit(&r->hdr);
 	}
+out:
 	span->ibuf_used = 0;
 	span->nr_inline = 0;
 }
 
 /* Keep one admitted span attribute in the handle until the end. */
 static notrace void attr_inline(struct otel_kspan *span,
-				const struct otel_kattr *a)
+				const struct otel_kattr *a, u16 vmax)
 {
-	struct entry_shape e = entry_shape(a);
+	struct entry_shape e = entry_shape(a, vmax);
 	unsigned int pos = 0;
 
 	if (e.size > OTEL_KSPAN_INLINE_BYTES - span->ibuf_used - span->msg_len) {
 		flush_inline(span);
 		if (e.size > OTEL_KSPAN_INLINE_BYTES - span->msg_len) {
 			write_attr_records(span, OTEL_ATTR_TARGET_SPAN, a, 1,
-					   &pos, 1);
+					   &pos, 1, vmax);
 			return;
 		}
 	}
@@ -514,10 +536,19 @@ static inline void check_image_layout(void)
 static __always_inline void write_span(struct otel_kspan *span)
 {
 	const struct otel_kscope *scope = span->scope;
-	u16 used = span->ibuf_used;
-	size_t off = ALIGN(sizeof(struct otel_rec_span) + span->name_len +
-			   span->scope_name_len + span->scope_version_len +
-			   span->msg_len, 8);
+	/*
+	 * Every length once, bounded: the record is reserved from these, and
+	 * a racing set_status() or a scribbled handle must not make the
+	 * copies below differ from the reservation or read past the handle.
+	 */
+	u16 nl = min_t(u16, READ_ONCE(span->name_len), OTEL_KSPAN_NAME_MAX);
+	u16 sn = min_t(u16, READ_ONCE(span->scope_name_len),
+		       OTEL_KSPAN_SCOPE_MAX);
+	u16 sv = min_t(u16, READ_ONCE(span->scope_version_len),
+		       OTEL_KSPAN_SCOPE_MAX);
+	u16 ml = min_t(u16, READ_ONCE(span->msg_len), OTEL_KSPAN_MSG_MAX);
+	u16 used = inline_used(span, ml);
+	size_t off = ALIGN(sizeof(struct otel_rec_span) + nl + sn + sv + ml, 8);
 	struct otel_rec_span *r;
 	u8 *p;
 
@@ -527,13 +558,21 @@ static __always_inline void write_span(struct otel_kspan *span)
 		return;
 	/* Padding after the strings; the fixed part is written after it. */
 	*(u64 *)((u8 *)r + off - 8) = 0;
-	span->attrs_offset = off;
 	word_copy(r->hdr.span_id, span->span_id, OTEL_KSPAN_IMAGE);
-	p = rec_copy((u8 *)(r + 1), span->name, span->name_len);
-	p = rec_copy(p, scope->name, span->scope_name_len);
-	p = rec_copy(p, scope->version, span->scope_version_len);
-	rec_copy(p, (const char *)span->ibuf + OTEL_KSPAN_INLINE_BYTES -
-		 span->msg_len, span->msg_len);
+	/* The record describes itself with the lengths it was sized from. */
+	r->reserved0 = 0;
+	r->name_len = nl;
+	r->scope_name_len = sn;
+	r->scope_version_len = sv;
+	r->status_message_len = ml;
+	r->nr_attrs = used ? span->nr_inline : 0;
+	r->attrs_offset = off;
+	r->reserved1 = 0;
+	p = rec_copy((u8 *)(r + 1), span->name, nl);
+	p = rec_copy(p, scope->name, sn);
+	p = rec_copy(p, scope->version, sv);
+	rec_copy(p, (const char *)span->ibuf + OTEL_KSPAN_INLINE_BYTES - ml,
+		 ml);
 	word_copy((u8 *)r + off, span->ibuf, used);
 	__otel_ring_commit(&r->hdr);
 }
@@ -553,7 +592,8 @@ static notrace void drop_active(struct otel_kspan *span)
 {
 	if (!otel_kspan_valid(span) || !(span->cookie & OTEL_KSPAN_ACTIVE))
 		return;
-	otel_misuse(OTEL_MISUSE_BEGIN_ACTIVE, span);
+	/* The old span may be a dead frame's: report without reading it. */
+	otel_misuse(OTEL_MISUSE_BEGIN_ACTIVE, NULL);
 	if (span->cookie & OTEL_KSPAN_CURRENT)
 		otel_context_pop(span);
 }
@@ -613,8 +653,9 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 	if (unlikely(span->cookie))
 		drop_active(span);
 
-	if (flags & OTEL_BEGIN_CURRENT) {
-		st = otel_context_stack(ctx, true, &remote, &slot);
+	if (flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) {
+		st = otel_context_stack(ctx, flags & OTEL_BEGIN_CURRENT,
+					&remote, &slot);
 		if (st)
 			top = otel_context_top(st, span);
 		if (top) {
@@ -655,12 +696,7 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 	span->name = name ? name : "";
 	span->name_len = min_t(u16, name_len, OTEL_KSPAN_NAME_MAX);
 	span->scope = scope;
-	span->cookie = kspan_magic(span) | OTEL_KSPAN_ACTIVE |
-		       (sampled ? OTEL_KSPAN_RECORDING : 0);
-	if (st)
-		otel_context_push(span, st, slot);
-
-	/* What only a recording span needs. */
+	/* What only a recording span needs, set before the cookie says so. */
 	if (sampled) {
 		span->begin_cpu = raw_smp_processor_id();
 		span->begin_ctx = ctx;
@@ -694,6 +730,11 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 		if (READ_ONCE(begin_records))
 			write_begin(span);
 	}
+	/* Valid from here on (a racing end of a reused handle is a bug). */
+	smp_store_release(&span->cookie, kspan_magic(span) | OTEL_KSPAN_ACTIVE |
+			  (sampled ? OTEL_KSPAN_RECORDING : 0));
+	if (st && (flags & OTEL_BEGIN_CURRENT))
+		otel_context_push(span, st, slot);
 	trace_begin(span);
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_begin);
@@ -712,8 +753,15 @@ notrace void __otel_kspan_end(struct otel_kspan *span)
 		otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
 		return;
 	}
-	if (!(c & OTEL_KSPAN_ACTIVE)) {
-		if (c & OTEL_KSPAN_ENDED)
+	/*
+	 * Claim the end: of two racing ends (a driver bug, e.g. a timeout
+	 * and a completion) exactly one writes the record.
+	 */
+	if (!(c & OTEL_KSPAN_ACTIVE) ||
+	    !try_cmpxchg(&span->cookie, &c,
+			 (c & OTEL_KSPAN_CURRENT) | kspan_magic(span) |
+			 OTEL_KSPAN_ENDED)) {
+		if (READ_ONCE(span->cookie) & OTEL_KSPAN_ENDED)
 			otel_misuse(OTEL_MISUSE_END_TWICE, NULL);
 		return;
 	}
@@ -722,7 +770,6 @@ notrace void __otel_kspan_end(struct otel_kspan *span)
 	trace_end(span);
 	if (c & OTEL_KSPAN_RECORDING)
 		write_span(span);
-	span->cookie = kspan_magic(span) | OTEL_KSPAN_ENDED;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_end);
 
@@ -778,18 +825,19 @@ notrace void __otel_kspan_attrs(struct otel_kspan *span, u16 target,
 				const struct otel_kattr *attrs, unsigned int n)
 {
 	unsigned int i, take, pos = 0;
+	u16 vmax = value_max();
 
 	if (!recording(span))
 		return;
 	take = attr_admit(span, target, attrs, n);
 	if (target != OTEL_ATTR_TARGET_SPAN) {
-		write_attr_records(span, target, attrs, n, &pos, take);
+		write_attr_records(span, target, attrs, n, &pos, take, vmax);
 		return;
 	}
 	for (i = 0; i < n && take; i++) {
-		if (!attr_type_ok(&attrs[i]))
+		if (!attr_ok(&attrs[i]))
 			continue;
-		attr_inline(span, &attrs[i]);
+		attr_inline(span, &attrs[i], vmax);
 		take--;
 	}
 }
@@ -812,10 +860,11 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 				   unsigned int n)
 {
 	const size_t fixed = sizeof(struct otel_rec_event);
-	unsigned int take, pos = 0;
+	unsigned int left, pos = 0;
 	struct otel_rec_event *r;
-	u16 nlen, idx, count = 0;
-	size_t off, used = 0;
+	struct entry_pack pk;
+	u16 nlen, idx, vmax = value_max();
+	size_t off;
 
 	if (!recording(span))
 		return 0;
@@ -828,35 +877,32 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 	span->target_attrs = 0;
 	if (!attrs)
 		n = 0;
-	take = attr_admit(span, idx, attrs, n);
+	left = attr_admit(span, idx, attrs, n);
 
 	name = name ? name : "";
 	nlen = strnlen(name, OTEL_KSPAN_NAME_MAX);
 	off = ALIGN(fixed + nlen, 8);
-	if (take)
-		used = pack_size(attrs, n, 0, take, OTEL_REC_MAX_SIZE - off,
-				 &count);
+	pack_measure(&pk, attrs, n, &pos, &left, OTEL_REC_MAX_SIZE - off, vmax);
 	span->nr_records++;
-	r = rec_reserve(span, OTEL_REC_EVENT, off + used);
+	r = rec_reserve(span, OTEL_REC_EVENT, off + pk.bytes);
 	if (r) {
 		if (time_ns)
 			r->hdr.time_ns = time_ns;
 		*(u64 *)((u8 *)r + off - 8) = 0;
 		r->index = idx;
 		r->name_len = nlen;
-		r->nr_attrs = count;
+		r->nr_attrs = pk.count;
 		r->attrs_offset = off;
 		rec_copy((u8 *)(r + 1), name, nlen);
-		pack_write((u8 *)r + off, attrs, n, &pos, count);
+		pack_write((u8 *)r + off, &pk);
 		otel_ring_commit(&r->hdr);
-	} else {
-		pack_skip(attrs, n, &pos, count);
 	}
 	/* What did not fit in the event's record. */
-	write_attr_records(span, idx, attrs, n, &pos, take - count);
+	write_attr_records(span, idx, attrs, n, &pos, left, vmax);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_event);
+
 /**
  * __otel_kspan_add_link() - add a link (use otel_kspan_add_link())
  * @span:	a span
@@ -874,10 +920,10 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 				  unsigned int n)
 {
 	const size_t off = sizeof(struct otel_rec_link);
-	unsigned int take, pos = 0;
+	unsigned int left, pos = 0;
 	struct otel_rec_link *r;
-	size_t used = 0;
-	u16 idx, count = 0;
+	struct entry_pack pk;
+	u16 idx, vmax = value_max();
 
 	if (!recording(span) || !context_valid(ctx))
 		return 0;
@@ -890,27 +936,23 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 	span->target_attrs = 0;
 	if (!attrs)
 		n = 0;
-	take = attr_admit(span, span->target, attrs, n);
-	if (take)
-		used = pack_size(attrs, n, 0, take, OTEL_REC_MAX_SIZE - off,
-				 &count);
+	left = attr_admit(span, span->target, attrs, n);
+	pack_measure(&pk, attrs, n, &pos, &left, OTEL_REC_MAX_SIZE - off, vmax);
 
 	span->nr_records++;
-	r = rec_reserve(span, OTEL_REC_LINK, off + used);
+	r = rec_reserve(span, OTEL_REC_LINK, off + pk.bytes);
 	if (r) {
 		memcpy(r->trace_id, ctx->trace_id, OTEL_TRACE_ID_SIZE);
 		memcpy(r->span_id, ctx->span_id, OTEL_SPAN_ID_SIZE);
 		r->trace_flags = ctx->trace_flags;
 		r->reserved0 = 0;
 		r->index = idx;
-		r->nr_attrs = count;
+		r->nr_attrs = pk.count;
 		r->reserved1 = 0;
-		pack_write((u8 *)r + off, attrs, n, &pos, count);
+		pack_write((u8 *)r + off, &pk);
 		otel_ring_commit(&r->hdr);
-	} else {
-		pack_skip(attrs, n, &pos, count);
 	}
-	write_attr_records(span, span->target, attrs, n, &pos, take - count);
+	write_attr_records(span, span->target, attrs, n, &pos, left, vmax);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_link);
@@ -1125,4 +1167,5 @@ void otel_kspan_exit(void)
 {
 	otel_kspan_set_enabled(false);
 	otel_context_exit();
+	otel_span_stats_exit();
 }

@@ -53,12 +53,12 @@ DECLARE_WAIT_QUEUE_HEAD(otel_ring_wq);
  * Changed only under otel_ring_mutex, with writers paused (except wakeup);
  * the writers (ring_write.h) read them.
  */
-u64 otel_size __read_mostly;
-u32 otel_mode __read_mostly;
-u32 otel_wakeup;
-bool otel_paused;		/* writers drop (dropped_disabled) */
+u64 otel_ring_bytes __read_mostly;
+u32 otel_ring_cur_mode __read_mostly;
+u32 otel_ring_wakeup;
+bool otel_ring_paused;		/* writers drop (dropped_disabled) */
 static bool otel_snapshot_on;
-bool otel_reader_wait;		/* a reader sleeps: commits queue wake_work */
+bool otel_ring_reader_wait;		/* a reader sleeps: commits queue wake_work */
 
 /* Mappings of the rings: a resize needs none. */
 static DEFINE_SPINLOCK(otel_map_lock);
@@ -142,18 +142,18 @@ static bool ring_data_ready(u64 min);
 
 static void ring_wake_fn(struct irq_work *work)
 {
-	WRITE_ONCE(otel_reader_wait, false);
+	WRITE_ONCE(otel_ring_reader_wait, false);
 	wake_up_interruptible_all(&otel_ring_wq);
 }
 
 /*
- * Writers test otel_reader_wait without a barrier (that would be a LOCKed
+ * Writers test otel_ring_reader_wait without a barrier (that would be a LOCKed
  * instruction per record), so a reader going to sleep just as a writer
  * publishes can miss its wakeup: this timer bounds that to OTEL_WAKE_SLACK.
  */
 static void ring_wake_timer_fn(struct timer_list *t)
 {
-	u32 wb = READ_ONCE(otel_wakeup);
+	u32 wb = READ_ONCE(otel_ring_wakeup);
 
 	if (!wq_has_sleeper(&otel_ring_wq))
 		return;
@@ -165,7 +165,7 @@ static void ring_wake_timer_fn(struct timer_list *t)
 /* A reader is about to check for data and sleep if there is none. */
 void otel_ring_reader_waiting(void)
 {
-	WRITE_ONCE(otel_reader_wait, true);
+	WRITE_ONCE(otel_ring_reader_wait, true);
 	smp_mb();	/* flag before the reader's data check */
 	if (!timer_pending(&otel_wake_timer))
 		mod_timer(&otel_wake_timer, jiffies + OTEL_WAKE_SLACK);
@@ -173,27 +173,27 @@ void otel_ring_reader_waiting(void)
 
 u64 otel_ring_size(void)
 {
-	return READ_ONCE(otel_size);
+	return READ_ONCE(otel_ring_bytes);
 }
 
 u64 otel_ring_stride(void)
 {
-	return READ_ONCE(otel_size) + 2 * PAGE_SIZE;
+	return READ_ONCE(otel_ring_bytes) + 2 * PAGE_SIZE;
 }
 
 u32 otel_ring_mode(void)
 {
-	return READ_ONCE(otel_mode);
+	return READ_ONCE(otel_ring_cur_mode);
 }
 
 u32 otel_ring_wakeup_bytes(void)
 {
-	return READ_ONCE(otel_wakeup);
+	return READ_ONCE(otel_ring_wakeup);
 }
 
 void otel_ring_set_wakeup_bytes(u32 bytes)
 {
-	WRITE_ONCE(otel_wakeup, bytes);
+	WRITE_ONCE(otel_ring_wakeup, bytes);
 }
 
 /*
@@ -207,14 +207,14 @@ u64 otel_ring_read_start(struct otel_ring *ring, u64 prod)
 	u64 cons = READ_ONCE(ring->cons->consumer_pos);
 	u64 tail;
 
-	if (READ_ONCE(otel_mode) == OTEL_MODE_OVERWRITE) {
+	if (READ_ONCE(otel_ring_cur_mode) == OTEL_MODE_OVERWRITE) {
 		tail = local64_read(&ring->tail);
 		if (prod - cons > prod - tail || (cons & 7))
 			cons = tail;
 		return cons;
 	}
 	/* Records start 8-aligned: an unaligned header would cross the end. */
-	if (prod - cons > READ_ONCE(otel_size) || (cons & 7))
+	if (prod - cons > READ_ONCE(otel_ring_bytes) || (cons & 7))
 		return prod;
 	return cons;
 }
@@ -258,14 +258,14 @@ bool otel_ring_has_data(void)
 static void ring_pause(void)
 {
 	lockdep_assert_held(&otel_ring_mutex);
-	WRITE_ONCE(otel_paused, true);
+	WRITE_ONCE(otel_ring_paused, true);
 	synchronize_rcu();
 }
 
 static void ring_unpause(void)
 {
 	if (!otel_snapshot_on)
-		WRITE_ONCE(otel_paused, false);
+		WRITE_ONCE(otel_ring_paused, false);
 }
 
 /* Empty a paused ring without moving positions backwards. */
@@ -344,10 +344,10 @@ int otel_ring_set_mode(u32 mode)
 
 	if (mode > OTEL_MODE_OVERWRITE)
 		return -EINVAL;
-	if (mode == otel_mode)
+	if (mode == otel_ring_cur_mode)
 		return 0;
 	ring_pause();
-	WRITE_ONCE(otel_mode, mode);
+	WRITE_ONCE(otel_ring_cur_mode, mode);
 	for_each_possible_cpu(cpu)
 		ring_empty(otel_rings[cpu]);
 	ring_unpause();
@@ -396,7 +396,7 @@ int otel_ring_resize(u64 size)
 
 	if (!ring_size_valid(size))
 		return -EINVAL;
-	if (size == otel_size)
+	if (size == otel_ring_bytes)
 		return 0;
 	spin_lock(&otel_map_lock);
 	if (otel_nr_maps)
@@ -428,7 +428,7 @@ int otel_ring_resize(u64 size)
 		ring_area_set(otel_rings[cpu], areas[cpu], cpu, size);
 		areas[cpu] = old;	/* freed below */
 	}
-	WRITE_ONCE(otel_size, size);
+	WRITE_ONCE(otel_ring_bytes, size);
 	ring_unpause();
 	cpus_read_unlock();
 	synchronize_rcu();	/* ring_data_ready() may still look at the old areas */
@@ -541,8 +541,8 @@ int otel_ring_init(void)
 		       ring_mode);
 		return -EINVAL;
 	}
-	otel_size = size;
-	otel_mode = ring_mode;
+	otel_ring_bytes = size;
+	otel_ring_cur_mode = ring_mode;
 	otel_rings = kcalloc(nr_cpu_ids, sizeof(*otel_rings), GFP_KERNEL);
 	if (!otel_rings)
 		return -ENOMEM;

@@ -25,11 +25,11 @@
 #include "ring.h"
 
 /* Ring settings the writers read (ring.c changes them, writers paused). */
-extern u64 otel_size;
-extern u32 otel_mode;
-extern u32 otel_wakeup;
-extern bool otel_paused;
-extern bool otel_reader_wait;
+extern u64 otel_ring_bytes;
+extern u32 otel_ring_cur_mode;
+extern u32 otel_ring_wakeup;
+extern bool otel_ring_paused;
+extern bool otel_ring_reader_wait;
 
 void otel_ring_overwrite(struct otel_ring *ring, u64 new_head, u64 size,
 			 u64 rec_pos);
@@ -49,9 +49,9 @@ static __always_inline void otel_ring_maybe_wake(struct otel_ring *ring,
 {
 	u32 wb;
 
-	if (!READ_ONCE(otel_reader_wait))
+	if (!READ_ONCE(otel_ring_reader_wait))
 		return;
-	wb = READ_ONCE(otel_wakeup);
+	wb = READ_ONCE(otel_ring_wakeup);
 	if (wb && head - READ_ONCE(ring->cons->consumer_pos) < wb)
 		return;
 	/* Never wake from here: we may be in NMI.  irq_work is NMI-safe. */
@@ -118,7 +118,7 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 		goto out;
 	}
 	size = ALIGN(size, 8);
-	if (unlikely(READ_ONCE(otel_paused))) {
+	if (unlikely(READ_ONCE(otel_ring_paused))) {
 		local64_inc(&ring->stat.dropped_disabled);
 		goto out;
 	}
@@ -133,8 +133,8 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 	barrier();
 	local_inc(&ring->committing);
 
-	rsize = READ_ONCE(otel_size);
-	overwrite = READ_ONCE(otel_mode) == OTEL_MODE_OVERWRITE;
+	rsize = READ_ONCE(otel_ring_bytes);
+	overwrite = READ_ONCE(otel_ring_cur_mode) == OTEL_MODE_OVERWRITE;
 	do {
 		head = local64_read(&ring->head);
 		pad = rsize - (head & (rsize - 1));

@@ -35,8 +35,8 @@
  * Versioning: OTEL_ABI_VERSION changes only on an incompatible change (2:
  * one record per span).  New record types and new flags may appear without
  * a bump: readers skip record types they do not know (hdr.size always tells
- * how far), and ioctl structs carry a size or reserved fields so they can
- * grow.
+ * how far).  ioctl structs carry reserved fields that must be zero, so
+ * later versions can give them a meaning.
  */
 #ifndef _UAPI_OTELTRACE_H
 #define _UAPI_OTELTRACE_H
