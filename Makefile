@@ -72,6 +72,7 @@ clean:
 	-$(KMAKE) M=$(TOP) clean
 	-$(KMAKE) M=$(TOP)/kmod/demo clean
 	-$(KMAKE) M=$(TOP)/tests/kmod clean
+	-$(KMAKE) M=$(TOP)/kmod/template clean
 	rm -rf $(BUILD)
 
 distclean: clean

@@ -254,7 +254,10 @@ bad:
  *
  * Return: the span begun (or entered) last and not yet ended in this task,
  * or in this CPU's current interrupt context; NULL if none.  Use it only
- * in the context that made it current.
+ * in the context that made it current, and only while that span is
+ * certainly alive: a driver that frees a handle it entered without
+ * leaving it leaves a dangling pointer here.  To parent a span on it, use
+ * otel_kspan_begin_async(), which reads oteltrace's own copy of the ids.
  *
  * Context: any.
  */
@@ -519,8 +522,11 @@ static void otel_task_exit_probe(void *data, struct task_struct *t)
 	if (t != current)
 		return;
 	idx = otel_slot_find(t);
-	if (idx >= 0)
-		slot_release(idx);
+	if (idx < 0)
+		return;
+	if (static_branch_unlikely(&otel_debug_open_key))
+		otel_debug_open_task_exit(idx);		/* debug_open.c */
+	slot_release(idx);
 }
 
 /*

@@ -208,6 +208,8 @@ static __always_inline bool otel_context_push(struct otel_kspan *span,
 	memcpy(e->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
 	memcpy(e->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
 	WRITE_ONCE(e->gen, st->gen);
+	if (static_branch_unlikely(&otel_debug_open_key) && slot)
+		otel_debug_open_note(span, slot - 1, st->depth, st->gen);
 	/* Interrupts only look at their own chains: no ordering needed. */
 	st->depth++;
 	span->ctx_stack = st;

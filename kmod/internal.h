@@ -6,6 +6,7 @@
 #ifndef _OTELTRACE_INTERNAL_H
 #define _OTELTRACE_INTERNAL_H
 
+#include <linux/jump_label.h>
 #include <linux/types.h>
 #include "uapi/oteltrace.h"
 
@@ -96,5 +97,20 @@ enum otel_misuse {
 
 void otel_misuse(enum otel_misuse what, const struct otel_kspan *span);
 void otel_span_stats_get(struct otel_span_stats *out);
+
+/*
+ * debug_open.c: the debug_open_spans module parameter (off by default):
+ * report a current span still open when its task returns to user space or
+ * exits.  While it is on, otel_context_push() notes each span made current
+ * in a task chain (otel_debug_open_note()) and the task exit probe reports
+ * (otel_debug_open_task_exit()).
+ */
+DECLARE_STATIC_KEY_FALSE(otel_debug_open_key);
+int otel_debug_open_init(void);
+void otel_debug_open_exit(void);
+void otel_debug_open_note(const struct otel_kspan *span, u32 idx, u32 depth,
+			  u32 gen);
+void otel_debug_open_task_exit(int idx);
+void otel_span_stats_exit(void);
 
 #endif /* _OTELTRACE_INTERNAL_H */

@@ -17,7 +17,8 @@
  * Order: the rings first (writers need them), then the span API that
  * writes into them, then the device that exposes them.  Module parameters
  * live next to the code that uses them: ring_size_kb and ring_mode in
- * ring.c, group in dev.c.
+ * ring.c, group in dev.c, debug_open_spans in debug_open.c (after the
+ * span API: it needs the context table).
  */
 static int __init oteltrace_init(void)
 {
@@ -32,6 +33,10 @@ static int __init oteltrace_init(void)
 	if (ret)
 		goto err_kspan;
 
+	ret = otel_debug_open_init();
+	if (ret)
+		goto err_debug;
+
 	ret = otel_dev_init();
 	if (ret)
 		goto err_dev;
@@ -40,6 +45,8 @@ static int __init oteltrace_init(void)
 	return 0;
 
 err_dev:
+	otel_debug_open_exit();
+err_debug:
 	otel_kspan_exit();
 err_kspan:
 	otel_ring_exit();
@@ -50,6 +57,7 @@ err_ring:
 static void __exit oteltrace_exit(void)
 {
 	otel_dev_exit();
+	otel_debug_open_exit();
 	otel_kspan_exit();
 	otel_ring_exit();
 }

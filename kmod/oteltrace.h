@@ -92,6 +92,12 @@ struct otel_span_context {
 /* Bytes of attributes (and status message) a handle keeps until the end. */
 #define OTEL_KSPAN_INLINE_BYTES	128
 
+/* Longest string attribute value kept (attr_value_length_limit's cap). */
+#define OTEL_KSPAN_VALUE_MAX	840
+
+/* An attribute target no event or link ever has (its attributes drop). */
+#define OTEL_KSPAN_NO_TARGET	OTEL_ATTR_TARGET_INDEX
+
 /**
  * struct otel_kspan - a span; lives in the caller's memory
  * @cookie:	validity and state (see OTEL_KSPAN_ACTIVE); read by the
@@ -126,12 +132,14 @@ struct otel_span_context {
  * @ctx_gen:	generation of its entry there
  * @ctx_slot:	1 + the task slot of @ctx_stack, 0 for an interrupt chain
  * @ctx_index:	its entry in that chain
+ * @pad0:	unused
  * @ibuf_used:	bytes of attribute entries at the start of @ibuf
  * @attr_room:	span attributes the count limit still admits
  * @nr_events:	events written (the last one's index)
  * @nr_links:	links written (the last one's index)
  * @target:	ATTR target of the last event or link
  * @target_attrs: attributes admitted on @target
+ * @pad1:	unused
  * @ibuf:	attribute entries (struct otel_attr_entry encoding) and the
  *		status message, copied into the span's record at end
  *
@@ -255,7 +263,7 @@ static __always_inline struct otel_kattr otel_kattr_str(const char *k,
 {
 	return (struct otel_kattr){ .key = k, .key_len = otel_const_strlen(k),
 				    .type = OTEL_ATTR_STRING, .str = s,
-				    .str_len = s ? strnlen(s, 0xffff) : 0 };
+				    .str_len = s ? strnlen(s, OTEL_KSPAN_VALUE_MAX) : 0 };
 }
 
 static __always_inline struct otel_kattr otel_kattr_num(const char *k,
@@ -266,17 +274,24 @@ static __always_inline struct otel_kattr otel_kattr_num(const char *k,
 				    .type = type, .i = i, .den = den };
 }
 
+/* A fraction's denominator: 0 means 1, as otel_kspan_set_double() says. */
+static __always_inline u64 otel_kattr_den(u64 den)
+{
+	return den ? den : 1;
+}
+
 #define OTEL_KATTR_STR(k, s)	otel_kattr_str((k), (s))
 #define OTEL_KATTR_BOOL(k, b)	otel_kattr_num((k), OTEL_ATTR_BOOL, !!(b), 0)
 #define OTEL_KATTR_INT(k, v)	otel_kattr_num((k), OTEL_ATTR_INT, (v), 0)
 #define OTEL_KATTR_DOUBLE(k, num, d) \
-	otel_kattr_num((k), OTEL_ATTR_DOUBLE, (num), (d))
+	otel_kattr_num((k), OTEL_ATTR_DOUBLE, (num), otel_kattr_den(d))
 #define OTEL_KATTR_DOUBLE_BITS(k, bits) \
 	otel_kattr_num((k), OTEL_ATTR_DOUBLE, (s64)(bits), 0)
 
 /* Flags of __otel_kspan_begin(). */
 #define OTEL_BEGIN_CURRENT	0x01	/* install as this context's current */
 #define OTEL_BEGIN_EXPLICIT	0x02	/* parent given: do not look it up */
+#define OTEL_BEGIN_ASYNC	0x04	/* parent: this context's current; not installed */
 
 DECLARE_STATIC_KEY_FALSE(otel_tracing_key);
 
@@ -396,6 +411,35 @@ static __always_inline void otel_kspan_begin_remote(struct otel_kspan *span,
 }
 
 /**
+ * otel_kspan_begin_async() - begin a child of the current span that ends
+ * elsewhere
+ * @span:	handle in the caller's memory (a request structure); overwritten
+ * @name:	span name; must stay valid until otel_kspan_end()
+ * @kind:	enum otel_span_kind
+ *
+ * The parent is this context's current span (or the task's remote
+ * context), taken from oteltrace's own copy of its ids, as
+ * otel_kspan_begin() does; but the span does not become current, so it
+ * may end in any context, on any CPU: the usual shape of a request that an
+ * interrupt or a work item completes.  Prefer this to
+ * otel_kspan_begin_child(span, otel_kspan_current(), ...), which reads the
+ * current span's handle.
+ *
+ * Context: any.
+ */
+static __always_inline void otel_kspan_begin_async(struct otel_kspan *span,
+						   const char *name,
+						   enum otel_span_kind kind)
+{
+	if (static_branch_unlikely(&otel_tracing_key))
+		__otel_kspan_begin(span, &__otel_scope, name,
+				   otel_const_strlen(name), kind, NULL, NULL,
+				   OTEL_BEGIN_ASYNC);
+	else if (span->cookie)
+		__otel_kspan_reset(span);
+}
+
+/**
  * otel_kspan_end() - end a span
  * @span:	a begun span; ending it twice is harmless
  *
@@ -411,6 +455,53 @@ static __always_inline void otel_kspan_end(struct otel_kspan *span)
 	if (span->cookie)
 		__otel_kspan_end(span);
 }
+
+/* Cleanup handler of OTEL_KSPAN_SCOPED(): a span ended earlier stays so. */
+static __always_inline void __otel_kspan_scope_exit(struct otel_kspan *span)
+{
+	if (span->cookie & OTEL_KSPAN_ACTIVE)
+		__otel_kspan_end(span);
+}
+
+/* Begins the span of OTEL_KSPAN_SCOPED(); returns it for the declaration. */
+static __always_inline struct otel_kspan *
+__otel_kspan_scope_enter(struct otel_kspan *span, const char *name,
+			 enum otel_span_kind kind)
+{
+	otel_kspan_begin(span, name, kind);
+	return span;
+}
+
+/**
+ * OTEL_KSPAN_SCOPED() - declare and begin a span that ends with its scope
+ * @var:	the handle's variable name
+ * @name:	span name (see otel_kspan_begin())
+ * @kind:	enum otel_span_kind
+ *
+ * Begins @var as the current span, like otel_kspan_begin(), and ends it
+ * when the enclosing scope exits, by any return, break or goto, the way
+ * linux/cleanup.h guards work (it uses the compiler's cleanup attribute,
+ * so it works on kernels older than cleanup.h).  An early return can then
+ * never leave the span current::
+ *
+ *	static int mydrv_read(struct mydrv *d)
+ *	{
+ *		OTEL_KSPAN_SCOPED(span, "mydrv.read", OTEL_SPAN_KIND_INTERNAL);
+ *
+ *		if (!d->ready)
+ *			return -EAGAIN;		// span ends here
+ *		...
+ *	}
+ *
+ * Calling otel_kspan_end(&@var) earlier is allowed: the scope's end then
+ * does nothing.  Context: any.
+ */
+#define OTEL_KSPAN_SCOPED(var, name, kind)				\
+	struct otel_kspan var						\
+		__attribute__((__cleanup__(__otel_kspan_scope_exit))) =	\
+		__otel_kspan_init(),					\
+		*__UNIQUE_ID(otel_scope) __maybe_unused =		\
+		__otel_kspan_scope_enter(&var, name, kind)
 
 /**
  * otel_kspan_is_recording() - does this span write records?
@@ -650,9 +741,11 @@ static __always_inline void otel_kspan_event_attrs(struct otel_kspan *span,
 						   const struct otel_kattr *attrs,
 						   unsigned int n)
 {
+	/* Not an event index (0, or a link's flag): no target, dropped. */
+	if (event & OTEL_ATTR_TARGET_LINK)
+		event = OTEL_KSPAN_NO_TARGET;
 	if (otel_kspan_is_recording(span) && event)
-		__otel_kspan_attrs(span, event & OTEL_ATTR_TARGET_INDEX,
-				   attrs, n);
+		__otel_kspan_attrs(span, event, attrs, n);
 }
 
 /**

@@ -18,6 +18,35 @@
 
 #include "oteltrace.h"
 
+/*
+ * Kind and status print by name; TRACE_DEFINE_ENUM() exports the values so
+ * that perf and trace-cmd, which parse the print format, resolve them too.
+ */
+TRACE_DEFINE_ENUM(OTEL_SPAN_KIND_UNSPECIFIED);
+TRACE_DEFINE_ENUM(OTEL_SPAN_KIND_INTERNAL);
+TRACE_DEFINE_ENUM(OTEL_SPAN_KIND_SERVER);
+TRACE_DEFINE_ENUM(OTEL_SPAN_KIND_CLIENT);
+TRACE_DEFINE_ENUM(OTEL_SPAN_KIND_PRODUCER);
+TRACE_DEFINE_ENUM(OTEL_SPAN_KIND_CONSUMER);
+TRACE_DEFINE_ENUM(OTEL_STATUS_UNSET);
+TRACE_DEFINE_ENUM(OTEL_STATUS_OK);
+TRACE_DEFINE_ENUM(OTEL_STATUS_ERROR);
+
+#define otel_show_kind(kind)						\
+	__print_symbolic(kind,						\
+			 { OTEL_SPAN_KIND_UNSPECIFIED,	"unspecified" },	\
+			 { OTEL_SPAN_KIND_INTERNAL,	"internal" },	\
+			 { OTEL_SPAN_KIND_SERVER,	"server" },	\
+			 { OTEL_SPAN_KIND_CLIENT,	"client" },	\
+			 { OTEL_SPAN_KIND_PRODUCER,	"producer" },	\
+			 { OTEL_SPAN_KIND_CONSUMER,	"consumer" })
+
+#define otel_show_status(status)					\
+	__print_symbolic(status,					\
+			 { OTEL_STATUS_UNSET,	"unset" },		\
+			 { OTEL_STATUS_OK,	"ok" },			\
+			 { OTEL_STATUS_ERROR,	"error" })
+
 DECLARE_EVENT_CLASS(otel_kspan_class,
 		    TP_PROTO(const struct otel_kspan *span),
 		    TP_ARGS(span),
@@ -38,16 +67,16 @@ DECLARE_EVENT_CLASS(otel_kspan_class,
 				   __entry->kind = span->kind;
 				   __entry->trace_flags = span->trace_flags;
 				   __entry->status = span->status;),
-		    TP_printk("name=%s trace_id=%s span_id=%s parent_id=%s kind=%u sampled=%u status=%u",
+		    TP_printk("name=%s trace_id=%s span_id=%s parent_id=%s kind=%s sampled=%u status=%s",
 			      __get_str(name),
 			      __print_hex_str(__entry->trace_id, OTEL_TRACE_ID_SIZE),
 			      __print_hex_str(__entry->span_id, OTEL_SPAN_ID_SIZE),
 			      __print_hex_str(__entry->parent_id, OTEL_SPAN_ID_SIZE),
-			      __entry->kind,
+			      otel_show_kind(__entry->kind),
 			      __entry->trace_flags & OTEL_TRACE_FLAG_SAMPLED,
-			      __entry->status));
+			      otel_show_status(__entry->status)));
 
-/* A span began (status is always 0 here). */
+/* A span began (status is always unset here). */
 DEFINE_EVENT(otel_kspan_class, kspan_begin,
 	     TP_PROTO(const struct otel_kspan *span),
 	     TP_ARGS(span));

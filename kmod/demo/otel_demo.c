@@ -5,9 +5,11 @@
  * Writing a decimal N to /dev/otel_demo runs N requests in the writer's
  * context.  Request seq (0..N-1) makes three spans, all with scope
  * "otel_demo":
- *   otel_demo.request	root, INTERNAL; demo.seq = seq, demo.name = "demo",
- *			demo.ratio = 0.5, demo.ok = true; status ERROR
- *			"demo failure" when seq % 10 == 9, else OK
+ *   otel_demo.request	root, INTERNAL, declared with OTEL_KSPAN_SCOPED() so
+ *			that it ends on every return; demo.seq = seq,
+ *			demo.name = "demo", demo.ratio = 0.5, demo.ok = true;
+ *			status ERROR "demo failure" when seq % 10 == 9, else
+ *			OK
  *   otel_demo.work	begun while the request is current (implicit
  *			parent), one event "checkpoint" with demo.step = 1
  *   otel_demo.complete	explicit child of the request, begun here and ended
@@ -49,13 +51,13 @@ static void demo_complete_work(struct work_struct *work)
 
 static void demo_request(unsigned int seq)
 {
+	/* Current until the function returns, whichever way it does. */
+	OTEL_KSPAN_SCOPED(request, "otel_demo.request", OTEL_SPAN_KIND_INTERNAL);
 	const struct otel_kattr step = OTEL_KATTR_INT("demo.step", 1);
-	DEFINE_OTEL_KSPAN(request);
 	DEFINE_OTEL_KSPAN(work);
 	struct demo_completion c = { };
 	unsigned int cpu;
 
-	otel_kspan_begin(&request, "otel_demo.request", OTEL_SPAN_KIND_INTERNAL);
 	otel_kspan_set_int(&request, "demo.seq", seq);
 	otel_kspan_set_str(&request, "demo.name", "demo");
 	otel_kspan_set_double(&request, "demo.ratio", 1, 2);
@@ -79,13 +81,13 @@ static void demo_request(unsigned int seq)
 	wait_for_completion(&c.done);
 	destroy_work_on_stack(&c.work);
 
-	if (seq % 10 == 9)
+	if (seq % 10 == 9) {
 		otel_kspan_set_status(&request, OTEL_STATUS_ERROR,
 				      "demo failure");
-	else
-		otel_kspan_set_status(&request, OTEL_STATUS_OK, NULL);
-	otel_kspan_end(&request);
-}
+		return;		/* the request span ends here... */
+	}
+	otel_kspan_set_status(&request, OTEL_STATUS_OK, NULL);
+}				/* ...or here */
 
 static ssize_t demo_write(struct file *file, const char __user *buf,
 			  size_t count, loff_t *ppos)

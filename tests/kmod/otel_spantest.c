@@ -71,6 +71,18 @@
  *		"t.m.foreign.child" (the parent's child)
  *   rcu_barrier	waits for pending RCU callbacks (tasks being freed)
  *
+ * The scope guard (tests/vm/span_scope_test.c):
+ *   scoped N	N rounds of scoped_request() left by each of its four
+ *		paths in turn (see there): "t.s.request" (t.path, t.seq) with
+ *		children "t.s.step", "t.s.inner", "t.s.iter"; after each
+ *		call no span may be current (else -EPROTO), and a root
+ *		"t.s.after" (t.path, t.seq) follows
+ *
+ * debug_open_spans (tests/vm/span_debug_test.c; mleak leaves a span open
+ * across the system call):
+ *   dexit	a kthread "otel_dexit" begins "t.d.exit" as its current span
+ *		and exits with it open; returns once the kthread is dead
+ *
  * Reading <debugfs>/otel_spantest/exit_span does nothing; its release()
  * runs in do_exit() when a process exits with it open, after oteltrace's
  * task exit hook: it leaves "t.exit.hold" current (so the task's context
@@ -925,6 +937,115 @@ static int cmd_morphan(unsigned int n)
 	return i < n ? -ENOMEM : 0;
 }
 
+/* --- the scope guard: OTEL_KSPAN_SCOPED() --- */
+
+/* A helper with its own scoped span: a child of the caller's. */
+static noinline void scoped_step(void)
+{
+	OTEL_KSPAN_SCOPED(s, "t.s.step", T_KIND);
+
+	otel_kspan_set_int(&s, "t.step", 1);
+}
+
+/*
+ * One request, left by path @path:
+ *   0	return at once ("t.s.request" alone)
+ *   1	goto out after the step: out records -EIO on the request
+ *	(children: t.s.step)
+ *   2	return from inside a nested scope with a scoped span of its own
+ *	(children: t.s.step, t.s.inner)
+ *   3	the whole way: the nested scope closes, a loop leaves its scoped
+ *	span by continue, then by break, the request is ended explicitly and
+ *	the scope's end does nothing (children: t.s.step, t.s.inner, two
+ *	t.s.iter)
+ * The seq attribute tells rounds apart.
+ */
+static noinline int scoped_request(unsigned int path, unsigned int seq)
+{
+	OTEL_KSPAN_SCOPED(req, "t.s.request", T_KIND);
+	unsigned int i;
+	int ret = 0;
+
+	otel_kspan_set_int(&req, "t.path", path);
+	otel_kspan_set_int(&req, "t.seq", seq);
+	if (path == 0)
+		return -EAGAIN;
+	scoped_step();
+	if (path == 1) {
+		ret = -EIO;
+		goto out;
+	}
+	{
+		OTEL_KSPAN_SCOPED(inner, "t.s.inner", T_KIND);
+
+		if (path == 2)
+			return 2;
+		otel_kspan_set_int(&inner, "t.path", path);
+	}
+	for (i = 0; i < 3; i++) {
+		OTEL_KSPAN_SCOPED(it, "t.s.iter", T_KIND);
+
+		otel_kspan_set_int(&it, "t.i", i);
+		if (!i)
+			continue;
+		break;
+	}
+	otel_kspan_end(&req);
+out:
+	otel_kspan_record_errno(&req, ret);
+	return ret;
+}
+
+static int cmd_scoped(unsigned int n)
+{
+	DEFINE_OTEL_KSPAN(after);
+	unsigned int seq, path;
+
+	for (seq = 0; seq < n; seq++) {
+		for (path = 0; path < 4; path++) {
+			scoped_request(path, seq);
+			if (otel_kspan_current())
+				return -EPROTO;	/* a scoped span stayed */
+			otel_kspan_begin(&after, "t.s.after", T_KIND);
+			otel_kspan_set_int(&after, "t.path", path);
+			otel_kspan_set_int(&after, "t.seq", seq);
+			otel_kspan_end(&after);
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/* --- debug_open_spans --- */
+
+static int dexit_thread(void *arg)
+{
+	DEFINE_OTEL_KSPAN(s);
+
+	otel_kspan_begin(&s, "t.d.exit", T_KIND);
+	complete(arg);
+	return 0;	/* exits with the span current: the bug reported */
+}
+
+static int cmd_dexit(void)
+{
+	DECLARE_COMPLETION_ONSTACK(begun);
+	struct task_struct *t;
+	unsigned int i;
+
+	t = kthread_create(dexit_thread, &begun, "otel_dexit");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	get_task_struct(t);
+	wake_up_process(t);
+	wait_for_completion(&begun);
+	/* Until do_exit() has passed the task exit hook. */
+	for (i = 0; !READ_ONCE(t->exit_state) && i < 250; i++)
+		msleep(20);
+	put_task_struct(t);
+	return i < 250 ? 0 : -ETIMEDOUT;
+}
+
 /* release() of <debugfs>/otel_spantest/exit_span: see the top comment. */
 static int exit_span_release(struct inode *inode, struct file *file)
 {
@@ -1017,6 +1138,10 @@ static ssize_t spantest_write(struct file *file, const char __user *ubuf,
 		ret = cmd_morphan(n);
 	else if (!strcmp(cmd, "rcu_barrier"))
 		rcu_barrier();
+	else if (!strcmp(cmd, "scoped"))
+		ret = cmd_scoped(n);
+	else if (!strcmp(cmd, "dexit"))
+		ret = cmd_dexit();
 	else
 		ret = -EINVAL;
 	mutex_unlock(&spantest_lock);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * oteltrace's own trace events: oteltrace:kspan_begin / kspan_end appear in
- * tracefs with the span's name, ids, parent, kind and final status, agree
- * with the records, and also show spans the sampler dropped (sampled=0).
+ * tracefs with the span's name, ids, parent, kind and final status (kind
+ * and status by name: kind=internal, status=ok), agree with the records,
+ * and also show spans the sampler dropped (sampled=0).
  */
 #include "kselftest_harness.h"
 #include "span_util.h"
@@ -93,6 +94,20 @@ static const char *find_line(const char *trace, const char *event,
 	return NULL;
 }
 
+/* How the events print enum otel_status_code. */
+static const char *status_name(unsigned int status)
+{
+	switch (status) {
+	case OTEL_STATUS_UNSET:
+		return "unset";
+	case OTEL_STATUS_OK:
+		return "ok";
+	case OTEL_STATUS_ERROR:
+		return "error";
+	}
+	return "?";
+}
+
 TEST_F(tracefs, begin_and_end_events_match_records)
 {
 	const char *names[] = { "t.status.ok", "t.status.error" };
@@ -110,7 +125,7 @@ TEST_F(tracefs, begin_and_end_events_match_records)
 		s = rec_find(&self->db, names[i], 0);
 		ASSERT_NE(NULL, s);
 		snprintf(want, sizeof(want),
-			 "kspan_begin: name=%s trace_id=%s span_id=%s parent_id=0000000000000000 kind=1 sampled=1 status=0",
+			 "kspan_begin: name=%s trace_id=%s span_id=%s parent_id=0000000000000000 kind=internal sampled=1 status=unset",
 			 s->name, span_hex(s->trace_id, 16),
 			 span_hex(s->span_id, 8));
 		ASSERT_NE(NULL, find_line(self->trace, "kspan_begin:",
@@ -123,7 +138,8 @@ TEST_F(tracefs, begin_and_end_events_match_records)
 			TH_LOG("no kspan_end for %s", s->name);
 		snprintf(want, sizeof(want), "name=%s ", s->name);
 		EXPECT_NE(NULL, strstr(line, want)) TH_LOG("%s", line);
-		snprintf(want, sizeof(want), "status=%d", s->status);
+		snprintf(want, sizeof(want), "status=%s",
+			 status_name(s->status));
 		EXPECT_NE(NULL, strstr(line, want)) TH_LOG("%s", line);
 	}
 }
