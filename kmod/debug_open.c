@@ -141,11 +141,10 @@ static notrace void report_open(struct otel_debug_entry *table, int idx,
 			strscpy(d->name, "?", sizeof(d->name));
 			strscpy(d->scope, "?", sizeof(d->scope));
 		}
-		if (d->reported)
+		/* A report the rate limit held back is tried again later. */
+		if (d->reported || !__ratelimit(&otel_debug_rs))
 			continue;
 		d->reported = true;
-		if (!__ratelimit(&otel_debug_rs))
-			continue;
 		if (!at_exit)
 			pr_warn("span \"%s\" of %s still open (current) at return to user space from syscall %ld, in %s[%d]: trace %*phN span %*phN (debug_open_spans)\n",
 				d->name, d->scope, nr, current->comm,
@@ -210,7 +209,7 @@ static int debug_open_apply(bool on)
 	}
 	if (!otel_debug_entries) {
 		d = kvcalloc((size_t)(otel_ctx_mask + 1) * OTEL_CTX_DEPTH,
-			     sizeof(*d), GFP_KERNEL);
+			     sizeof(*d), GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 		if (!d)
 			return -ENOMEM;
 		WRITE_ONCE(otel_debug_entries, d);

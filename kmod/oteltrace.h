@@ -336,8 +336,9 @@ u64 otel_kspan_now_ns(void);
  * The span becomes a child of this context's current span (or of the
  * remote context user space set with OTEL_IOC_SET_TASK_CONTEXT), or a new
  * root, and then becomes the current span itself until it ends.  End it in
- * the same context (same task; or, in interrupt context, the same handler
- * run), in the reverse order of begins.  For a span that ends elsewhere use
+ * the same context (same task, before it returns to user space; or, in
+ * interrupt context, the same handler run), in the reverse order of
+ * begins.  For a span that ends elsewhere use otel_kspan_begin_async(),
  * otel_kspan_begin_child() or otel_kspan_begin_remote().
  *
  * Beginning a handle that is still active abandons the first span (it
@@ -479,7 +480,8 @@ __otel_kspan_scope_enter(struct otel_kspan *span, const char *name,
  * @kind:	enum otel_span_kind
  *
  * Begins @var as the current span, like otel_kspan_begin(), and ends it
- * when the enclosing scope exits, by any return, break or goto, the way
+ * when the enclosing scope exits, by any return, break or goto out of it
+ * (never jump into the scope past this declaration), the way
  * linux/cleanup.h guards work (it uses the compiler's cleanup attribute,
  * so it works on kernels older than cleanup.h).  An early return can then
  * never leave the span current::
