@@ -205,6 +205,70 @@ TEST(one_record_span_minimal)
 	buf_free(&b);
 }
 
+/* Is [@p, @p + @n) inside the block of SPAN_BLOCK_BYTES at @s? */
+static bool in_block(const struct span *s, const void *p, size_t n)
+{
+	const char *b = (const char *)s, *q = p;
+
+	return q >= b && q + n <= b + SPAN_BLOCK_BYTES;
+}
+
+/*
+ * A one-record span is one block: the span, its attributes and every
+ * string; a pooled one when it fits SPAN_BLOCK_BYTES, else one of its own
+ * size.  A span of several records is allocated in parts.
+ */
+TEST(one_record_span_is_one_block)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_span s, t;
+	struct buf b = { 0 };
+	const struct span *got;
+	char name[300];
+	size_t i;
+
+	sstart(&s, 1, 2, 0);
+	synth_status(&s, OTEL_STATUS_ERROR, "why");
+	synth_int(&s.attrs, "bench.a", 1);
+	synth_str(&s.attrs, "bench.s", "value");
+	synth_end(&b, &s, 0, T0 + 1, 0, 0, 0);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	sspan(&t, 1, 3);
+	synth_start(&t, T0, OTEL_SPAN_KIND_INTERNAL, name, "m", "");
+	synth_end(&b, &t, 0, T0 + 1, 0, 0, 0);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(2, o.n);
+	got = o.s[0];
+	EXPECT_EQ(SPAN_POOLED, got->alloc);
+	EXPECT_EQ((const void *)(got + 1), (const void *)got->attrs);
+	EXPECT_TRUE(in_block(got, got->name, strlen(got->name) + 1));
+	EXPECT_TRUE(in_block(got, got->scope_name, 2));
+	EXPECT_TRUE(in_block(got, got->scope_version, 1));
+	EXPECT_TRUE(in_block(got, got->status_message, 4));
+	ASSERT_EQ(2, got->nr_attrs);
+	for (i = 0; i < got->nr_attrs; i++)
+		EXPECT_TRUE(in_block(got, got->attrs[i].key, 8));
+	EXPECT_TRUE(in_block(got, got->attrs[1].str, 6));
+	EXPECT_STREQ("value", got->attrs[1].str);
+	EXPECT_EQ(NULL, got->attrs[0].str);
+	EXPECT_EQ(SPAN_BLOCK, o.s[1]->alloc);	/* too big for the pool */
+	EXPECT_STREQ(name, o.s[1]->name);
+	release(&o);
+	b.len = 0;
+	sstart(&s, 1, 4, 0);
+	synth_int(&s.attrs, "flushed", 1);
+	synth_attr(&b, &s, 0, OTEL_ATTR_TARGET_SPAN, &s.attrs);
+	synth_end(&b, &s, 0, T0 + 1, 0, 0, 0);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(1, o.n);
+	EXPECT_EQ(SPAN_PARTS, o.s[0]->alloc);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+}
+
 /*
  * A span that wrote an EVENT (with attributes), a LINK and an ATTR record
  * aimed at the event, then its SPAN: the same span whatever order the
@@ -1837,6 +1901,78 @@ TEST(queue_bounds_and_batches)
 	EXPECT_EQ(0, queue_pop_batch(q, out));
 	EXPECT_TRUE(queue_closed(q));
 	queue_free(q);
+}
+
+/* queue_push_batch(): pushes in order, one lock; what finds no room drops. */
+TEST(queue_push_batch_drops_what_does_not_fit)
+{
+	struct queue *q = queue_new(3, 2, 0);
+	struct span *v[5], *out[2];
+	size_t n;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		v[i] = calloc(1, sizeof(struct span));
+		v[i]->pid = i;
+	}
+	queue_push_batch(q, v, 5);
+	EXPECT_EQ(3, queue_len(q));
+	EXPECT_EQ(2, atomic_load(&stats.dropped_queue_full));
+	EXPECT_EQ(3, atomic_load(&stats.spans_queued));
+	n = queue_pop_batch(q, out);
+	ASSERT_EQ(2, n);
+	EXPECT_EQ(0, out[0]->pid);	/* in the order given */
+	EXPECT_EQ(1, out[1]->pid);
+	span_free_batch(out, n);
+	queue_close(q);
+	for (i = 0; i < 2; i++)
+		v[i] = calloc(1, sizeof(struct span));
+	queue_push_batch(q, v, 2);	/* closed: dropped */
+	EXPECT_EQ(4, atomic_load(&stats.dropped_queue_full));
+	EXPECT_EQ(1, queue_pop_batch(q, out));
+	EXPECT_EQ(2, out[0]->pid);
+	span_free(out[0]);
+	queue_free(q);
+}
+
+/*
+ * The pool keeps at most its bound and frees the rest; the reader's cache
+ * takes blocks from it before making any; span_free_batch() sorts a mix.
+ */
+TEST(pool_keeps_at_most_its_bound)
+{
+	struct block_cache c = { 0 };
+	struct span *v[3], *mix[3], *got;
+	int i;
+
+	EXPECT_EQ(0, pool_len());
+	ASSERT_EQ(0, pool_init(2));
+	for (i = 0; i < 3; i++) {
+		v[i] = block_get(&c);	/* the pool is empty: made */
+		ASSERT_NE(NULL, v[i]);
+		memset(v[i], 0, SPAN_BLOCK_BYTES);
+	}
+	blocks_put(v, 3);
+	EXPECT_EQ(2, pool_len());	/* v[0] was freed (ASan: no leak) */
+	got = block_get(&c);		/* from the pool, through the cache */
+	EXPECT_TRUE(got == v[1] || got == v[2]);
+	EXPECT_EQ(0, pool_len());
+	EXPECT_EQ(1, c.n);
+	memset(got, 0, sizeof(*got));
+	got->alloc = SPAN_POOLED;
+	mix[0] = got;
+	mix[1] = calloc(1, sizeof(struct span));	/* SPAN_PARTS */
+	mix[2] = NULL;
+	span_free_batch(mix, 3);
+	EXPECT_EQ(1, pool_len());
+	block_cache_drain(&c);
+	EXPECT_EQ(2, pool_len());
+	EXPECT_EQ(0, c.n);
+	pool_free();
+	EXPECT_EQ(0, pool_len());
+	v[0] = block_get(&c);		/* no pool: made, and freed */
+	blocks_put(v, 1);
+	EXPECT_EQ(0, pool_len());
 }
 
 TEST(headers_and_percent_decoding)

@@ -4,19 +4,20 @@
  *
  * A span ends with one SPAN record holding everything about it.  When its
  * nr_records is 0 (the common case) the record is the whole span: it is
- * decoded straight into a struct span and handed on, with no table and no
- * timer.  Otherwise the span also wrote EVENT, LINK, ATTR or SPAN_BEGIN
- * records, which may sit in other CPUs' rings and so arrive in any order,
- * before or after the SPAN.  Those spans live in a hash table keyed by span
- * id (bounded: when it is full the oldest open span is exported as it is)
- * and on an age list, oldest first.  A span is complete once its SPAN record
- * is in and the other records counted so far reach its nr_records.
- * Otherwise it is exported marked oteltrace.incomplete=true when its SPAN
- * came more than the grace period ago, when it has been open longer than the
- * span timeout, or when the relay stops.  The ids of spans exported with
- * records missing are remembered for a while, so that a record of theirs
- * arriving later is counted (records_late) and dropped instead of opening a
- * span that would never complete.
+ * decoded straight into one block holding the struct span, its attributes
+ * and its strings (pool.c keeps such blocks for reuse), and handed on, with
+ * no table and no timer.  Otherwise the span also wrote EVENT, LINK, ATTR or
+ * SPAN_BEGIN records, which may sit in other CPUs' rings and so arrive in
+ * any order, before or after the SPAN.  Those spans live in a hash table
+ * keyed by span id (bounded: when it is full the oldest open span is
+ * exported as it is) and on an age list, oldest first.  A span is complete
+ * once its SPAN record is in and the other records counted so far reach its
+ * nr_records.  Otherwise it is exported marked oteltrace.incomplete=true
+ * when its SPAN came more than the grace period ago, when it has been open
+ * longer than the span timeout, or when the relay stops.  The ids of spans
+ * exported with records missing are remembered for a while, so that a record
+ * of theirs arriving later is counted (records_late) and dropped instead of
+ * opening a span that would never complete.
  *
  * Nothing read from the kernel or a capture is trusted: every length, offset
  * and attribute entry is checked against the record before anything is
@@ -72,6 +73,7 @@ struct assembler {
 	struct anchor anchor;
 	span_sink sink;
 	void *arg;
+	struct block_cache blocks;	/* for one-block spans */
 	/* direct-mapped; an all-zero slot is empty (no span has id 0) */
 	uint8_t gone[GONE_SLOTS][OTEL_SPAN_ID_SIZE];
 	/* an aligned copy of the record being decoded */
@@ -92,6 +94,14 @@ void span_free(struct span *s)
 
 	if (!s)
 		return;
+	if (s->alloc == SPAN_POOLED) {
+		blocks_put(&s, 1);
+		return;
+	}
+	if (s->alloc == SPAN_BLOCK) {
+		free(s);
+		return;
+	}
 	for (i = 0; i < s->nr_attrs; i++) {
 		free(s->attrs[i].key);
 		free(s->attrs[i].str);
@@ -106,6 +116,20 @@ void span_free(struct span *s)
 	free(s->scope_version);
 	free(s->status_message);
 	free(s);
+}
+
+/* A batch of spans: pooled blocks go back to the pool under one lock. */
+void span_free_batch(struct span **v, size_t n)
+{
+	size_t i, pooled = 0;
+
+	for (i = 0; i < n; i++) {
+		if (v[i] && v[i]->alloc == SPAN_POOLED)
+			v[pooled++] = v[i];
+		else
+			span_free(v[i]);
+	}
+	blocks_put(v, pooled);
 }
 
 static uint64_t mono_clock(void)
@@ -298,13 +322,25 @@ static double entry_double(const uint8_t *p, const struct otel_attr_entry *e)
 	return d;
 }
 
+/* Fill @at from the checked entry at @p but for its key and string. */
+static void entry_value(struct attr *at, const uint8_t *p,
+			const struct otel_attr_entry *e, uint16_t target)
+{
+	memset(at, 0, sizeof(*at));
+	at->type = e->value_type;
+	at->target = target;
+	at->i = e->value_type == OTEL_ATTR_BOOL ? !!e->value : e->value;
+	if (e->value_type == OTEL_ATTR_DOUBLE)
+		at->d = entry_double(p, e);
+}
+
 /* Fill @at from the checked entry at @p; false when out of memory. */
 static bool entry_to_attr(struct attr *at, const uint8_t *p,
 			  const struct otel_attr_entry *e, uint16_t target)
 {
 	const uint8_t *key = p + entry_key_offset(e);
 
-	memset(at, 0, sizeof(*at));
+	entry_value(at, p, e, target);
 	at->key = dup_str(key, e->key_len);
 	if (e->value_type == OTEL_ATTR_STRING)
 		at->str = dup_str(key + e->key_len, e->value_len);
@@ -313,11 +349,6 @@ static bool entry_to_attr(struct attr *at, const uint8_t *p,
 		free(at->str);
 		return false;
 	}
-	at->type = e->value_type;
-	at->target = target;
-	at->i = e->value_type == OTEL_ATTR_BOOL ? !!e->value : e->value;
-	if (e->value_type == OTEL_ATTR_DOUBLE)
-		at->d = entry_double(p, e);
 	return true;
 }
 
@@ -339,10 +370,17 @@ static void drop_attr(struct span *s, uint16_t target, bool bound)
 	}
 }
 
-static void free_attr(struct attr *at)
+/* A string of @s's, unless it lives in the span's block. */
+static void free_str(const struct span *s, char *str)
 {
-	free(at->key);
-	free(at->str);
+	if (s->alloc == SPAN_PARTS)
+		free(str);
+}
+
+static void free_attr(const struct span *s, struct attr *at)
+{
+	free_str(s, at->key);
+	free_str(s, at->str);
 }
 
 /*
@@ -400,12 +438,13 @@ static bool same_key(const struct attr *x, const struct attr *y)
 
 /*
  * @to takes the value of @from, a later write of its key, which is used up;
- * with @place it also takes @from's place in write order.
+ * with @place it also takes @from's place in write order.  Both are @s's.
  */
-static void take_value(struct attr *to, const struct attr *from, bool place)
+static void take_value(const struct span *s, struct attr *to,
+		       const struct attr *from, bool place)
 {
-	free(to->str);
-	free(from->key);
+	free_str(s, to->str);
+	free_str(s, from->key);
 	to->type = from->type;
 	to->str = from->str;
 	to->i = from->i;
@@ -433,7 +472,8 @@ static void dedupe_attrs(struct span *s, bool at_last)
 	qsort(s->attrs, s->nr_attrs, sizeof(*s->attrs), cmp_key);
 	for (i = 0; i < s->nr_attrs; i++) {
 		if (kept && same_key(&s->attrs[kept - 1], &s->attrs[i]))
-			take_value(&s->attrs[kept - 1], &s->attrs[i], at_last);
+			take_value(s, &s->attrs[kept - 1], &s->attrs[i],
+				   at_last);
 		else
 			s->attrs[kept++] = s->attrs[i];
 	}
@@ -449,7 +489,7 @@ static void bound_attrs(struct span *s)
 	while (s->nr_attrs > SPAN_MAX_ATTRS) {
 		at = &s->attrs[--s->nr_attrs];
 		drop_attr(s, at->target, true);
-		free_attr(at);
+		free_attr(s, at);
 	}
 }
 
@@ -520,7 +560,7 @@ static bool add_entries(struct span *s, const uint8_t *rec, size_t off,
 	return true;
 undo:
 	while (s->nr_attrs > first)
-		free_attr(&s->attrs[--s->nr_attrs]);
+		free_attr(s, &s->attrs[--s->nr_attrs]);
 	return false;
 }
 
@@ -582,9 +622,33 @@ static bool span_rec_ok(const struct otel_rec_span *r, size_t size)
 			  r->nr_attrs);
 }
 
+/* What a checked SPAN record says of its span, but names and attributes. */
+static void take_span_fields(struct span *s, const struct otel_rec_span *r)
+{
+	memcpy(s->span_id, r->hdr.span_id, sizeof(s->span_id));
+	memcpy(s->trace_id, r->trace_id, sizeof(s->trace_id));
+	memcpy(s->parent_span_id, r->parent_span_id,
+	       sizeof(s->parent_span_id));
+	s->trace_flags = r->trace_flags;
+	s->kind = valid_kind(r->kind);
+	s->status_code = r->status_code;
+	s->begin_flags = r->span_flags;
+	s->begin_cpu = r->begin_cpu;
+	s->begin_context = r->begin_context;
+	s->pid = r->pid;
+	s->tgid = r->tgid;
+	s->start = r->start_ns;
+	s->end = r->hdr.time_ns;
+	sat_add(&s->dropped_attrs, r->dropped_attributes);
+	sat_add(&s->dropped_events, r->dropped_events);
+	sat_add(&s->dropped_links, r->dropped_links);
+	s->nr_expected = r->nr_records;
+	s->has_begin = s->has_end = true;
+}
+
 /*
- * Take a checked SPAN record into @s: a new span on the fast path, or one
- * whose other records (a SPAN_BEGIN among them) may already be in.
+ * Take a checked SPAN record into @s, one whose other records (a SPAN_BEGIN
+ * among them) may already be in.
  */
 static bool apply_span(struct span *s, const struct otel_rec_span *r)
 {
@@ -607,26 +671,142 @@ static bool apply_span(struct span *s, const struct otel_rec_span *r)
 	}
 	free(s->status_message);
 	s->status_message = message;
-	memcpy(s->span_id, r->hdr.span_id, sizeof(s->span_id));
-	memcpy(s->trace_id, r->trace_id, sizeof(s->trace_id));
-	memcpy(s->parent_span_id, r->parent_span_id,
-	       sizeof(s->parent_span_id));
-	s->trace_flags = r->trace_flags;
-	s->kind = valid_kind(r->kind);
-	s->status_code = r->status_code;
-	s->begin_flags = r->span_flags;
-	s->begin_cpu = r->begin_cpu;
-	s->begin_context = r->begin_context;
-	s->pid = r->pid;
-	s->tgid = r->tgid;
-	s->start = r->start_ns;
-	s->end = r->hdr.time_ns;
-	sat_add(&s->dropped_attrs, r->dropped_attributes);
-	sat_add(&s->dropped_events, r->dropped_events);
-	sat_add(&s->dropped_links, r->dropped_links);
-	s->nr_expected = r->nr_records;
-	s->has_begin = s->has_end = true;
+	take_span_fields(s, r);
 	return true;
+}
+
+/*
+ * A span of one SPAN record (nr_records 0) is one block: struct span, its
+ * attributes, then every string (names, status message, keys, string
+ * values), each a copy ended by a NUL.  It is decoded as apply_span() and
+ * add_entries() would decode it into a new span: the same attributes, order
+ * and drops.
+ */
+
+/* The bytes the copies of a SPAN record's own strings take. */
+static size_t span_strings_size(const struct otel_rec_span *r)
+{
+	return (size_t)r->name_len + r->scope_name_len + r->scope_version_len +
+	       3 + (r->status_message_len ? r->status_message_len + 1u : 0);
+}
+
+/* The bytes the copies of an entry's key and string value take. */
+static size_t entry_strings_size(const struct otel_attr_entry *e)
+{
+	return e->key_len + 1u +
+	       (e->value_type == OTEL_ATTR_STRING ? e->value_len + 1u : 0);
+}
+
+/* Copy @len bytes at @src to *@p, end them with a NUL, step *@p past. */
+static char *pack_str(char **p, const uint8_t *src, size_t len)
+{
+	char *str = *p;
+
+	memcpy(str, src, len);
+	str[len] = '\0';
+	*p += len + 1;
+	return str;
+}
+
+/* The block a span of @r takes with the first @nr of its checked entries. */
+static size_t one_block_size(const struct otel_rec_span *r, size_t nr)
+{
+	const uint8_t *rec = (const uint8_t *)r;
+	size_t bytes = span_strings_size(r), off = r->attrs_offset, i;
+	struct otel_attr_entry e;
+
+	for (i = 0; i < nr; i++, off += e.size) {
+		memcpy(&e, rec + off, sizeof(e));
+		bytes += entry_strings_size(&e);
+	}
+	return sizeof(struct span) + nr * sizeof(struct attr) + bytes;
+}
+
+/* The SPAN record's names and status message, copied to *@p. */
+static void pack_names(struct span *s, const struct otel_rec_span *r,
+		       char **p)
+{
+	const uint8_t *str = (const uint8_t *)(r + 1);
+
+	s->name = pack_str(p, str, r->name_len);
+	str += r->name_len;
+	s->scope_name = pack_str(p, str, r->scope_name_len);
+	str += r->scope_name_len;
+	s->scope_version = pack_str(p, str, r->scope_version_len);
+	str += r->scope_version_len;
+	if (r->status_message_len)
+		s->status_message = pack_str(p, str, r->status_message_len);
+}
+
+/*
+ * The first @nr checked entries of @r into s->attrs, their strings copied
+ * to *@p, in the write order add_entries() gives inline entries.
+ */
+static void pack_entries(struct span *s, const struct otel_rec_span *r,
+			 size_t nr, char **p)
+{
+	const uint8_t *rec = (const uint8_t *)r, *key;
+	size_t off = r->attrs_offset, i;
+	struct otel_attr_entry e;
+	struct attr *at;
+
+	for (i = 0; i < nr; i++, off += e.size) {
+		memcpy(&e, rec + off, sizeof(e));
+		key = rec + off + entry_key_offset(&e);
+		at = &s->attrs[i];
+		entry_value(at, rec + off, &e, OTEL_ATTR_TARGET_SPAN);
+		at->key = pack_str(p, key, e.key_len);
+		if (e.value_type == OTEL_ATTR_STRING)
+			at->str = pack_str(p, key + e.key_len, e.value_len);
+		at->order = ORDER_INLINE;
+		at->seq = i;
+	}
+	s->nr_attrs = nr;
+}
+
+/* A block of @size bytes: from the pool when it fits a pooled block. */
+static struct span *block_alloc(struct assembler *a, size_t size)
+{
+	struct span *s;
+
+	if (size > SPAN_BLOCK_BYTES) {
+		s = malloc(size);
+		if (s) {
+			memset(s, 0, sizeof(*s));
+			s->alloc = SPAN_BLOCK;
+		}
+		return s;
+	}
+	s = block_get(&a->blocks);
+	if (s) {
+		memset(s, 0, sizeof(*s));
+		s->alloc = SPAN_POOLED;
+	}
+	return s;
+}
+
+/*
+ * Decode a checked SPAN record of no other records into one block, or
+ * NULL when out of memory.  Entries past SPAN_RAW_ATTRS are dropped and
+ * counted, as make_room() drops them.
+ */
+static struct span *span_one_block(struct assembler *a,
+				   const struct otel_rec_span *r)
+{
+	size_t nr = r->nr_attrs < SPAN_RAW_ATTRS ? r->nr_attrs : SPAN_RAW_ATTRS;
+	struct span *s = block_alloc(a, one_block_size(r, nr));
+	char *p;
+
+	if (!s)
+		return NULL;
+	s->attrs = (struct attr *)(s + 1);
+	p = (char *)(s->attrs + nr);
+	pack_names(s, r, &p);
+	pack_entries(s, r, nr, &p);
+	take_span_fields(s, r);
+	for (; nr < r->nr_attrs; nr++)
+		drop_attr(s, OTEL_ATTR_TARGET_SPAN, true);
+	return s;
 }
 
 /* ---- SPAN_BEGIN ---- */
@@ -819,7 +999,7 @@ static void prune_attrs(struct span *s)
 			s->attrs[kept++] = s->attrs[i];
 			continue;
 		}
-		free_attr(&s->attrs[i]);
+		free_attr(s, &s->attrs[i]);
 		sat_add(&s->dropped_attrs, 1);
 	}
 	s->nr_attrs = kept;
@@ -891,6 +1071,10 @@ static void unlink_span(struct assembler *a, struct span *s)
 	a->open--;
 }
 
+/*
+ * Only a span of the table is exported incomplete, so @s is SPAN_PARTS:
+ * its attributes may grow.
+ */
 static void add_marker(struct span *s, const char *key, uint8_t type,
 		       int64_t v)
 {
@@ -1014,17 +1198,16 @@ static void count_corrupt(void)
 }
 
 /*
- * The fast path: a span that wrote nothing else, out at once.  Its
- * attributes are in write order already; a key set twice is rare, and
+ * The fast path: a span that wrote nothing else, one block, out at once.
+ * Its attributes are in write order already; a key set twice is rare, and
  * looking for one is cheap for the few attributes a record holds.
  */
 static void span_whole(struct assembler *a, const struct otel_rec_span *r)
 {
-	struct span *s = calloc(1, sizeof(*s));
+	struct span *s = span_one_block(a, r);
 
-	if (!s || !apply_span(s, r)) {
-		span_free(s);
-		count_corrupt();
+	if (!s) {
+		count_corrupt();	/* out of memory */
 		return;
 	}
 	if (has_dup_key(s))
@@ -1173,7 +1356,7 @@ static void decode(struct assembler *a, size_t size)
 size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	size_t off = 0;
+	size_t off = 0, records = 0;
 	uint16_t type, size;
 
 	while (off < len) {
@@ -1184,7 +1367,7 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 		if (size < 8 || size % 8 || size > len - off)
 			goto cut;
 		if (type != OTEL_REC_PAD) {
-			atomic_fetch_add(&stats.records, 1);
+			records++;
 			/* the kernel never writes more than max_record bytes */
 			if (size < sizeof(struct otel_rec_hdr) ||
 			    size > a->max_record) {
@@ -1196,8 +1379,10 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 		}
 		off += size;
 	}
+	atomic_fetch_add(&stats.records, records);
 	return len;
 cut:
+	atomic_fetch_add(&stats.records, records);
 	count_corrupt();
 	return len;
 }
@@ -1239,6 +1424,7 @@ void assembler_free(struct assembler *a)
 		next = s->next;
 		span_free(s);
 	}
+	block_cache_drain(&a->blocks);
 	free(a->buckets);
 	free(a);
 }

@@ -146,7 +146,7 @@ static void *run(void *arg)
 {
 	struct worker *w = arg;
 	const struct config *c = w->e->c;
-	size_t n, i;
+	size_t n;
 
 	while ((n = queue_pop_batch(w->e->q, w->batch))) {
 		if (c->console) {
@@ -158,8 +158,7 @@ static void *run(void *arg)
 				   now_ms() + c->export_timeout_ms);
 			encoder_trim(&w->enc);
 		}
-		for (i = 0; i < n; i++)
-			span_free(w->batch[i]);
+		span_free_batch(w->batch, n);
 	}
 	return NULL;
 }

@@ -22,6 +22,7 @@
 
 #define REANCHOR_MS	10000	/* re-read the clock pair this often */
 #define TICK_MS		100	/* expiry checks while idle */
+#define PUSH_BATCH	64	/* spans queued under one lock */
 
 static volatile sig_atomic_t stopping;
 
@@ -34,6 +35,9 @@ struct relay {
 	struct queue *q;
 	struct exporter *exp;
 	uint64_t last_anchor, last_stats;
+	/* spans the assembler finished, queued after each call to it */
+	struct span *finished[PUSH_BATCH];
+	size_t nr_finished;
 };
 
 static void on_signal(int sig)
@@ -58,14 +62,26 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Queue the spans the assembler finished; called after each call to it. */
+static void push_finished(struct relay *r)
+{
+	if (!r->nr_finished)
+		return;
+	queue_push_batch(r->q, r->finished, r->nr_finished);
+	r->nr_finished = 0;
+}
+
 static void sink(struct span *s, void *arg)
 {
 	struct relay *r = arg;
 
-	if (r->q)
-		queue_push(r->q, s);
-	else
+	if (!r->q) {
 		span_free(s);	/* --no-export */
+		return;
+	}
+	r->finished[r->nr_finished++] = s;
+	if (r->nr_finished == PUSH_BATCH)
+		push_finished(r);
 }
 
 static void on_records(const void *p, size_t len, void *arg)
@@ -75,6 +91,7 @@ static void on_records(const void *p, size_t len, void *arg)
 	if (r->capture)
 		capture_write(r->capture, CAPTURE_RECORDS, p, len);
 	assembler_feed(r->as, p, len);
+	push_finished(r);
 }
 
 static void set_kstats(const struct otel_cpu_stats *k)
@@ -147,6 +164,7 @@ static int run_live(struct relay *r)
 		}
 		ring_drain(r->ring, on_records, r);
 		assembler_expire(r->as, mono_ns());
+		push_finished(r);
 		housekeeping(r, false);
 	}
 	/* the last records, and the final counters */
@@ -168,6 +186,7 @@ static int run_replay(struct relay *r)
 				capture_write(r->capture, type, frame.data,
 					      frame.len);
 			assembler_feed(r->as, frame.data, frame.len);
+			push_finished(r);
 			break;
 		case CAPTURE_ANCHOR:
 			if (frame.len == sizeof(struct anchor))
@@ -184,6 +203,7 @@ static int run_replay(struct relay *r)
 		}
 		/* the replay clock is the records' own */
 		assembler_expire(r->as, assembler_last_time(r->as));
+		push_finished(r);
 	}
 	buf_free(&frame);
 	return stopping ? 0 : ret;
@@ -280,6 +300,12 @@ int main(int argc, char **argv)
 	if (r.cfg.user && drop_privileges(r.cfg.user))
 		goto out;
 	if (!r.cfg.no_export) {
+		/* blocks for as many spans as can be in flight */
+		if (pool_init(r.cfg.max_queue +
+			      r.cfg.exporters * r.cfg.max_batch)) {
+			log_msg("out of memory");
+			goto out;
+		}
 		r.q = queue_new(r.cfg.max_queue, r.cfg.max_batch,
 			       r.cfg.schedule_delay_ms);
 		if (r.q && r.cfg.input && !r.cfg.replay_drop)
@@ -296,6 +322,7 @@ int main(int argc, char **argv)
 	ret = r.ring ? run_live(&r) : run_replay(&r);
 	/* what is still open goes out as it is, marked incomplete */
 	assembler_flush(r.as);
+	push_finished(&r);
 	status = ret ? 1 : 0;
 out:
 	exporter_stop(r.exp);
@@ -304,6 +331,7 @@ out:
 	report(&r, "exit");
 	queue_free(r.q);
 	assembler_free(r.as);
+	pool_free();
 	if (r.input)
 		capture_close(r.input);
 	ring_close(r.ring);

@@ -6,7 +6,8 @@
  * here once:
  *
  *   ring.c / capture.c   records (raw bytes, as the kernel wrote them)
- *        -> assemble.c   struct span (complete or marked incomplete)
+ *        -> assemble.c   struct span (complete or marked incomplete;
+ *                        pool.c keeps span blocks for reuse)
  *        -> queue.c      bounded queue, batches (BatchSpanProcessor)
  *        -> export.c     exporter threads: encode.c (otlp_wire.c or
  *                        otlp_json.c, gzip) -> http.c, or console.c
@@ -79,6 +80,14 @@ struct span {
 	size_t nr_attrs, nr_events, nr_links;
 	uint32_t dropped_attrs, dropped_events, dropped_links;
 	bool incomplete;
+	/*
+	 * SPAN_PARTS: every string and array is an allocation of its own.
+	 * Otherwise (a span of one SPAN record, assemble.c) the span, its
+	 * attributes and every string it points to are one block, which
+	 * span_free() frees, or gives back to pool.c when SPAN_POOLED; no
+	 * string or array in it is freed or grown alone.
+	 */
+	enum span_alloc { SPAN_PARTS, SPAN_BLOCK, SPAN_POOLED } alloc;
 
 	/*
 	 * assembly state: has_begin once the span's identity (ids, name,
@@ -93,6 +102,34 @@ struct span {
 };
 
 void span_free(struct span *s);
+/* Free the @n spans of @v; @v's order is lost. */
+void span_free_batch(struct span **v, size_t n);
+
+/*
+ * ---- pool.c: span blocks of SPAN_BLOCK_BYTES kept for reuse ----
+ * The pool keeps at most pool_init()'s number of blocks (none before);
+ * a block_cache holds a few more for the one thread that takes blocks, so
+ * that it seldom takes the pool's lock.
+ */
+#define SPAN_BLOCK_BYTES	512
+#define BLOCK_CACHE_SIZE	32
+
+struct block_cache {
+	struct span *blocks[BLOCK_CACHE_SIZE];
+	size_t n;
+};
+
+/* Keep up to @max_blocks blocks (capped) from now on; -1: no memory. */
+int pool_init(size_t max_blocks);
+/* Free what the pool keeps, and keep nothing more. */
+void pool_free(void);
+size_t pool_len(void);
+/* A block of SPAN_BLOCK_BYTES (not zeroed), or NULL. */
+struct span *block_get(struct block_cache *c);
+/* Give back the @n blocks of @v (to the pool while it has room). */
+void blocks_put(struct span *const *v, size_t n);
+/* Give back what @c holds. */
+void block_cache_drain(struct block_cache *c);
 
 /* ---- clock anchor: CLOCK_MONOTONIC -> Unix epoch ---- */
 struct anchor {
@@ -199,6 +236,8 @@ void queue_free(struct queue *q);
 void queue_set_blocking(struct queue *q, bool blocking);
 /* Takes @s; drops it (counted) when full or closed, or waits if blocking. */
 void queue_push(struct queue *q, struct span *s);
+/* queue_push() of the @n spans of @v in order, taking the lock once. */
+void queue_push_batch(struct queue *q, struct span **v, size_t n);
 /*
  * Waits until a full batch is queued, the schedule delay passed with spans
  * queued, or the queue is closed; moves at most a batch of spans to @out

@@ -144,11 +144,12 @@ static void wait_here(struct queue *q)
 	pthread_cond_destroy(&me.cond);
 }
 
-void queue_push(struct queue *q, struct span *s)
+/*
+ * Room for one more span, waited for when blocking (the lock is let go
+ * meanwhile); false when the span must be dropped: full, or closed.
+ */
+static bool room_for_one(struct queue *q)
 {
-	size_t tail;
-
-	pthread_mutex_lock(&q->lock);
 	while (q->blocking && q->len >= q->max && !q->closed) {
 		/* a full queue holds a full batch: make sure it is taken */
 		wake_one(q);
@@ -156,21 +157,53 @@ void queue_push(struct queue *q, struct span *s)
 		pthread_cond_wait(&q->room, &q->lock);
 		q->producers_waiting--;
 	}
-	if (q->len >= q->max || q->closed) {
-		pthread_mutex_unlock(&q->lock);
-		atomic_fetch_add(&stats.dropped_queue_full, 1);
-		span_free(s);
-		return;
-	}
-	tail = q->head + q->len;
+	return q->len < q->max && !q->closed;
+}
+
+/*
+ * Queue @s, there being room.  True when a waiting consumer is to be woken:
+ * to start the timer (the first span), or to take a full batch.
+ */
+static bool append(struct queue *q, struct span *s)
+{
+	size_t tail = q->head + q->len;
+
 	q->ring[tail < q->max ? tail : tail - q->max] = s;
 	if (++q->len == 1)
 		arm(q);
-	/* a waiting consumer starts the timer, or takes the full batch */
-	if (q->len == 1 || q->len == q->batch)
+	return q->len == 1 || q->len == q->batch;
+}
+
+/*
+ * The spans one at a time, as in that many pushes, under one lock.  The
+ * consumer that any of them calls for is woken once, after the last: it
+ * finds them all.  Once one span finds the queue full or closed, so do the
+ * rest: the lock was held (or, blocking, the queue was closed).
+ */
+void queue_push_batch(struct queue *q, struct span **v, size_t n)
+{
+	bool wake = false;
+	size_t i;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i < n && room_for_one(q); i++)
+		wake |= append(q, v[i]);
+	if (wake)
 		wake_one(q);
 	pthread_mutex_unlock(&q->lock);
-	atomic_fetch_add(&stats.spans_queued, 1);
+	if (i)
+		atomic_fetch_add(&stats.spans_queued, i);
+	if (i < n) {
+		atomic_fetch_add(&stats.dropped_queue_full, n - i);
+		span_free_batch(v + i, n - i);
+	}
+}
+
+void queue_push(struct queue *q, struct span *s)
+{
+	queue_push_batch(q, &s, 1);
 }
 
 size_t queue_pop_batch(struct queue *q, struct span **out)
