@@ -83,6 +83,31 @@
  *   dexit	a kthread "otel_dexit" begins "t.d.exit" as its current span
  *		and exits with it open; returns once the kthread is dead
  *
+ * Regressions of fixes to the span layer, each as close to its bug as a
+ * test gets (tests/vm/span_race_test.c; span names "t.r.*"):
+ *   rlimit N	N spans "t.r.limit", each with an event "t.r.ev" of three
+ *		1000-byte string attributes t.r.s0..2 and two more added to
+ *		it (t.r.m0..1), a link to itself with t.r.s0..2 and the same
+ *		three as span attributes, while a kprobe on
+ *		otel_ring_reserve() flips attr_value_length_limit between 8
+ *		and 840 at every record the command reserves there (between
+ *		measuring a record and writing it); result: the flips
+ *   rstatus N	N rounds on two CPUs: "t.r.status" ended on one while the
+ *		other sets status ERROR, with 128 bytes of 'q' and with "e",
+ *		until the end returns
+ *   rstatusk N	N spans "t.r.status" (ERROR "e") ended while a kprobe on
+ *		otel_ring_overwrite() (overwrite mode) stores a 128-byte
+ *		message of 'q' into the handle, between measuring the SPAN
+ *		record and writing it; result: how many times it did
+ *   rend2 N	N rounds on two CPUs: "t.r.end2" (t.seq = round from 1)
+ *		ended by both at once; in the first N / 2 a probe on
+ *		oteltrace:kspan_end holds an end there until the other end
+ *		arrives too or returns
+ *   rscribble K	a handle with a valid cookie and a length overwritten
+ *		(see cmd_rscribble()), between 0xa5 and 0x5a bytes
+ *   ractive	"t.r.active.first" begun, its name and scope pointers
+ *		poisoned, begun again as "t.r.active.again" and ended
+ *
  * Reading <debugfs>/otel_spantest/exit_span does nothing; its release()
  * runs in do_exit() when a process exits with it open, after oteltrace's
  * task exit hook: it leaves "t.exit.hold" current (so the task's context
@@ -97,9 +122,11 @@
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/hrtimer.h>
+#include <linux/kprobes.h>
 #include <linux/kthread.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/poison.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -1046,6 +1073,508 @@ static int cmd_dexit(void)
 	return i < 250 ? 0 : -ETIMEDOUT;
 }
 
+/* --- regressions of the span layer's fixes (tests/vm/span_race_test.c) --- */
+
+#define R_WAIT		(10 * HZ)	/* a partner that never came: give up */
+#define R_VLEN_SHORT	8		/* attr_value_length_limit flips... */
+#define R_VLEN_LONG	840		/* ...between these in rlimit */
+#define R_LONG_LEN	1000		/* r_long: longer than either */
+#define R_PRE		256		/* 0xa5 bytes before a scribbled handle */
+#define R_POST		512		/* 0x5a bytes after it */
+#define R_NAME_BUF	1024
+
+static char r_long[R_LONG_LEN + 1];			/* 'v' */
+static char r_msg_q[OTEL_KSPAN_INLINE_BYTES + 1];	/* 'q' */
+static char r_msg_m[OTEL_KSPAN_INLINE_BYTES + 1];	/* 'm' */
+static char r_name[R_NAME_BUF];		/* "t.r.name", NUL, then 'n' */
+static bool r_quit;		/* a side of a race gave up: both stop */
+
+static void race_init(void)
+{
+	memset(r_long, 'v', R_LONG_LEN);
+	memset(r_msg_q, 'q', OTEL_KSPAN_INLINE_BYTES);
+	memset(r_msg_m, 'm', OTEL_KSPAN_INLINE_BYTES);
+	memset(r_name, 'n', sizeof(r_name) - 1);
+	strscpy(r_name, "t.r.name", sizeof(r_name));
+}
+
+/* One side of a two-CPU race: a kthread bound to a CPU. */
+struct r_thread {
+	struct task_struct	*task;
+	struct completion	done;
+};
+
+static int r_start(struct r_thread *t, int (*fn)(void *), int cpu)
+{
+	init_completion(&t->done);
+	t->task = kthread_create(fn, t, "otel_race/%d", cpu);
+	if (IS_ERR(t->task))
+		return PTR_ERR(t->task);
+	kthread_bind(t->task, cpu);
+	get_task_struct(t->task);
+	wake_up_process(t->task);
+	return 0;
+}
+
+/* Wait until @t's function is done (it completes t->done), reap it. */
+static void r_reap(struct r_thread *t)
+{
+	wait_for_completion(&t->done);
+	kthread_stop(t->task);
+	put_task_struct(t->task);
+}
+
+/*
+ * Spin until @v reaches @want (its values only grow): the two sides of a
+ * race must be on their CPUs at once.  False if the partner never came;
+ * then both sides stop.
+ */
+static bool r_wait(atomic_t *v, int want)
+{
+	unsigned long deadline = jiffies + R_WAIT;
+	unsigned int spin = 0;
+
+	while (atomic_read_acquire(v) < want) {
+		if (READ_ONCE(r_quit))
+			return false;
+		if (!(++spin & 1023)) {
+			if (time_after(jiffies, deadline)) {
+				WRITE_ONCE(r_quit, true);
+				return false;
+			}
+			cond_resched();
+		}
+		cpu_relax();
+	}
+	return true;
+}
+
+/* Run @fn0 and @fn1 in kthreads on two CPUs until both are done. */
+static int r_race(struct r_thread t[2], int (*fn0)(void *),
+		  int (*fn1)(void *))
+{
+	int cpu0, cpu1, ret;
+
+	cpu0 = cpumask_first(cpu_online_mask);
+	cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	if (cpu1 >= nr_cpu_ids)
+		return -ENXIO;
+	WRITE_ONCE(r_quit, false);
+	ret = r_start(&t[0], fn0, cpu0);
+	if (ret)
+		return ret;
+	ret = r_start(&t[1], fn1, cpu1);
+	if (ret) {
+		WRITE_ONCE(r_quit, true);
+		r_reap(&t[0]);
+		return ret;
+	}
+	r_reap(&t[1]);
+	r_reap(&t[0]);
+	return READ_ONCE(r_quit) ? -ETIMEDOUT : 0;
+}
+
+/*
+ * rlimit: attr_value_length_limit changes between measuring an EVENT,
+ * LINK or ATTR record and writing it.  A kprobe on otel_ring_reserve()
+ * (through which every such record is reserved) flips the limit between
+ * R_VLEN_SHORT and R_VLEN_LONG each time this command reserves one.
+ */
+static struct {
+	unsigned int		*limit;
+	struct task_struct	*task;
+	atomic_t		flips;
+} rlim;
+
+/*
+ * oteltrace's unsigned int module parameter @name, the variable sysfs
+ * writes, or NULL: user space cannot change it at an exact point.
+ */
+static unsigned int *oteltrace_uint_param(const char *name)
+{
+#ifdef CONFIG_MODULE_UNLOAD
+	const struct module_use *use;
+	const struct module *m;
+	unsigned int i;
+
+	/* The modules this one uses: oteltrace stays while we are loaded. */
+	list_for_each_entry(use, &THIS_MODULE->target_list, target_list) {
+		m = use->target;
+		if (strcmp(m->name, "oteltrace"))
+			continue;
+		for (i = 0; i < m->num_kp; i++) {
+			if (!strcmp(m->kp[i].name, name) &&
+			    m->kp[i].ops == &param_ops_uint)
+				return m->kp[i].arg;
+		}
+	}
+#endif
+	return NULL;
+}
+
+/*
+ * The kprobes' post handler: having one keeps a probe a plain breakpoint,
+ * never optimized into a jump, which would leave deferred code patching
+ * (and RCU tasks waits) running behind the next commands.
+ */
+static void r_kprobe_post(struct kprobe *p, struct pt_regs *regs,
+			  unsigned long flags)
+{
+}
+
+static int rlimit_flip(struct kprobe *p, struct pt_regs *regs)
+{
+	unsigned int v;
+
+	if (current != rlim.task)
+		return 0;
+	v = READ_ONCE(*rlim.limit) == R_VLEN_SHORT ? R_VLEN_LONG : R_VLEN_SHORT;
+	WRITE_ONCE(*rlim.limit, v);
+	atomic_inc(&rlim.flips);
+	return 0;
+}
+
+static void rlimit_span(void)
+{
+	struct otel_kattr a[] = {
+		OTEL_KATTR_STR("t.r.s0", r_long),
+		OTEL_KATTR_STR("t.r.s1", r_long),
+		OTEL_KATTR_STR("t.r.s2", r_long),
+	};
+	struct otel_kattr more[] = {
+		OTEL_KATTR_STR("t.r.m0", r_long),
+		OTEL_KATTR_STR("t.r.m1", r_long),
+	};
+	struct otel_span_context ctx;
+	DEFINE_OTEL_KSPAN(s);
+	u16 ev;
+
+	otel_kspan_begin_child(&s, NULL, "t.r.limit", T_KIND);
+	otel_kspan_get_context(&s, &ctx);
+	ev = otel_kspan_add_event_attrs(&s, "t.r.ev", 0, a, ARRAY_SIZE(a));
+	otel_kspan_event_attrs(&s, ev, more, ARRAY_SIZE(more));
+	otel_kspan_add_link(&s, &ctx, a, ARRAY_SIZE(a));
+	otel_kspan_set_attrs(&s, a, ARRAY_SIZE(a));
+	otel_kspan_end(&s);
+}
+
+static int cmd_rlimit(unsigned int n)
+{
+	struct kprobe kp = {
+		.symbol_name	= "otel_ring_reserve",
+		.pre_handler	= rlimit_flip,
+		.post_handler	= r_kprobe_post,
+	};
+	unsigned int saved, i;
+	int ret;
+
+	rlim.limit = oteltrace_uint_param("attr_value_length_limit");
+	if (!rlim.limit)
+		return -ENOENT;
+	saved = READ_ONCE(*rlim.limit);
+	WRITE_ONCE(*rlim.limit, R_VLEN_SHORT);
+	rlim.task = current;
+	atomic_set(&rlim.flips, 0);
+	ret = register_kprobe(&kp);
+	if (!ret) {
+		for (i = 0; i < n; i++)
+			rlimit_span();
+		unregister_kprobe(&kp);
+	}
+	WRITE_ONCE(*rlim.limit, saved);
+	spantest_result = atomic_read(&rlim.flips);
+	return ret;
+}
+
+/*
+ * rstatus: thread 0 begins "t.r.status" and, once thread 1 has set it
+ * ERROR with r_msg_q, ends it while thread 1 goes on setting ERROR with
+ * "e" and with r_msg_q, until the end has returned.
+ */
+static struct {
+	struct otel_kspan	span;
+	struct r_thread		t[2];
+	unsigned int		n;
+	atomic_t		go;		/* round thread 1 sets status in */
+	atomic_t		started;	/* ... and has set it once */
+	atomic_t		ended;		/* round thread 0 has ended */
+	atomic_t		stopped;	/* round thread 1 stopped setting */
+} rst;
+
+static int rstatus_end(void *arg)
+{
+	struct r_thread *t = arg;
+	unsigned int i;
+
+	for (i = 1; i <= rst.n; i++) {
+		otel_kspan_begin_child(&rst.span, NULL, "t.r.status", T_KIND);
+		atomic_set_release(&rst.go, i);
+		if (!r_wait(&rst.started, i)) {
+			otel_kspan_end(&rst.span);
+			break;
+		}
+		otel_kspan_end(&rst.span);
+		atomic_set_release(&rst.ended, i);
+		if (!r_wait(&rst.stopped, i))
+			break;
+	}
+	complete(&t->done);
+	return 0;
+}
+
+static int rstatus_set(void *arg)
+{
+	struct r_thread *t = arg;
+	unsigned int i;
+
+	for (i = 1; i <= rst.n; i++) {
+		if (!r_wait(&rst.go, i))
+			break;
+		otel_kspan_set_status(&rst.span, OTEL_STATUS_ERROR, r_msg_q);
+		atomic_set_release(&rst.started, i);
+		while (atomic_read_acquire(&rst.ended) < i &&
+		       !READ_ONCE(r_quit)) {
+			otel_kspan_set_status(&rst.span, OTEL_STATUS_ERROR, "e");
+			otel_kspan_set_status(&rst.span, OTEL_STATUS_ERROR,
+					      r_msg_q);
+		}
+		atomic_set_release(&rst.stopped, i);
+	}
+	complete(&t->done);
+	return 0;
+}
+
+static int cmd_rstatus(unsigned int n)
+{
+	rst.n = n;
+	atomic_set(&rst.go, 0);
+	atomic_set(&rst.started, 0);
+	atomic_set(&rst.ended, 0);
+	atomic_set(&rst.stopped, 0);
+	return r_race(rst.t, rstatus_end, rstatus_set);
+}
+
+/*
+ * rstatusk: the same interleaving, made certain (overwrite mode): a kprobe
+ * on otel_ring_overwrite(), which reserving the SPAN record calls after
+ * the end has measured it, does the stores of a set_status() already past
+ * its checks: 128 bytes of 'q' at the end of the inline buffer, msg_len
+ * 128.  The span had status ERROR with "e" until then.
+ */
+static struct {
+	struct task_struct	*task;
+	struct otel_kspan	*span;		/* armed: the next reserve's */
+	atomic_t		forced;
+} rstk;
+
+static int rstatusk_store(struct kprobe *p, struct pt_regs *regs)
+{
+	struct otel_kspan *s = READ_ONCE(rstk.span);
+
+	if (current != rstk.task || !s)
+		return 0;
+	WRITE_ONCE(rstk.span, NULL);
+	memcpy(s->ibuf, r_msg_q, OTEL_KSPAN_INLINE_BYTES);
+	WRITE_ONCE(s->msg_len, OTEL_KSPAN_INLINE_BYTES);
+	atomic_inc(&rstk.forced);
+	return 0;
+}
+
+static int cmd_rstatusk(unsigned int n)
+{
+	struct kprobe kp = {
+		.symbol_name	= "otel_ring_overwrite",
+		.pre_handler	= rstatusk_store,
+		.post_handler	= r_kprobe_post,
+	};
+	DEFINE_OTEL_KSPAN(s);
+	unsigned int i;
+	int ret;
+
+	rstk.task = current;
+	atomic_set(&rstk.forced, 0);
+	ret = register_kprobe(&kp);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		otel_kspan_begin_child(&s, NULL, "t.r.status", T_KIND);
+		otel_kspan_set_status(&s, OTEL_STATUS_ERROR, "e");
+		WRITE_ONCE(rstk.span, &s);
+		otel_kspan_end(&s);
+		WRITE_ONCE(rstk.span, NULL);
+	}
+	unregister_kprobe(&kp);
+	spantest_result = atomic_read(&rstk.forced);
+	return 0;
+}
+
+/*
+ * rend2: thread 0 begins "t.r.end2" (t.seq = the round) and ends it while
+ * thread 1 ends it too.  In the first half of the rounds a probe on
+ * oteltrace:kspan_end, which an end fires once it has taken the span to
+ * write, holds each end there until the other end arrives too or has
+ * returned: two ends that would both write are then certain to.
+ */
+static struct {
+	struct otel_kspan	span;
+	struct r_thread		t[2];
+	unsigned int		n;
+	bool			meet;		/* hold ends in the probe */
+	atomic_t		go;		/* round both may end */
+	atomic_t		done[2];	/* round each side has ended */
+	atomic_t		arrived;	/* ends of this round in the probe */
+} rend;
+
+static void rend_probe(void *data, const struct otel_kspan *span)
+{
+	int other = current == rend.t[0].task;
+	u64 until = ktime_get_mono_fast_ns() + NSEC_PER_SEC;
+
+	if (span != &rend.span || !READ_ONCE(rend.meet))
+		return;
+	atomic_inc(&rend.arrived);
+	while (atomic_read(&rend.arrived) < 2 &&
+	       atomic_read(&rend.done[other]) < atomic_read(&rend.go) &&
+	       ktime_get_mono_fast_ns() < until)
+		cpu_relax();
+}
+
+static int rend_first(void *arg)
+{
+	struct r_thread *t = arg;
+	unsigned int i;
+
+	for (i = 1; i <= rend.n && !READ_ONCE(r_quit); i++) {
+		otel_kspan_begin_child(&rend.span, NULL, "t.r.end2", T_KIND);
+		otel_kspan_set_int(&rend.span, "t.seq", i);
+		WRITE_ONCE(rend.meet, i <= rend.n / 2);
+		atomic_set(&rend.arrived, 0);
+		atomic_set_release(&rend.go, i);
+		otel_kspan_end(&rend.span);
+		atomic_set_release(&rend.done[0], i);
+		if (!r_wait(&rend.done[1], i))
+			break;
+	}
+	complete(&t->done);
+	return 0;
+}
+
+static int rend_second(void *arg)
+{
+	struct r_thread *t = arg;
+	unsigned int i;
+
+	for (i = 1; i <= rend.n; i++) {
+		if (!r_wait(&rend.go, i))
+			break;
+		otel_kspan_end(&rend.span);
+		atomic_set_release(&rend.done[1], i);
+	}
+	complete(&t->done);
+	return 0;
+}
+
+static int cmd_rend2(unsigned int n)
+{
+	int ret;
+
+	rend.n = n;
+	atomic_set(&rend.go, 0);
+	atomic_set(&rend.done[0], 0);
+	atomic_set(&rend.done[1], 0);
+	ret = register_trace_kspan_end(rend_probe, NULL);
+	if (ret)
+		return ret;
+	ret = r_race(rend.t, rend_first, rend_second);
+	unregister_trace_kspan_end(rend_probe, NULL);
+	tracepoint_synchronize_unregister();
+	return ret;
+}
+
+/* Four 32-byte entries (keys of 9 bytes) fill the inline buffer exactly. */
+static void rscribble_fill(struct otel_kspan *s)
+{
+	otel_kspan_set_int(s, "t.r.key.0", 0);
+	otel_kspan_set_int(s, "t.r.key.1", 1);
+	otel_kspan_set_int(s, "t.r.key.2", 2);
+	otel_kspan_set_int(s, "t.r.key.3", 3);
+}
+
+/*
+ * rscribble K: a handle with a valid cookie whose lengths a driver
+ * overwrote, R_PRE bytes of 0xa5 before it and R_POST of 0x5a after it:
+ *   0	"t.r.used5": ibuf_used 5 (not whole words)
+ *   1	"t.r.used512": the inline buffer full (4 entries), ibuf_used 512
+ *   2	"t.r.flush": the same, then an attribute (the buffer is flushed)
+ *   3	"t.r.msg": status ERROR with 128 bytes of 'm', msg_len 400
+ *   4	r_name ("t.r.name" then 'n' bytes): name_len 900
+ */
+static int cmd_rscribble(unsigned int k)
+{
+	u8 *buf = kmalloc(R_PRE + sizeof(struct otel_kspan) + R_POST,
+			  GFP_KERNEL);
+	struct otel_kspan *s;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	s = (struct otel_kspan *)(buf + R_PRE);
+	memset(buf, 0xa5, R_PRE);
+	memset(s, 0, sizeof(*s));
+	memset(s + 1, 0x5a, R_POST);
+	switch (k) {
+	case 0:
+		otel_kspan_begin_child(s, NULL, "t.r.used5", T_KIND);
+		s->ibuf_used = 5;
+		break;
+	case 1:
+	case 2:
+		otel_kspan_begin_child(s, NULL, k == 1 ? "t.r.used512" :
+				       "t.r.flush", T_KIND);
+		rscribble_fill(s);
+		s->ibuf_used = 512;
+		if (k == 2)
+			otel_kspan_set_int(s, "t.r.after", 4);
+		break;
+	case 3:
+		otel_kspan_begin_child(s, NULL, "t.r.msg", T_KIND);
+		otel_kspan_set_status(s, OTEL_STATUS_ERROR, r_msg_m);
+		s->msg_len = 400;
+		break;
+	case 4:
+		otel_kspan_begin_child(s, NULL, r_name, T_KIND);
+		s->name_len = 900;
+		break;
+	default:
+		ret = -EINVAL;
+		break;
+	}
+	otel_kspan_end(s);
+	kfree(buf);
+	return ret;
+}
+
+/*
+ * ractive: "t.r.active.first" begun, then its name and scope pointers
+ * overwritten with poison (as a reused stack frame would leave them), then
+ * the handle begun again as "t.r.active.again" (and ended): the report of
+ * the abandoned span must not read it.
+ */
+static int cmd_ractive(void)
+{
+	struct otel_kspan *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return -ENOMEM;
+	otel_kspan_begin_child(s, NULL, "t.r.active.first", T_KIND);
+	s->name = LIST_POISON1;
+	s->scope = LIST_POISON2;
+	otel_kspan_begin_child(s, NULL, "t.r.active.again", T_KIND);
+	otel_kspan_end(s);
+	kfree(s);
+	return 0;
+}
+
 /* release() of <debugfs>/otel_spantest/exit_span: see the top comment. */
 static int exit_span_release(struct inode *inode, struct file *file)
 {
@@ -1142,6 +1671,18 @@ static ssize_t spantest_write(struct file *file, const char __user *ubuf,
 		ret = cmd_scoped(n);
 	else if (!strcmp(cmd, "dexit"))
 		ret = cmd_dexit();
+	else if (!strcmp(cmd, "rlimit"))
+		ret = cmd_rlimit(n);
+	else if (!strcmp(cmd, "rstatus"))
+		ret = cmd_rstatus(n);
+	else if (!strcmp(cmd, "rstatusk"))
+		ret = cmd_rstatusk(n);
+	else if (!strcmp(cmd, "rend2"))
+		ret = cmd_rend2(n);
+	else if (!strcmp(cmd, "rscribble"))
+		ret = cmd_rscribble(n);
+	else if (!strcmp(cmd, "ractive"))
+		ret = cmd_ractive();
 	else
 		ret = -EINVAL;
 	mutex_unlock(&spantest_lock);
@@ -1184,6 +1725,7 @@ static int __init spantest_init(void)
 
 	for (i = 0; i < T_TEXT_LEN; i++)
 		t_text[i] = 'a' + i % 26;
+	race_init();
 	ret = misc_register(&spantest_miscdev);
 	if (ret)
 		return ret;
