@@ -62,18 +62,6 @@ static void expect_delta(struct __test_metadata *_metadata,
 #undef DELTA
 }
 
-struct verdict {
-	size_t	bad;
-	char	why[512];
-};
-
-static void fail(struct verdict *v, const struct rec_span *s, const char *why)
-{
-	if (!v->bad++)
-		snprintf(v->why, sizeof(v->why), "%.256s %s: %.128s", s->name,
-			 span_hex(s->span_id, OTEL_SPAN_ID_SIZE), why);
-}
-
 static int is_dead(const struct rec_span *s, const struct dead *dead,
 		   size_t ndead)
 {
@@ -106,7 +94,7 @@ static void check_spans(struct __test_metadata *_metadata,
 	uint8_t (*traces)[OTEL_TRACE_ID_SIZE];
 	const struct rec_attr *seq, *up_seq;
 	const struct rec_span *s, *up;
-	struct verdict v = { 0 };
+	struct span_verdict v = { 0 };
 	size_t i, nr_roots = 0, nr_children = 0, dup = 0;
 	uint32_t me = getpid();
 
@@ -117,25 +105,25 @@ static void check_spans(struct __test_metadata *_metadata,
 		if (span_all_ff(s->trace_id, OTEL_TRACE_ID_SIZE) ||
 		    span_all_ff(s->span_id, OTEL_SPAN_ID_SIZE) ||
 		    span_all_ff(s->parent_id, OTEL_SPAN_ID_SIZE))
-			fail(&v, s, "an id of 0xff bytes (a dead frame's)");
+			span_fail(&v, s, "an id of 0xff bytes (a dead frame's)");
 		if (strcmp(s->name, "t.m.root") && strcmp(s->name, "t.m.child"))
 			continue;
 		if (!rec_complete(s))
-			fail(&v, s, "incomplete");
+			span_fail(&v, s, "incomplete");
 		if (s->pid != me || s->tgid != me || s->begin_ctx != OTEL_CTX_TASK)
-			fail(&v, s, "not begun in the test's task");
+			span_fail(&v, s, "not begun in the test's task");
 		if (is_dead(s, dead, ndead))
-			fail(&v, s, "ids of a dead span");
+			span_fail(&v, s, "ids of a dead span");
 		seq = rec_attr(s, 0, "t.seq");
 		if (!seq) {
-			fail(&v, s, "no t.seq");
+			span_fail(&v, s, "no t.seq");
 			continue;
 		}
 		if (!strcmp(s->name, "t.m.root")) {
 			if (!rec_is_zero(s->parent_id, OTEL_SPAN_ID_SIZE))
-				fail(&v, s, "a root with a parent");
+				span_fail(&v, s, "a root with a parent");
 			if (s->span_flags)
-				fail(&v, s, "span flags");
+				span_fail(&v, s, "span flags");
 			if (nr_roots < roots)
 				memcpy(traces[nr_roots], s->trace_id,
 				       OTEL_TRACE_ID_SIZE);
@@ -145,13 +133,13 @@ static void check_spans(struct __test_metadata *_metadata,
 		nr_children++;
 		up = rec_by_id(db, s->parent_id);
 		if (!up || strcmp(up->name, "t.m.root")) {
-			fail(&v, s, "a child whose parent is not a t.m.root");
+			span_fail(&v, s, "a child whose parent is not a t.m.root");
 			continue;
 		}
 		up_seq = rec_attr(up, 0, "t.seq");
 		if (memcmp(s->trace_id, up->trace_id, OTEL_TRACE_ID_SIZE) ||
 		    !up_seq || up_seq->value != seq->value)
-			fail(&v, s, "a child under the wrong root");
+			span_fail(&v, s, "a child under the wrong root");
 	}
 	EXPECT_EQ(roots, nr_roots);
 	EXPECT_EQ(roots, nr_children);
@@ -508,7 +496,7 @@ TEST_F(misuse, depth_full)
 TEST_F_TIMEOUT(misuse, foreign_end_after_owner_exit, 120)
 {
 	const struct rec_span *s, *up;
-	struct verdict v = { 0 };
+	struct span_verdict v = { 0 };
 	size_t i, orphans = 0, children = 0;
 	long reused;
 
@@ -520,20 +508,20 @@ TEST_F_TIMEOUT(misuse, foreign_end_after_owner_exit, 120)
 	for (i = 0; i < self->db.nr; i++) {
 		s = self->db.spans[i];
 		if (!rec_complete(s))
-			fail(&v, s, "incomplete");
+			span_fail(&v, s, "incomplete");
 		if (!strcmp(s->name, "t.m.orphan")) {
 			orphans++;
 			if (!rec_is_zero(s->parent_id, OTEL_SPAN_ID_SIZE))
-				fail(&v, s, "orphan with a parent");
+				span_fail(&v, s, "orphan with a parent");
 		} else if (!strcmp(s->name, "t.m.bystander.child")) {
 			children++;
 			up = rec_by_id(&self->db, s->parent_id);
 			if (!up || strcmp(up->name, "t.m.bystander") ||
 			    up->pid != s->pid ||
 			    memcmp(up->trace_id, s->trace_id, 16))
-				fail(&v, s, "not the child of its task's span");
+				span_fail(&v, s, "not the child of its task's span");
 		} else if (strcmp(s->name, "t.m.bystander")) {
-			fail(&v, s, "unexpected span");
+			span_fail(&v, s, "unexpected span");
 		}
 	}
 	EXPECT_EQ(ORPHANS, orphans);
@@ -577,7 +565,7 @@ static int has_pid(const pid_t *pids, size_t n, uint32_t pid)
  * Returns the pairs found right.
  */
 static size_t check_exit_batch(const struct rec_db *db, const pid_t *pids,
-			       size_t npids, struct verdict *v)
+			       size_t npids, struct span_verdict *v)
 {
 	const struct rec_span *s, *up;
 	const struct rec_attr *a;
@@ -586,26 +574,26 @@ static size_t check_exit_batch(const struct rec_db *db, const pid_t *pids,
 	for (i = 0; i < db->nr; i++) {
 		s = db->spans[i];
 		if (!rec_complete(s))
-			fail(v, s, "incomplete");
+			span_fail(v, s, "incomplete");
 		if (!has_pid(pids, npids, s->pid) || s->tgid != s->pid)
-			fail(v, s, "not begun by an exiting child");
+			span_fail(v, s, "not begun by an exiting child");
 		if (!strcmp(s->name, "t.exit.parent")) {
 			parents++;
 			a = rec_attr(s, 0, "t.exiting");
 			if (!a || a->value != 1)
-				fail(v, s, "not in do_exit()");
+				span_fail(v, s, "not in do_exit()");
 			if (rec_is_zero(s->parent_id, OTEL_SPAN_ID_SIZE))
-				fail(v, s, "a root: t.exit.hold got no slot");
+				span_fail(v, s, "a root: t.exit.hold got no slot");
 		} else if (!strcmp(s->name, "t.exit.child")) {
 			up = rec_by_id(db, s->parent_id);
 			if (!up || strcmp(up->name, "t.exit.parent") ||
 			    memcmp(up->trace_id, s->trace_id, 16) ||
 			    up->pid != s->pid)
-				fail(v, s, "not under its t.exit.parent");
+				span_fail(v, s, "not under its t.exit.parent");
 			else
 				pairs++;
 		} else {
-			fail(v, s, "unexpected span");
+			span_fail(v, s, "unexpected span");
 		}
 	}
 	if (parents != npids && !v->bad++)
@@ -641,7 +629,7 @@ static pid_t exit_child(int ready)
 TEST_F_TIMEOUT(exitslot, release_in_do_exit, 900)
 {
 	struct otel_span_stats st0, st1;
-	struct verdict v = { 0 };
+	struct span_verdict v = { 0 };
 	pid_t pids[EXIT_ROUND];
 	size_t i, n, done, from, pairs = 0;
 	struct rec_db db;

@@ -37,18 +37,6 @@ struct call {
 	int			reqs, step, inner, iter, after;
 };
 
-struct verdict {
-	size_t	bad;
-	char	why[512];
-};
-
-static void fail(struct verdict *v, const struct rec_span *s, const char *why)
-{
-	if (!v->bad++)
-		snprintf(v->why, sizeof(v->why), "%.256s %s: %.128s", s->name,
-			 span_hex(s->span_id, OTEL_SPAN_ID_SIZE), why);
-}
-
 /* The call (round, path) a span names with t.seq and t.path, or NULL. */
 static struct call *call_of(struct call *calls, const struct rec_span *s)
 {
@@ -111,7 +99,7 @@ TEST_F_TIMEOUT(scope, every_way_out_ends_the_span, 300)
 	struct call *calls = calloc(ROUNDS * PATHS, sizeof(*calls));
 	const struct rec_span *s, *up;
 	const struct rec_attr *a;
-	struct verdict v = { 0 };
+	struct span_verdict v = { 0 };
 	struct call *c;
 	uint32_t me = getpid();
 	long records;
@@ -130,18 +118,18 @@ TEST_F_TIMEOUT(scope, every_way_out_ends_the_span, 300)
 	for (i = 0; i < self->db.nr; i++) {
 		s = self->db.spans[i];
 		if (!rec_complete(s))
-			fail(&v, s, "incomplete");
+			span_fail(&v, s, "incomplete");
 		if (s->pid != me || s->begin_ctx != OTEL_CTX_TASK)
-			fail(&v, s, "not begun in the test's task");
+			span_fail(&v, s, "not begun in the test's task");
 		if (!strcmp(s->name, "t.s.request") ||
 		    !strcmp(s->name, "t.s.after")) {
 			c = call_of(calls, s);
 			if (!c) {
-				fail(&v, s, "no t.path / t.seq");
+				span_fail(&v, s, "no t.path / t.seq");
 				continue;
 			}
 			if (!rec_is_zero(s->parent_id, OTEL_SPAN_ID_SIZE))
-				fail(&v, s, "not a root: a span stayed current");
+				span_fail(&v, s, "not a root: a span stayed current");
 			if (!strcmp(s->name, "t.s.after")) {
 				c->after++;
 			} else {
@@ -153,12 +141,12 @@ TEST_F_TIMEOUT(scope, every_way_out_ends_the_span, 300)
 		up = rec_by_id(&self->db, s->parent_id);
 		if (!up || strcmp(up->name, "t.s.request") ||
 		    memcmp(up->trace_id, s->trace_id, OTEL_TRACE_ID_SIZE)) {
-			fail(&v, s, "not under a t.s.request");
+			span_fail(&v, s, "not under a t.s.request");
 			continue;
 		}
 		c = call_of(calls, up);
 		if (!c) {
-			fail(&v, s, "parent without t.path / t.seq");
+			span_fail(&v, s, "parent without t.path / t.seq");
 			continue;
 		}
 		if (!strcmp(s->name, "t.s.step"))
@@ -168,7 +156,7 @@ TEST_F_TIMEOUT(scope, every_way_out_ends_the_span, 300)
 		else if (!strcmp(s->name, "t.s.iter"))
 			c->iter++;
 		else
-			fail(&v, s, "unexpected span");
+			span_fail(&v, s, "unexpected span");
 	}
 	EXPECT_EQ(0, v.bad) TH_LOG("%zu bad spans, first: %s", v.bad, v.why);
 

@@ -246,4 +246,18 @@ static inline int span_all_ff(const uint8_t *id, size_t n)
 	return 1;
 }
 
+/* The first thing wrong with a run of spans, for the assertion message. */
+struct span_verdict {
+	size_t	bad;
+	char	why[512];
+};
+
+static inline void span_fail(struct span_verdict *v, const struct rec_span *s,
+			     const char *why)
+{
+	if (!v->bad++)
+		snprintf(v->why, sizeof(v->why), "%.256s %s: %.128s", s->name,
+			 span_hex(s->span_id, OTEL_SPAN_ID_SIZE), why);
+}
+
 #endif /* _OTELTRACE_SPAN_UTIL_H */
