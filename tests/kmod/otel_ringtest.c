@@ -58,6 +58,10 @@ MODULE_PARM_DESC(period_us, "hrtimer period");
 static unsigned int task_sleep_us;
 module_param(task_sleep_us, uint, 0444);
 MODULE_PARM_DESC(task_sleep_us, "kthread sleep after every 256 records (0: none)");
+static bool hold;
+module_param(hold, bool, 0644);
+MODULE_PARM_DESC(hold,
+		 "task writers wait after each 256 records while set (a test keeps them writing)");
 static unsigned int oversize;
 module_param(oversize, uint, 0444);
 MODULE_PARM_DESC(oversize, "oversize records to try at load");
@@ -163,6 +167,8 @@ static int rt_thread(void *arg)
 		rt_write_nmi(w, rt_nmi_registered && !(w->seq & 63) &&
 			     READ_ONCE(nmi->seq) < nmi->quota);
 		if (!(w->seq & 255)) {
+			while (READ_ONCE(hold) && !kthread_should_stop())
+				schedule_timeout_interruptible(HZ / 100);
 			if (task_sleep_us)
 				usleep_range(task_sleep_us, task_sleep_us * 2);
 			else

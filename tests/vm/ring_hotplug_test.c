@@ -60,17 +60,23 @@ TEST(offline_online_while_tracing)
 	EXPECT_EQ(1, r.rs.prod[1]->cpu);
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_thread, &r));
 
+	/* hold=1: the task writers stop after their first 256 records until
+	 * released, so they are still writing across the hotplug below.
+	 */
 	ASSERT_EQ(0, ringtest_load("task_records=60000 hard_records=20000 soft_records=20000 "
-				   "task_sleep_us=3000 period_us=2000"));
-	usleep(200000);
-	EXPECT_EQ(0, ringtest_param("done"));	/* still writing */
+				   "task_sleep_us=3000 period_us=2000 hold=1"));
+	end = now_s() + 60;
+	while (ringtest_param("attempted") < 256 && now_s() < end)
+		usleep(10000);
+	ASSERT_LE(256, ringtest_param("attempted"));
+	EXPECT_EQ(0, ringtest_param("done"));	/* held: still writing */
 	ASSERT_EQ(0, set_online(0));
 	EXPECT_EQ(0, r.rs.prod[1]->online);
 	read_cpu1_before = r.rs.prod[1]->producer_pos;
-	usleep(200000);
 	ASSERT_EQ(0, set_online(1));
 	EXPECT_EQ(1, r.rs.prod[1]->online);
 	EXPECT_EQ(0, ringtest_param("done"));
+	ASSERT_EQ(0, ringtest_set_param("hold", "0"));
 
 	end = now_s() + 60;
 	while (ringtest_param("done") != 1 && now_s() < end)

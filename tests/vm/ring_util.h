@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -256,6 +257,23 @@ static inline long long ringtest_param(const char *name)
 	return v;
 }
 
+/* Write a writable parameter of otel_ringtest.ko (e.g. "hold"). */
+static inline int ringtest_set_param(const char *name, const char *value)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/otel_ringtest/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fputs(value, f) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 static inline int ringtest_load(const char *params)
 {
 	if (vm_module_loaded("otel_ringtest"))
@@ -269,6 +287,35 @@ static inline double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Wait until thread @tid of this process sleeps in system call @nr
+ * (/proc/self/task/TID/syscall), for at most @deadline_s: an ordering, not
+ * a timing; the deadline only catches a hang.  Returns 0 or -ETIMEDOUT.
+ */
+static inline int wait_in_syscall(pid_t pid, pid_t tid, long nr, double deadline_s)
+{
+	char path[96], buf[256];
+	double end = now_s() + deadline_s;
+	long cur;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	while (now_s() < end) {
+		f = fopen(path, "r");
+		cur = -2;
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				sscanf(buf, "%ld", &cur);
+			fclose(f);
+		}
+		/* "running" while on a CPU: it has not gone to sleep yet */
+		if (cur == nr && !strstr(buf, "running"))
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
 }
 
 #endif /* _OTEL_RING_UTIL_H */
