@@ -5,6 +5,8 @@
 #   make                 modules (against the test kernel) + user space + tests
 #   make KDIR=/lib/modules/$(uname -r)/build   modules for a real host kernel
 #   make check           set up, build, run host tests, lint, in-VM tests
+#                        (the in-VM suite on every kernel of the matrix)
+#   make matrix          the modules for the matrix's other kernels
 #   make demo            the end-to-end demo in a VM
 #   make bench           benchmarks (docs/benchmarks.md)
 #   make C=1 W=1         sparse and extra warnings on the modules
@@ -28,7 +30,7 @@ KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP
 export TOP CACHE BUILD KREL
 
 .PHONY: all setup modules demo-module test-modules userspace tests \
-	check demo bench lint clean distclean
+	matrix check demo bench lint clean distclean
 
 all: modules demo-module test-modules userspace tests
 
@@ -53,8 +55,13 @@ userspace: $(CACHE)/kernel-release
 tests: userspace
 	$(MAKE) -C tests
 
+# The other kernels of the test matrix (scripts/setup): built in copies
+# under $(BUILD)/k/RELEASE.
+matrix: $(CACHE)/kernel-release
+	@scripts/kbuild-matrix
+
 check: setup
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all matrix
 	@scripts/check
 
 demo: setup

@@ -20,6 +20,7 @@
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 
+#include "compat.h"
 #include "internal.h"
 #include "sampler.h"
 #include "ring.h"
@@ -202,9 +203,9 @@ static int otel_dev_mmap(struct file *file, struct vm_area_struct *vma)
 		if (npages != 1 || pgoff % stride)
 			goto err_put;
 	} else {
-		vma->vm_flags &= ~VM_MAYWRITE;
+		vm_flags_clear(vma, VM_MAYWRITE);
 	}
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	for (i = 0; i < npages; i++) {
 		p = pgoff + i;
 		cpu = p / stride;

@@ -9,7 +9,8 @@
 #include <linux/compiler.h>
 #include <linux/percpu.h>
 #include <linux/types.h>
-#include <asm/unaligned.h>
+
+#include "compat.h"
 
 #define OTEL_ID_CPU_SHIFT	48
 

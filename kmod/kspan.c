@@ -38,8 +38,8 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/string.h>
-#include <asm/unaligned.h>
 
+#include "compat.h"
 #include "context.h"
 #include "ids.h"
 #include "internal.h"

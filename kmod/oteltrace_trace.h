@@ -16,6 +16,7 @@
 
 #include <linux/tracepoint.h>
 
+#include "compat.h"
 #include "oteltrace.h"
 
 /*
@@ -57,7 +58,7 @@ DECLARE_EVENT_CLASS(otel_kspan_class,
 				     __field(u8, kind)
 				     __field(u8, trace_flags)
 				     __field(u8, status)),
-		    TP_fast_assign(__assign_str_len(name, span->name, span->name_len);
+		    TP_fast_assign(otel_assign_str_len(name, span->name, span->name_len);
 				   memcpy(__entry->trace_id, span->trace_id,
 					  OTEL_TRACE_ID_SIZE);
 				   memcpy(__entry->span_id, span->span_id,

@@ -28,6 +28,7 @@
 #include <linux/timer.h>
 #include <linux/vmalloc.h>
 
+#include "compat.h"
 #include "ring.h"
 #include "ring_write.h"
 
@@ -581,6 +582,6 @@ err_free:
 void otel_ring_exit(void)
 {
 	cpuhp_remove_state(otel_cpuhp_state);
-	del_timer_sync(&otel_wake_timer);
+	timer_delete_sync(&otel_wake_timer);
 	ring_free_all();
 }

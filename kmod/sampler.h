@@ -8,8 +8,8 @@
 
 #include <linux/compiler.h>
 #include <linux/types.h>
-#include <asm/unaligned.h>
 
+#include "compat.h"
 #include "uapi/oteltrace.h"
 
 #define OTEL_R_BITS		56

@@ -140,6 +140,7 @@
 #include <asm/nmi.h>
 #endif
 
+#include "compat.h"
 #include "oteltrace.h"
 #include "oteltrace_trace.h"
 
@@ -452,11 +453,11 @@ static int cmd_softirq(unsigned int n)
 	irqt.timer.expires = jiffies + 1;
 	add_timer_on(&irqt.timer, irqt.cpu);
 	if (!wait_for_completion_timeout(&irqt.done, 10 * HZ)) {
-		del_timer_sync(&irqt.timer);
+		timer_delete_sync(&irqt.timer);
 		otel_kspan_end(&irqt.task);
 		return -ETIMEDOUT;
 	}
-	del_timer_sync(&irqt.timer);
+	timer_delete_sync(&irqt.timer);
 	otel_kspan_end(&irqt.task);
 	return 0;
 }
@@ -1596,7 +1597,6 @@ static const struct file_operations exit_span_fops = {
 	.owner		= THIS_MODULE,
 	.open		= nonseekable_open,
 	.release	= exit_span_release,
-	.llseek		= no_llseek,
 };
 
 static ssize_t spantest_write(struct file *file, const char __user *ubuf,

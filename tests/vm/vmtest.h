@@ -36,16 +36,26 @@ static inline const char *vm_top(void)
 	return top;
 }
 
-/* Absolute path of a file of the tree, e.g. vm_path("kmod/oteltrace.ko"). */
+/*
+ * Absolute path of a file of the tree, e.g. vm_path("kmod/oteltrace.ko").
+ * A module (*.ko) comes from $OTEL_KO_DIR when set: the tree of modules
+ * built for the kernel under test (scripts/check's kernel matrix).
+ */
 static inline const char *vm_path(const char *rel)
 {
 	static char buf[4][PATH_MAX];
 	static int next;
 	char *out = buf[next++ % 4];
-	size_t n = strlen(vm_top());
+	const char *ko = getenv("OTEL_KO_DIR");
+	size_t r = strlen(rel);
+	const char *top = (ko && *ko && r > 3 && !strcmp(rel + r - 3, ".ko")) ?
+			  ko : vm_top();
+	size_t n = strlen(top);
 
 	/* Paths longer than PATH_MAX are cut, and then simply not found. */
-	memcpy(out, vm_top(), n);
+	if (n > PATH_MAX - 2)
+		n = PATH_MAX - 2;
+	memcpy(out, top, n);
 	out[n] = '/';
 	strncpy(out + n + 1, rel, PATH_MAX - n - 2);
 	out[PATH_MAX - 1] = '\0';
