@@ -408,6 +408,11 @@ test('a capture oteld writes follows the documented layout field by field', asyn
     `frame types ${frames.map((f) => f.type)}`);
   assert.deepEqual(recs.map((f) => f.payload.toString('hex')),
     hand.records.map((x) => x.toString('hex')), 'the very records, in order');
+  /* and the clock anchor between them: the copy replays to the same times */
+  assert.deepEqual(frames.filter((f) => f.type !== KSTATS).map((f) => f.type),
+    [RECORDS, ANCHOR, RECORDS]);
+  const an = frames.find((f) => f.type === ANCHOR).payload;
+  assert.deepEqual([an.readBigUInt64LE(0), an.readBigUInt64LE(8)], [M1, R1]);
 });
 
 /*
