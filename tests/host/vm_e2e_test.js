@@ -36,11 +36,12 @@ kill -TERM $pid
 wait $pid
 cat /tmp/oteld.err
 echo "STATS $(cat /tmp/oteld.stats)"
+echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
 `;
 
 (async () => {
   const tests = ['demo contract arrives intact over OTLP from the guest',
-    'relay accounting: kernel records == records read, nothing dropped',
+    'relay accounting: records read == OTEL_IOC_STATS records, kernel drops == its counters',
     'the guest capture (--capture) replays on the host (--input) to the very same spans'];
   const cap = path.join(TOP, 'build/tests', `vm-e2e-${process.pid}.cap`);
   console.log(`1..${tests.length}`);
@@ -106,13 +107,21 @@ echo "STATS $(cat /tmp/oteld.stats)"
     const m = out.s.match(/STATS (\{.*\})/);
     assert.ok(m, 'stats file printed');
     const st = JSON.parse(m[1]);
+    const km = out.s.match(/KSTATS (\{.*\})/);
+    assert.ok(km, 'otelctl stats --json printed');
+    const k = JSON.parse(km[1]).total;
+    /* the kernel's own counters (OTEL_IOC_STATS), not a constant */
+    assert.equal(st.records, k.records);
+    assert.equal(st.kernel_dropped, k.dropped_full + k.dropped_too_big +
+      k.dropped_nested + k.dropped_disabled);
+    assert.equal(st.kernel_overwritten, k.overwritten);
     /*
      * ABI 2 records per request: the request's SPAN (its four attributes
      * inline), work's EVENT and SPAN, complete's SPAN; an ERROR request
      * (seq % 10 == 9) also flushes its attributes as an ATTR record, its
      * message not fitting beside them in the handle's inline buffer.
      */
-    assert.equal(st.records, 4 * N + Math.floor(N / 10));
+    assert.equal(k.records, 4 * N + Math.floor(N / 10));
     assert.equal(st.records_late, 0);
     assert.equal(st.spans_complete, 3 * N);
     assert.equal(st.spans_exported, 3 * N);

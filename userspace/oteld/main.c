@@ -180,11 +180,13 @@ static int run_replay(struct relay *r)
 	int ret;
 
 	while (!stopping && (ret = capture_next(r->input, &type, &frame)) > 0) {
+		/* a copy keeps the anchors and counters: it replays the same */
+		if (r->capture && (type == CAPTURE_RECORDS ||
+				   type == CAPTURE_ANCHOR ||
+				   type == CAPTURE_KSTATS))
+			capture_write(r->capture, type, frame.data, frame.len);
 		switch (type) {
 		case CAPTURE_RECORDS:
-			if (r->capture)
-				capture_write(r->capture, type, frame.data,
-					      frame.len);
 			assembler_feed(r->as, frame.data, frame.len);
 			push_finished(r);
 			break;
