@@ -65,6 +65,7 @@ check: setup
 	@scripts/check
 
 demo: setup
+	@# make demo TRACEPARENT=00-<trace id>-<span id>-01: the last trace's parent
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
 

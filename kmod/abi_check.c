@@ -37,6 +37,7 @@ void otel_abi_check(void)
 	OTEL_ABI_SIZE(otel_config, 64);
 	OTEL_ABI_SIZE(otel_clock, 64);
 	OTEL_ABI_SIZE(otel_span_stats, 136);
+	OTEL_ABI_SIZE(otel_bridge_req, 112);
 	BUILD_BUG_ON(sizeof(struct otel_context_req) != 40);
 
 	BUILD_BUG_ON(offsetof(struct otel_rec_hdr, time_ns) != 8);

@@ -58,6 +58,7 @@
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 
+#include "bridge.h"
 #include "context.h"
 #include "internal.h"
 #include "oteltrace.h"
@@ -274,14 +275,26 @@ notrace struct otel_kspan *otel_kspan_current(void)
 }
 EXPORT_SYMBOL_GPL(otel_kspan_current);
 
-/* The context to propagate from here, from oteltrace's own copies. */
-static notrace bool current_context(struct otel_span_context *ctx)
+/**
+ * otel_context_capture() - the context to propagate from here
+ * @ctx:	out: the current span's ids, else the task's remote context,
+ *		else all zero
+ * @local:	out: @ctx is a kernel span's (not the remote context)
+ *
+ * From oteltrace's own copies of the ids, never from a handle.
+ *
+ * Return: true if @ctx is valid.
+ *
+ * Context: any.
+ */
+notrace bool otel_context_capture(struct otel_span_context *ctx, bool *local)
 {
 	const struct otel_span_context *remote;
 	const struct otel_ctx_entry *top = NULL;
 	struct otel_ctx_stack *st;
 
 	memset(ctx, 0, sizeof(*ctx));
+	*local = false;
 	st = otel_context_stack(otel_context_index(), false, &remote, NULL);
 	if (st)
 		top = otel_context_top(st, NULL);
@@ -289,12 +302,41 @@ static notrace bool current_context(struct otel_span_context *ctx)
 		memcpy(ctx->trace_id, top->trace_id, OTEL_TRACE_ID_SIZE);
 		memcpy(ctx->span_id, top->span_id, OTEL_SPAN_ID_SIZE);
 		ctx->trace_flags = top->trace_flags;
+		*local = true;
 		return true;
 	}
 	if (!remote)
 		return false;
 	*ctx = *remote;
 	return true;
+}
+
+static notrace bool current_context(struct otel_span_context *ctx)
+{
+	bool local;
+
+	return otel_context_capture(ctx, &local);
+}
+
+/**
+ * otel_context_abandon() - mark a current span's entry gone, from anywhere
+ * @span:	a handle whose end was claimed (its cookie no longer active)
+ *		and that was current
+ *
+ * Like an end from another context (the owner drops the entry when it
+ * next uses its chain), but not counted as misuse: for the bridges, which
+ * drop their open spans when switched off.
+ *
+ * Context: any.
+ */
+notrace void otel_context_abandon(struct otel_kspan *span)
+{
+	struct otel_ctx_stack *st = span->ctx_stack;
+	u32 gen = span->ctx_gen;
+
+	if (span->ctx_index >= OTEL_CTX_DEPTH || !stack_is_ours(st))
+		return;
+	cmpxchg(&st->e[span->ctx_index].gen, gen, gen | 1);
 }
 
 /**
@@ -526,7 +568,10 @@ static void otel_task_exit_probe(void *data, struct task_struct *t)
 		return;
 	if (static_branch_unlikely(&otel_debug_open_key))
 		otel_debug_open_task_exit(idx);		/* debug_open.c */
-	slot_release(idx);
+	otel_bridge_syscall_task_exit(idx);		/* bridge_syscall.c */
+	/* Ending that span may have given the slot back already. */
+	if (READ_ONCE(otel_slot_key[idx]) == t)
+		slot_release(idx);
 }
 
 /*

@@ -248,4 +248,43 @@ static __always_inline void otel_context_pop(struct otel_kspan *span)
 	otel_context_pop_slow(span);
 }
 
+/**
+ * otel_task_traced_slot() - does the current task carry a trace context?
+ *
+ * The bridges' filter (docs/bridges.md), on every system call of every
+ * task while one is on: an untraced task costs one load when no task has
+ * a slot, else the slot lookup (the key windows, one or two cache lines).
+ * Task context only.
+ *
+ * Return: the task's slot if it has a remote context or a current span,
+ * else -1.
+ */
+static __always_inline int otel_task_traced_slot(void)
+{
+	int idx;
+
+	if (!atomic_read(&otel_ctx_used))
+		return -1;
+	idx = otel_slot_find(current);
+	if (idx < 0 || (!otel_slots[idx].has_remote &&
+			!otel_slots[idx].stack.depth))
+		return -1;
+	return idx;
+}
+
+/**
+ * otel_task_slot() - the current task's slot, if it has one
+ *
+ * Return: the slot, or -1 (one load when no task has a slot).
+ */
+static __always_inline int otel_task_slot(void)
+{
+	if (!atomic_read(&otel_ctx_used))
+		return -1;
+	return otel_slot_find(current);
+}
+
+bool otel_context_capture(struct otel_span_context *ctx, bool *local);
+void otel_context_abandon(struct otel_kspan *span);
+
 #endif /* _OTELTRACE_CONTEXT_H */

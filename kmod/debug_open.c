@@ -44,6 +44,7 @@
 #include <trace/events/syscalls.h>
 #endif
 
+#include "bridge.h"
 #include "context.h"
 #include "internal.h"
 #include "oteltrace.h"
@@ -134,6 +135,9 @@ static notrace void report_open(struct otel_debug_entry *table, int idx,
 		gen = READ_ONCE(e->gen);
 		if (gen & 1)
 			continue;	/* ended by another context */
+		/* The syscall bridge's span is current until sys_exit. */
+		if (otel_bridge_syscall_owns(e->span))
+			continue;
 		d = &table[(size_t)idx * OTEL_CTX_DEPTH + i];
 		if (d->gen != gen) {	/* pushed before the option was on */
 			d->gen = gen;

@@ -20,6 +20,7 @@
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 
+#include "bridge.h"
 #include "compat.h"
 #include "internal.h"
 #include "sampler.h"
@@ -381,6 +382,9 @@ static long otel_dev_ioctl(struct file *file, unsigned int cmd,
 	case OTEL_IOC_SET_TASK_CONTEXT:
 	case OTEL_IOC_GET_TASK_CONTEXT:
 		return otel_context_ioctl(cmd, uarg);
+	case OTEL_IOC_GET_BRIDGE:
+	case OTEL_IOC_SET_BRIDGE:
+		return otel_bridge_ioctl(cmd, uarg);
 	default:
 		return -ENOTTY;
 	}

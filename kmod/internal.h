@@ -78,6 +78,7 @@ long otel_context_ioctl(unsigned int cmd, void __user *arg);
 
 /* kspan.c: is this handle one oteltrace began (cookie matches)? */
 bool otel_kspan_valid(const struct otel_kspan *span);
+bool otel_kspan_abandon(struct otel_kspan *span);
 
 /*
  * span_stats.c: counted misuse of the span API, each kind reported once in

@@ -626,7 +626,8 @@ EXPORT_SYMBOL_GPL(__otel_kspan_reset);
  * @remote:	explicit W3C parent (OTEL_BEGIN_EXPLICIT), or NULL
  * @flags:	OTEL_BEGIN_CURRENT: parent is this context's current span and
  *		the new span becomes current; OTEL_BEGIN_EXPLICIT: parent is
- *		@parent, else @remote, else none
+ *		@parent, else @remote, else none; OTEL_BEGIN_LOCAL: @remote
+ *		is a copy of a kernel span's ids (no remote-parent flag)
  *
  * A handle that still holds an active span has that span abandoned first
  * (counted as begin_active).
@@ -678,7 +679,8 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 		memcpy(span->trace_id, remote->trace_id, OTEL_TRACE_ID_SIZE);
 		memcpy(span->parent_id, remote->span_id, OTEL_SPAN_ID_SIZE);
 		pflags = remote->trace_flags;
-		span->span_flags = OTEL_SPANF_REMOTE_PARENT;
+		if (!(flags & OTEL_BEGIN_LOCAL))
+			span->span_flags = OTEL_SPANF_REMOTE_PARENT;
 		ptrace = span->trace_id;
 	} else {
 		otel_new_trace_id(span->trace_id);
@@ -772,6 +774,29 @@ notrace void __otel_kspan_end(struct otel_kspan *span)
 		write_span(span);
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_end);
+
+/**
+ * otel_kspan_abandon() - drop an active span without a record
+ * @span:	a handle in oteltrace's own memory (a bridge's)
+ *
+ * Claims the end like otel_kspan_end(), so of an abandon racing an end
+ * exactly one wins; a current span's entry is marked gone in its chain.
+ *
+ * Return: true if this call dropped the span.
+ *
+ * Context: any.
+ */
+notrace bool otel_kspan_abandon(struct otel_kspan *span)
+{
+	unsigned long c = READ_ONCE(span->cookie);
+
+	if (!(c & OTEL_KSPAN_ACTIVE) || !otel_kspan_valid(span) ||
+	    !try_cmpxchg(&span->cookie, &c, 0))
+		return false;
+	if (c & OTEL_KSPAN_CURRENT)
+		otel_context_abandon(span);
+	return true;
+}
 
 /* Is @span recording?  Counts a handle that only looks like it. */
 static notrace bool recording(const struct otel_kspan *span)

@@ -10,6 +10,7 @@
 #include <linux/module.h>
 #include <linux/init.h>
 
+#include "bridge.h"
 #include "internal.h"
 #include "ring.h"
 
@@ -18,7 +19,8 @@
  * writes into them, then the device that exposes them.  Module parameters
  * live next to the code that uses them: ring_size_kb and ring_mode in
  * ring.c, group in dev.c, debug_open_spans in debug_open.c (after the
- * span API: it needs the context table).
+ * span API: it needs the context table), bridges in bridge.c (after the
+ * span API too; off before it goes).
  */
 static int __init oteltrace_init(void)
 {
@@ -37,6 +39,10 @@ static int __init oteltrace_init(void)
 	if (ret)
 		goto err_debug;
 
+	ret = otel_bridge_init();
+	if (ret)
+		goto err_bridge;
+
 	ret = otel_dev_init();
 	if (ret)
 		goto err_dev;
@@ -45,6 +51,8 @@ static int __init oteltrace_init(void)
 	return 0;
 
 err_dev:
+	otel_bridge_exit();
+err_bridge:
 	otel_debug_open_exit();
 err_debug:
 	otel_kspan_exit();
@@ -57,6 +65,7 @@ err_ring:
 static void __exit oteltrace_exit(void)
 {
 	otel_dev_exit();
+	otel_bridge_exit();
 	otel_debug_open_exit();
 	otel_kspan_exit();
 	otel_ring_exit();

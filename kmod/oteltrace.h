@@ -292,6 +292,7 @@ static __always_inline u64 otel_kattr_den(u64 den)
 #define OTEL_BEGIN_CURRENT	0x01	/* install as this context's current */
 #define OTEL_BEGIN_EXPLICIT	0x02	/* parent given: do not look it up */
 #define OTEL_BEGIN_ASYNC	0x04	/* parent: this context's current; not installed */
+#define OTEL_BEGIN_LOCAL	0x08	/* EXPLICIT: @remote holds a kernel span's ids */
 
 DECLARE_STATIC_KEY_FALSE(otel_tracing_key);
 

@@ -562,6 +562,40 @@ struct otel_span_stats {
 	__u64	reserved[8];
 };
 
+/* Bridges: spans from existing kernel tracepoints (docs/bridges.md). */
+enum otel_bridge_mode {
+	OTEL_BRIDGE_OFF		= 0,	/* probes detached */
+	OTEL_BRIDGE_TRACED	= 1,	/* only tasks that carry a trace context */
+	OTEL_BRIDGE_ALL		= 2,	/* everything the tracepoints see */
+};
+
+#define OTEL_BRIDGE_NAME_MAX	32	/* bytes of a bridge name, with the NUL */
+
+/**
+ * struct otel_bridge_req - OTEL_IOC_GET_BRIDGE / OTEL_IOC_SET_BRIDGE
+ * @size:	sizeof(struct otel_bridge_req) as the caller knows it
+ * @index:	GET: in, the bridge's index from 0 (-ENOENT past the last)
+ * @mode:	GET: out; SET: in, enum otel_bridge_mode
+ * @modes:	GET: out, the modes it supports (bit 1 << OTEL_BRIDGE_*)
+ * @name:	GET: out; SET: in, NUL-terminated
+ * @spans:	GET: out, spans begun since the module loaded
+ * @dropped:	GET: out, spans not made for want of room (a full table),
+ *		and spans abandoned when the bridge was switched off
+ * @reserved:	zero
+ *
+ * SET needs CAP_SYS_ADMIN; it switches one bridge, by name.
+ */
+struct otel_bridge_req {
+	__u32	size;
+	__u32	index;
+	__u32	mode;
+	__u32	modes;
+	char	name[OTEL_BRIDGE_NAME_MAX];
+	__u64	spans;
+	__u64	dropped;
+	__u64	reserved[6];
+};
+
 #define OTEL_IOC_MAGIC		0xB7
 
 #define OTEL_IOC_INFO		_IOR(OTEL_IOC_MAGIC, 0x00, struct otel_info)
@@ -576,5 +610,8 @@ struct otel_span_stats {
 #define OTEL_IOC_SET_TASK_CONTEXT _IOW(OTEL_IOC_MAGIC, 0x09, struct otel_context_req)
 #define OTEL_IOC_GET_TASK_CONTEXT _IOR(OTEL_IOC_MAGIC, 0x0a, struct otel_context_req)
 #define OTEL_IOC_SPAN_STATS	_IOR(OTEL_IOC_MAGIC, 0x0b, struct otel_span_stats)
+/* 0x0c-0x0f: kept for the task context ioctls. */
+#define OTEL_IOC_GET_BRIDGE	_IOWR(OTEL_IOC_MAGIC, 0x10, struct otel_bridge_req)
+#define OTEL_IOC_SET_BRIDGE	_IOW(OTEL_IOC_MAGIC, 0x11, struct otel_bridge_req)
 
 #endif /* _UAPI_OTELTRACE_H */

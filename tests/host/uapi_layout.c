@@ -173,7 +173,16 @@
 	F(otel_span_stats, bad_handle)					\
 	F(otel_span_stats, context_full)				\
 	F(otel_span_stats, depth_full)					\
-	F(otel_span_stats, reserved)
+	F(otel_span_stats, reserved)					\
+	S(otel_bridge_req, OTHER)					\
+	F(otel_bridge_req, size)					\
+	F(otel_bridge_req, index)					\
+	F(otel_bridge_req, mode)					\
+	F(otel_bridge_req, modes)					\
+	F(otel_bridge_req, name)					\
+	F(otel_bridge_req, spans)					\
+	F(otel_bridge_req, dropped)					\
+	F(otel_bridge_req, reserved)
 
 /* One row: a struct (field == NULL) or one of its fields. */
 struct row {

@@ -28,6 +28,7 @@ static const struct {
 	{ "snapshot",	cmd_snapshot,	"stop writing so the rings can be read as they are" },
 	{ "resume",	cmd_resume,	"write again after a snapshot" },
 	{ "info",	cmd_info,	"ABI version and ring geometry" },
+	{ "bridges",	cmd_bridges,	"list or switch the bridges (spans from kernel tracepoints)" },
 };
 
 void errorf(const char *fmt, ...)

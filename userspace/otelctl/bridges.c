@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * otelctl bridges: list the bridges (spans from existing kernel
+ * tracepoints, docs/bridges.md) with their mode and counters, or switch
+ * some on or off.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "otelctl.h"
+
+static const char *const mode_names[] = { "off", "traced", "all" };
+#define NR_MODES (sizeof(mode_names) / sizeof(mode_names[0]))
+
+static int usage(FILE *out, int status)
+{
+	fprintf(out, "Usage: %s bridges [--json]\n"
+		"       %s bridges enable [--all] NAME[:traced|:all]...\n"
+		"       %s bridges disable NAME...\n\n"
+		"A bridge turns a pair of kernel tracepoints into spans (syscall,\n"
+		"block, irq).  Without arguments list them: name, mode, spans begun,\n"
+		"spans dropped.  'enable' switches bridges on in traced mode (only\n"
+		"tasks that carry a trace context) or, with --all or NAME:all, for\n"
+		"everything; 'disable' switches them off.  Changing needs\n"
+		"CAP_SYS_ADMIN.\n", prog, prog, prog);
+	return status;
+}
+
+static int list(int fd, int json)
+{
+	struct otel_bridge_req req;
+	unsigned int i;
+
+	if (json)
+		printf("[");
+	for (i = 0;; i++) {
+		memset(&req, 0, sizeof(req));
+		req.size = sizeof(req);
+		req.index = i;
+		if (ioctl(fd, OTEL_IOC_GET_BRIDGE, &req)) {
+			if (errno == ENOENT)
+				break;
+			errorf("bridges: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		req.name[sizeof(req.name) - 1] = '\0';
+		if (json) {
+			printf("%s{\"name\":\"%s\",\"mode\":\"%s\",\"spans\":%llu,\"dropped\":%llu}",
+			       i ? "," : "", req.name,
+			       req.mode < NR_MODES ? mode_names[req.mode] : "unknown",
+			       (unsigned long long)req.spans,
+			       (unsigned long long)req.dropped);
+			continue;
+		}
+		if (!i)
+			printf("%-10s %-7s %12s %12s\n", "NAME", "MODE", "SPANS",
+			       "DROPPED");
+		printf("%-10s %-7s %12llu %12llu\n", req.name,
+		       req.mode < NR_MODES ? mode_names[req.mode] : "unknown",
+		       (unsigned long long)req.spans,
+		       (unsigned long long)req.dropped);
+	}
+	if (json)
+		printf("]\n");
+	return EXIT_OK;
+}
+
+/* "name" or "name:mode" into @req; -1 if the mode is not known. */
+static int parse_target(const char *arg, unsigned int dflt,
+			struct otel_bridge_req *req)
+{
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	unsigned int m;
+
+	memset(req, 0, sizeof(*req));
+	req->size = sizeof(*req);
+	req->mode = dflt;
+	if (!len || len >= sizeof(req->name))
+		return -1;
+	memcpy(req->name, arg, len);
+	if (!colon)
+		return 0;
+	for (m = 1; m < NR_MODES; m++) {
+		if (!strcmp(colon + 1, mode_names[m])) {
+			req->mode = dflt == OTEL_BRIDGE_OFF ? OTEL_BRIDGE_OFF : m;
+			return dflt == OTEL_BRIDGE_OFF ? -1 : 0;
+		}
+	}
+	return -1;
+}
+
+int cmd_bridges(int argc, char **argv)
+{
+	struct otel_bridge_req req;
+	unsigned int mode;
+	int fd, i, first, ret = EXIT_OK;
+
+	if (wants_help(argc, argv))
+		return usage(stdout, EXIT_OK);
+	if (argc == 1 || (argc == 2 && !strcmp(argv[1], "--json"))) {
+		fd = dev_open();
+		if (fd < 0)
+			return EXIT_RUNTIME;
+		ret = list(fd, argc == 2);
+		close(fd);
+		return ret;
+	}
+	if (!strcmp(argv[1], "enable")) {
+		mode = OTEL_BRIDGE_TRACED;
+	} else if (!strcmp(argv[1], "disable")) {
+		mode = OTEL_BRIDGE_OFF;
+	} else {
+		errorf("bridges: unknown argument '%s' (try '%s bridges --help')",
+		       argv[1], prog);
+		return EXIT_USAGE;
+	}
+	first = 2;
+	if (mode && argc > 2 && !strcmp(argv[2], "--all")) {
+		mode = OTEL_BRIDGE_ALL;
+		first = 3;
+	}
+	if (first >= argc) {
+		errorf("bridges %s: no bridge named (try '%s bridges --help')",
+		       argv[1], prog);
+		return EXIT_USAGE;
+	}
+	for (i = first; i < argc; i++) {
+		if (parse_target(argv[i], mode, &req)) {
+			errorf("bridges %s: bad bridge '%s' (try '%s bridges --help')",
+			       argv[1], argv[i], prog);
+			return EXIT_USAGE;
+		}
+	}
+	fd = dev_open();
+	if (fd < 0)
+		return EXIT_RUNTIME;
+	for (i = first; i < argc; i++) {
+		parse_target(argv[i], mode, &req);
+		if (ioctl(fd, OTEL_IOC_SET_BRIDGE, &req)) {
+			errorf("bridges %s %s: %s", argv[1], req.name,
+			       errno == ENOENT ? "no such bridge" :
+			       errno == EINVAL ? "mode not supported" :
+			       strerror(errno));
+			ret = EXIT_RUNTIME;
+		}
+	}
+	close(fd);
+	return ret;
+}
