@@ -5,6 +5,11 @@
  * with ALPN h2 for https://.  One easy handle per exporter thread, reused,
  * so its connection stays open between calls, as http.c does.
  *
+ * libcurl 7.88.0 and 7.88.1 (Debian 12's) fail any request that would reuse
+ * an h2c connection made with prior knowledge ("Error in the HTTP2 framing
+ * layer", curl issue 10634, fixed in 8.0.0): with those, a plaintext call
+ * has a connection of its own.  TLS connections are reused.
+ *
  * The request is POST GRPC_EXPORT_PATH, content-type application/grpc,
  * te: trailers, grpc-timeout (what is left of this try's timeout), the
  * configured headers as metadata (keys lowercased), grpc-encoding gzip
@@ -93,6 +98,13 @@ static int on_seek(void *arg, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+static bool h2c_reuse_broken(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	return v->version_num >= 0x075800 && v->version_num < 0x080000;
+}
+
 static struct curl_slist *add(struct curl_slist *l, const char *h)
 {
 	struct curl_slist *n = curl_slist_append(l, h);
@@ -158,6 +170,17 @@ struct grpc *grpc_new(const struct config *c)
 	curl_easy_setopt(g->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(g->curl, CURLOPT_HEADERDATA, g);
 	curl_easy_setopt(g->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (!tls && h2c_reuse_broken()) {
+		static atomic_flag said = ATOMIC_FLAG_INIT;
+
+		curl_easy_setopt(g->curl, CURLOPT_FORBID_REUSE, 1L);
+		if (!atomic_flag_test_and_set(&said))
+			log_msg("gRPC over plaintext with libcurl %s: one "
+				"connection per call (that libcurl cannot "
+				"reuse h2c connections; https:// or libcurl "
+				">= 8.0 can)", curl_version_info(
+				CURLVERSION_NOW)->version);
+	}
 	if (c->ca_file)
 		curl_easy_setopt(g->curl, CURLOPT_CAINFO, c->ca_file);
 	if (c->client_cert)
