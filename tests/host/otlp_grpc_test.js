@@ -393,6 +393,12 @@ for (const [env, msg] of BAD) {
   });
 }
 
+/* GRPC_TEST_ONLY=REGEX runs the tests whose name matches */
+if (process.env.GRPC_TEST_ONLY) {
+  const only = new RegExp(process.env.GRPC_TEST_ONLY);
+  tests.splice(0, tests.length, ...tests.filter((t) => only.test(t.name)));
+}
+
 (async () => {
   console.log(`1..${tests.length}`);
   let failed = 0;
