@@ -375,6 +375,15 @@ test('TLS (ALPN h2): CA-verified server, mTLS, host:port means TLS', async () =>
   } finally { await rcv.close(); }
 });
 
+test('--help: the protocol, the INSECURE variables, the gRPC endpoint rule', async () => {
+  const r = await run(OTELD, ['--help']);
+  assert.equal(r.code, 0);
+  for (const v of ['OTEL_EXPORTER_OTLP_INSECURE', 'OTEL_EXPORTER_OTLP_TRACES_INSECURE',
+    'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/protobuf, http/json or grpc', '--insecure',
+    'http://localhost:4317'])
+    assert.ok(r.stdout.includes(v), `${v} missing from --help`);
+});
+
 const BAD = [
   [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317/v1/traces' }, /ENDPOINT: invalid value 'http:\/\/collector:4317\/v1\/traces': a gRPC endpoint has no path/],
   [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector' }, /TRACES_ENDPOINT: invalid value 'collector': expected host:port/],

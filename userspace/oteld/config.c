@@ -31,8 +31,8 @@ struct setting_desc {
 
 static const struct setting_desc desc[NR_SETTINGS] = {
 	[S_ENDPOINT] = { "endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", NULL,
-		"http://localhost:4318", "base URL; /v1/traces is appended "
-		"(grpc: used as is, default http://localhost:4317)" },
+		"http://localhost:4318", "base URL + /v1/traces (grpc: as is, "
+		"http://localhost:4317)" },
 	[S_TRACES_ENDPOINT] = { "traces-endpoint", NULL,
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", NULL,
 		"full URL, used as is" },
@@ -111,7 +111,8 @@ static void usage(FILE *f)
 
 	fprintf(f,
 		"usage: oteld [OPTIONS]\n"
-		"Relay oteltrace kernel spans to an OTLP/HTTP endpoint.\n\n"
+		"Relay oteltrace kernel spans to an OTLP/HTTP or OTLP/gRPC "
+		"endpoint.\n\n"
 		"Each option overrides its environment variable.\n");
 	for (i = 0; i < NR_SETTINGS; i++) {
 		const struct setting_desc *d = &desc[i];
