@@ -524,7 +524,7 @@ test('--help lists every OTEL_ and OTELD_ variable', async () => {
 });
 
 const BAD = [
-  [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, [], /OTEL_EXPORTER_OTLP_PROTOCOL: invalid value 'grpc'/],
+  [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, [], /OTEL_EXPORTER_OTLP_PROTOCOL: invalid value 'thrift'/],
   [{ OTEL_BSP_MAX_QUEUE_SIZE: 'abc' }, [], /OTEL_BSP_MAX_QUEUE_SIZE: invalid value 'abc'/],
   [{ OTEL_EXPORTER_OTLP_COMPRESSION: 'brotli' }, [], /COMPRESSION: invalid value 'brotli'/],
   [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' }, [], /ENDPOINT: invalid value 'ftp:\/\/x'/],

@@ -153,7 +153,10 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
   });
 }
 
-module.exports = { start, Request };
+/* The normalized object of a decoded request (for grpc_receiver.js). */
+const normalize = (msg) => mapIds(Request.toObject(msg, toObjectOpts), b64ToHex);
+
+module.exports = { start, Request, Response, normalize };
 
 if (require.main === module) {
   start({ port: Number(process.argv[2] || 0), log: (l) => console.log(l) })

@@ -13,11 +13,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "grpc.h"
 #include "oteld.h"
 
 enum setting {
 	S_ENDPOINT, S_TRACES_ENDPOINT, S_PROTOCOL, S_HEADERS, S_COMPRESSION,
-	S_TIMEOUT, S_CERTIFICATE, S_CLIENT_KEY, S_CLIENT_CERT, S_SERVICE,
+	S_TIMEOUT, S_CERTIFICATE, S_CLIENT_KEY, S_CLIENT_CERT, S_INSECURE, S_SERVICE,
 	S_RESOURCE, S_DELAY, S_QUEUE, S_BATCH, S_EXPORT_TIMEOUT, S_DISABLED,
 	S_DEVICE, S_INPUT, S_CAPTURE, S_USER, S_STATS_FILE, S_STATS_INTERVAL,
 	S_MAX_OPEN, S_SPAN_TIMEOUT, S_GRACE, S_MAX_BYTES, S_RETRY_INITIAL,
@@ -30,13 +31,14 @@ struct setting_desc {
 
 static const struct setting_desc desc[NR_SETTINGS] = {
 	[S_ENDPOINT] = { "endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", NULL,
-		"http://localhost:4318", "base URL; /v1/traces is appended" },
+		"http://localhost:4318", "base URL + /v1/traces (grpc: as is, "
+		"http://localhost:4317)" },
 	[S_TRACES_ENDPOINT] = { "traces-endpoint", NULL,
 		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", NULL,
 		"full URL, used as is" },
 	[S_PROTOCOL] = { "protocol", "OTEL_EXPORTER_OTLP_PROTOCOL",
 		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf",
-		"http/protobuf or http/json" },
+		"http/protobuf, http/json or grpc" },
 	[S_HEADERS] = { "headers", "OTEL_EXPORTER_OTLP_HEADERS",
 		"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "",
 		"k1=v1,k2=v2 (values percent-decoded)" },
@@ -45,7 +47,7 @@ static const struct setting_desc desc[NR_SETTINGS] = {
 		"gzip or none" },
 	[S_TIMEOUT] = { "timeout", "OTEL_EXPORTER_OTLP_TIMEOUT",
 		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "10000",
-		"ms per HTTP request" },
+		"ms per HTTP request or gRPC call" },
 	[S_CERTIFICATE] = { "certificate", "OTEL_EXPORTER_OTLP_CERTIFICATE",
 		"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", NULL,
 		"CA bundle (PEM) to verify the server" },
@@ -56,6 +58,10 @@ static const struct setting_desc desc[NR_SETTINGS] = {
 		"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
 		"OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", NULL,
 		"client certificate (PEM) for mTLS" },
+	[S_INSECURE] = { "insecure", "OTEL_EXPORTER_OTLP_INSECURE",
+		"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "false",
+		"grpc, endpoint host:port without a scheme: true for "
+		"plaintext (h2c), else TLS" },
 	[S_SERVICE] = { "service-name", "OTEL_SERVICE_NAME", NULL, NULL,
 		"service.name (default unknown_service:oteld)" },
 	[S_RESOURCE] = { "resource-attributes", "OTEL_RESOURCE_ATTRIBUTES",
@@ -105,7 +111,8 @@ static void usage(FILE *f)
 
 	fprintf(f,
 		"usage: oteld [OPTIONS]\n"
-		"Relay oteltrace kernel spans to an OTLP/HTTP endpoint.\n\n"
+		"Relay oteltrace kernel spans to an OTLP/HTTP or OTLP/gRPC "
+		"endpoint.\n\n"
 		"Each option overrides its environment variable.\n");
 	for (i = 0; i < NR_SETTINGS; i++) {
 		const struct setting_desc *d = &desc[i];
@@ -270,21 +277,34 @@ static int apply(struct config *c, const char **val, const char **src)
 	const char *ep_src = traces_ep ? src[S_TRACES_ENDPOINT] :
 					 src[S_ENDPOINT];
 	const char *p = val[S_PROTOCOL], *z = val[S_COMPRESSION];
-	const char *d = val[S_DISABLED];
+	const char *d = val[S_DISABLED], *ins = val[S_INSECURE];
+	char why[128];
 
-	if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
-		return bad(ep_src, ep, "expected an http:// or https:// URL");
-	c->endpoint = make_endpoint(ep, !traces_ep);
 	if (!strcmp(p, "http/protobuf"))
 		c->protocol = PROTO_HTTP_PROTOBUF;
 	else if (!strcmp(p, "http/json"))
 		c->protocol = PROTO_HTTP_JSON;
 	else if (!strcmp(p, "grpc"))
-		return bad(src[S_PROTOCOL], p,
-			   "grpc is not supported; use http/protobuf");
+		c->protocol = PROTO_GRPC;
 	else
 		return bad(src[S_PROTOCOL], p,
-			   "expected http/protobuf or http/json");
+			   "expected http/protobuf, http/json or grpc");
+	if (*ins && strcasecmp(ins, "true") && strcasecmp(ins, "false"))
+		fprintf(stderr, "oteld: %s: '%s' is not true or false; "
+			"taken as false\n", src[S_INSECURE], ins);
+	if (c->protocol == PROTO_GRPC) {
+		/* the endpoint as is, the method's path added; port 4317 */
+		if (!strcmp(ep_src, "default"))
+			ep = GRPC_DEFAULT_ENDPOINT;
+		if (grpc_endpoint(ep, !strcasecmp(ins, "true"), &c->endpoint,
+				  why, sizeof(why)))
+			return bad(ep_src, ep, why);
+	} else {
+		if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
+			return bad(ep_src, ep,
+				   "expected an http:// or https:// URL");
+		c->endpoint = make_endpoint(ep, !traces_ep);
+	}
 	if (!strcmp(z, "gzip"))
 		c->gzip = true;
 	else if (strcmp(z, "none") && *z)

@@ -19,12 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grpc.h"
 #include "otlp.h"
 
 struct worker {
 	pthread_t thread;
 	struct exporter *e;
 	struct http *http;
+	struct grpc *grpc;	/* instead of http for OTLP/gRPC */
 	struct encoder enc;
 	struct span **batch;
 	unsigned int seed;
@@ -103,7 +105,10 @@ static void send_batch(struct worker *w, struct span *const *spans,
 		wait = deadline - now;
 		if (wait > (uint64_t)c->timeout_ms)
 			wait = c->timeout_ms;
-		switch (http_post(w->http, w->enc.body, w->enc.len, wait,
+		switch (w->grpc ?
+			grpc_post(w->grpc, w->enc.body, w->enc.len, wait,
+				  &retry_after, why, sizeof(why)) :
+			http_post(w->http, w->enc.body, w->enc.len, wait,
 				  &retry_after, why, sizeof(why))) {
 		case SEND_OK:
 			atomic_fetch_add(&stats.spans_exported, n);
@@ -166,6 +171,7 @@ static void *run(void *arg)
 static void worker_free(struct worker *w)
 {
 	http_free(w->http);
+	grpc_free(w->grpc);
 	encoder_free(&w->enc);
 	free(w->batch);
 }
@@ -180,7 +186,11 @@ static int worker_init(struct exporter *e, struct worker *w,
 	w->batch = calloc(e->c->max_batch, sizeof(*w->batch));
 	if (!w->batch)
 		return -1;
-	if (!e->c->console) {
+	if (!e->c->console && e->c->protocol == PROTO_GRPC) {
+		w->grpc = grpc_new(e->c);
+		if (!w->grpc)
+			return -1;
+	} else if (!e->c->console) {
 		w->http = http_new(e->c);
 		if (!w->http)
 			return -1;

@@ -142,10 +142,10 @@ static inline uint64_t anchor_to_real(const struct anchor *a, uint64_t mono)
 }
 
 /* ---- config.c ---- */
-enum protocol { PROTO_HTTP_PROTOBUF, PROTO_HTTP_JSON };
+enum protocol { PROTO_HTTP_PROTOBUF, PROTO_HTTP_JSON, PROTO_GRPC };
 
 struct config {
-	char *endpoint;		/* full URL, /v1/traces included */
+	char *endpoint;		/* full URL: /v1/traces or the gRPC method */
 	enum protocol protocol;
 	bool gzip;
 	long timeout_ms;
