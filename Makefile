@@ -14,13 +14,14 @@
 TOP := $(CURDIR)
 CACHE ?= $(TOP)/.cache
 BUILD ?= $(TOP)/build
-OTELTRACE_VERSION := 0.1.0
+# The release, defined once in kmod/version.h.
+OTELTRACE_VERSION := $(shell sed -n 's/^#define OTELTRACE_VERSION "\(.*\)"$$/\1/p' $(TOP)/kmod/version.h)
 
 # Test kernel release, resolved by scripts/setup (never pinned here).
 KREL = $(shell cat $(CACHE)/kernel-release 2>/dev/null)
 KDIR = /lib/modules/$(KREL)/build
 
-KMAKE = $(MAKE) -C $(KDIR) OTELTRACE_VERSION=$(OTELTRACE_VERSION)
+KMAKE = $(MAKE) -C $(KDIR)
 # Modules that use the span API link against oteltrace's Module.symvers,
 # exactly as an out-of-tree driver would.
 KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP)
