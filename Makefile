@@ -8,6 +8,8 @@
 #   make demo            the end-to-end demo in a VM
 #   make bench           benchmarks (docs/benchmarks.md)
 #   make C=1 W=1         sparse and extra warnings on the modules
+#   make install         user space, the service, the module's DKMS sources
+#   make deb             Debian packages oteltrace-dkms and oteld (build/deb/)
 #
 # scripts/setup installs what is missing; it runs by itself the first time.
 
@@ -29,7 +31,8 @@ KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP
 export TOP CACHE BUILD KREL
 
 .PHONY: all setup modules demo-module test-modules userspace tests \
-	check demo bench lint clean distclean
+	check demo bench lint clean distclean install install-userspace \
+	install-dkms deb
 
 all: modules demo-module test-modules userspace tests
 
@@ -68,6 +71,26 @@ bench: setup
 
 lint: $(CACHE)/kernel-release
 	@scripts/lint
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: oteld, otelctl, their man
+# pages, oteld.service and its settings (userspace/install.mk), and the
+# module's sources for DKMS.  Nothing here needs the test kernel.
+install: install-userspace install-dkms
+
+install-userspace:
+	$(MAKE) -C userspace install
+
+# The module's sources as DKMS takes them: /usr/src/oteltrace-VERSION with
+# dkms.conf at its root (docs/packaging.md).  Only copies files.
+DKMS_SRC = $(DESTDIR)/usr/src/oteltrace-$(OTELTRACE_VERSION)
+DKMS_FILES = dkms.conf Kbuild uapi/oteltrace.h kmod/Kbuild kmod/Makefile \
+	$(filter-out %.mod.c,$(wildcard kmod/*.[ch])) \
+	kmod/demo/Kbuild kmod/demo/otel_demo.c
+install-dkms:
+	@for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DKMS_SRC)/$$f || exit 1; \
+	done
+	install -m 755 kmod/dkms-post-build $(DKMS_SRC)/kmod/dkms-post-build
 
 clean:
 	-$(KMAKE) M=$(TOP) clean
