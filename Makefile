@@ -92,6 +92,10 @@ install-dkms:
 	done
 	install -m 755 kmod/dkms-post-build $(DKMS_SRC)/kmod/dkms-post-build
 
+# Debian packages from a fresh clone of HEAD (scripts/mkdeb, docs/packaging.md).
+deb:
+	@scripts/mkdeb
+
 clean:
 	-$(KMAKE) M=$(TOP) clean
 	-$(KMAKE) M=$(TOP)/kmod/demo clean
