@@ -71,6 +71,7 @@ bench: setup
 
 lint: $(CACHE)/kernel-release
 	@scripts/lint
+	@tests/pkg/pkgcheck
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: oteld, otelctl, their man
 # pages, oteld.service and its settings (userspace/install.mk), and the
