@@ -69,7 +69,7 @@ bench: setup
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
 
-lint: $(CACHE)/kernel-release
+lint: $(CACHE)/kernel-release userspace
 	@scripts/lint
 	@tests/pkg/pkgcheck
 
