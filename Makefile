@@ -10,19 +10,22 @@
 #   make demo            the end-to-end demo in a VM
 #   make bench           benchmarks (docs/benchmarks.md)
 #   make C=1 W=1         sparse and extra warnings on the modules
+#   make install         user space, the service, the module's DKMS sources
+#   make deb             Debian packages oteltrace-dkms and oteld (build/deb/)
 #
 # scripts/setup installs what is missing; it runs by itself the first time.
 
 TOP := $(CURDIR)
 CACHE ?= $(TOP)/.cache
 BUILD ?= $(TOP)/build
-OTELTRACE_VERSION := 0.1.0
+# The release, defined once in kmod/version.h.
+OTELTRACE_VERSION := $(shell sed -n 's/^#define OTELTRACE_VERSION "\(.*\)"$$/\1/p' $(TOP)/kmod/version.h)
 
 # Test kernel release, resolved by scripts/setup (never pinned here).
 KREL = $(shell cat $(CACHE)/kernel-release 2>/dev/null)
 KDIR = /lib/modules/$(KREL)/build
 
-KMAKE = $(MAKE) -C $(KDIR) OTELTRACE_VERSION=$(OTELTRACE_VERSION)
+KMAKE = $(MAKE) -C $(KDIR)
 # Modules that use the span API link against oteltrace's Module.symvers,
 # exactly as an out-of-tree driver would.
 KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP)
@@ -30,7 +33,8 @@ KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP
 export TOP CACHE BUILD KREL
 
 .PHONY: all setup modules demo-module test-modules userspace tests \
-	matrix check demo bench lint clean distclean
+	matrix check demo bench lint clean distclean install install-userspace \
+	install-dkms deb
 
 all: modules demo-module test-modules userspace tests
 
@@ -73,8 +77,33 @@ bench: setup
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
 
-lint: $(CACHE)/kernel-release
+lint: $(CACHE)/kernel-release userspace
 	@scripts/lint
+	@tests/pkg/pkgcheck
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: oteld, otelctl, their man
+# pages, oteld.service and its settings (userspace/install.mk), and the
+# module's sources for DKMS.  Nothing here needs the test kernel.
+install: install-userspace install-dkms
+
+install-userspace:
+	$(MAKE) -C userspace install
+
+# The module's sources as DKMS takes them: /usr/src/oteltrace-VERSION with
+# dkms.conf at its root (docs/packaging.md).  Only copies files.
+DKMS_SRC = $(DESTDIR)/usr/src/oteltrace-$(OTELTRACE_VERSION)
+DKMS_FILES = dkms.conf Kbuild uapi/oteltrace.h kmod/Kbuild kmod/Makefile \
+	$(filter-out %.mod.c,$(wildcard kmod/*.[ch])) \
+	kmod/demo/Kbuild kmod/demo/otel_demo.c
+install-dkms:
+	@for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DKMS_SRC)/$$f || exit 1; \
+	done
+	install -m 755 kmod/dkms-post-build $(DKMS_SRC)/kmod/dkms-post-build
+
+# Debian packages from a fresh clone of HEAD (scripts/mkdeb, docs/packaging.md).
+deb:
+	@scripts/mkdeb
 
 clean:
 	-$(KMAKE) M=$(TOP) clean

@@ -9,10 +9,7 @@
 #include <linux/jump_label.h>
 #include <linux/types.h>
 #include "uapi/oteltrace.h"
-
-#ifndef OTELTRACE_VERSION
-#define OTELTRACE_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 /* abi_check.c: build-time checks of uapi/oteltrace.h's layout. */
 void otel_abi_check(void);

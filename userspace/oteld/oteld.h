@@ -24,9 +24,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kmod/version.h"
 #include "uapi/oteltrace.h"
 
-#define OTELD_VERSION "0.1.0"
+#define OTELD_VERSION OTELTRACE_VERSION
 
 /* Per-span bounds: a corrupt or hostile stream cannot grow a span forever. */
 #define SPAN_MAX_ATTRS	256
