@@ -93,13 +93,14 @@ install-userspace:
 # dkms.conf at its root (docs/packaging.md).  Only copies files.
 DKMS_SRC = $(DESTDIR)/usr/src/oteltrace-$(OTELTRACE_VERSION)
 DKMS_FILES = dkms.conf Kbuild uapi/oteltrace.h kmod/Kbuild kmod/Makefile \
-	$(filter-out %.mod.c,$(wildcard kmod/*.[ch])) \
+	$(filter-out %.mod.c kmod/syscall_names.h,$(wildcard kmod/*.[ch])) \
 	kmod/demo/Kbuild kmod/demo/otel_demo.c
 install-dkms:
 	@for f in $(DKMS_FILES); do \
 		install -D -m 644 $$f $(DKMS_SRC)/$$f || exit 1; \
 	done
 	install -m 755 kmod/dkms-post-build $(DKMS_SRC)/kmod/dkms-post-build
+	install -m 755 kmod/gen-syscall-names $(DKMS_SRC)/kmod/gen-syscall-names
 
 # Debian packages from a fresh clone of HEAD (scripts/mkdeb, docs/packaging.md).
 deb:
