@@ -114,7 +114,7 @@ static struct otel_quota_user *quota_find(struct otel_quota *q, kuid_t uid)
  *
  * Context: task, softirq; takes a raw spinlock.
  */
-int otel_remote_charge(kuid_t uid)
+notrace int otel_remote_charge(kuid_t uid)
 {
 	struct otel_quota *q = &otel_quota;
 	struct otel_quota_user *u;
@@ -154,7 +154,7 @@ out:
  *
  * Context: task, softirq; takes a raw spinlock.
  */
-void otel_remote_uncharge(kuid_t uid)
+notrace void otel_remote_uncharge(kuid_t uid)
 {
 	struct otel_quota *q = &otel_quota;
 	struct otel_quota_user *u;
