@@ -38,11 +38,25 @@
  * anything in do_exit() claim it again after that hook, when the task is
  * freed (sched_process_free); the slot also records the task's start time,
  * so a recycled task_struct never inherits a stale slot.
+ *
+ * Remote context: the W3C context user space sets for its own thread
+ * (OTEL_IOC_SET_TASK_CONTEXT, through dev.c or remote.c's world-usable
+ * device) lives in the thread's slot, which it pins (the half-full policy
+ * never gives such a slot back).  A new thread or process inherits it
+ * (sched_process_fork): its parent, the only task that knows the child
+ * yet, claims a slot for the child before the child first runs, and
+ * copies the remote context only, never a current kernel span (that span
+ * belongs to the parent's call, which the child is not part of).  An exec
+ * that raises privileges drops it (sched_process_exec with AT_SECURE), as
+ * the dynamic linker drops LD_PRELOAD.  Every slot holding a remote context
+ * is charged to a uid (remote.c); the charge goes with the context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/binfmts.h>
 #include <linux/bits.h>
+#include <linux/cred.h>
 #include <linux/ctype.h>
 #include <linux/kernel.h>
 #include <linux/hash.h>
@@ -79,8 +93,20 @@ struct otel_task_slot *otel_slots __read_mostly;
 DEFINE_PER_CPU(struct otel_ctx_stack, otel_irq_stacks[OTEL_CTX_IRQ_CELLS]);
 
 atomic_t otel_ctx_used;			/* slots claimed */
-static struct tracepoint *otel_exit_tp;
-static struct tracepoint *otel_free_tp;
+static atomic_long_t otel_ctx_inherited;	/* forks that inherited */
+static atomic_long_t otel_ctx_inherit_lost;	/* forks that could not */
+
+/* Drop a slot's remote context and its charge. */
+static notrace void slot_drop_remote(int idx)
+{
+	struct otel_task_slot *s = &otel_slots[idx];
+
+	if (!s->has_remote)
+		return;
+	s->has_remote = false;
+	memset(&s->remote, 0, sizeof(s->remote));
+	otel_remote_uncharge(s->remote_uid);
+}
 
 /*
  * Empty a slot but keep its chain's generation counter running: a late
@@ -91,6 +117,7 @@ static notrace void slot_clear(int idx)
 {
 	u32 gen = otel_slots[idx].stack.gen;
 
+	slot_drop_remote(idx);
 	memset(&otel_slots[idx], 0, sizeof(otel_slots[idx]));
 	otel_slots[idx].stack.gen = gen;
 }
@@ -111,13 +138,11 @@ static notrace unsigned int window_free(u32 start)
 	return n;
 }
 
-/**
- * otel_slot_claim() - claim a slot for @t, which has none
- * @t:		current
- *
- * Return: the slot's index, or -1 when both of its windows are full.
+/*
+ * Claim a slot for @t, which has none: current, or a child its parent is
+ * creating (it has not run yet).  The index, or -1 if both windows are full.
  */
-notrace int otel_slot_claim(struct task_struct *t)
+static __always_inline int slot_claim(struct task_struct *t)
 {
 	unsigned int i, w, first;
 	u32 win[2];
@@ -140,8 +165,23 @@ notrace int otel_slot_claim(struct task_struct *t)
 			return idx;
 		}
 	}
-	otel_misuse(OTEL_MISUSE_CONTEXT_FULL, NULL);
 	return -1;
+}
+
+/**
+ * otel_slot_claim() - claim a slot for @t, which has none
+ * @t:		current
+ *
+ * Return: the slot's index, or -1 (counted) when both of its windows are
+ * full.
+ */
+notrace int otel_slot_claim(struct task_struct *t)
+{
+	int idx = slot_claim(t);
+
+	if (idx < 0)
+		otel_misuse(OTEL_MISUSE_CONTEXT_FULL, NULL);
+	return idx;
 }
 
 static notrace void slot_release(int idx)
@@ -485,42 +525,69 @@ notrace int otel_traceparent_format(const struct otel_span_context *ctx,
 }
 EXPORT_SYMBOL_GPL(otel_traceparent_format);
 
+/*
+ * Give the calling task the remote context @ctx, or clear it (@ctx NULL).
+ * The slot is claimed before the charge, so that charges never outnumber
+ * slots (remote.c relies on it).  Return 0, -ENOSPC or -EDQUOT.
+ */
+static int task_set_remote(const struct otel_span_context *ctx)
+{
+	struct otel_task_slot *s;
+	bool claimed = false;
+	kuid_t uid;
+	int idx, ret;
+
+	idx = otel_slot_find(current);
+	if (!ctx) {
+		/* Keep the slot only while a span is current. */
+		if (idx < 0)
+			return 0;
+		slot_drop_remote(idx);
+		if (!otel_slots[idx].stack.depth)
+			slot_release(idx);
+		return 0;
+	}
+	if (idx < 0) {
+		idx = otel_slot_claim(current);
+		if (idx < 0)
+			return -ENOSPC;
+		claimed = true;
+	}
+	s = &otel_slots[idx];
+	if (!s->has_remote) {
+		uid = current_uid();
+		ret = otel_remote_charge(uid);
+		if (ret) {
+			if (claimed)
+				slot_release(idx);
+			return ret;
+		}
+		s->remote_uid = uid;
+	}
+	s->remote = *ctx;
+	s->has_remote = true;
+	return 0;
+}
+
 static long context_set(void __user *arg)
 {
+	struct otel_span_context ctx;
 	struct otel_context_req req;
-	int idx;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
 	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)))
 		return -EINVAL;
-
-	if (!memchr_inv(req.trace_id, 0, sizeof(req.trace_id))) {
-		/* Clear: keep the slot only while a span is current. */
-		idx = otel_slot_find(current);
-		if (idx < 0)
-			return 0;
-		otel_slots[idx].has_remote = false;
-		memset(&otel_slots[idx].remote, 0,
-		       sizeof(otel_slots[idx].remote));
-		if (!otel_slots[idx].stack.depth)
-			slot_release(idx);
-		return 0;
-	}
+	if (!memchr_inv(req.trace_id, 0, sizeof(req.trace_id)))
+		return task_set_remote(NULL);
 	if (!memchr_inv(req.span_id, 0, sizeof(req.span_id)))
 		return -EINVAL;
 
-	idx = otel_slot_find(current);
-	if (idx < 0)
-		idx = otel_slot_claim(current);
-	if (idx < 0)
-		return -ENOSPC;
-	memcpy(otel_slots[idx].remote.trace_id, req.trace_id,
-	       OTEL_TRACE_ID_SIZE);
-	memcpy(otel_slots[idx].remote.span_id, req.span_id, OTEL_SPAN_ID_SIZE);
-	otel_slots[idx].remote.trace_flags = req.trace_flags;
-	otel_slots[idx].has_remote = true;
-	return 0;
+	memset(&ctx, 0, sizeof(ctx));
+	memcpy(ctx.trace_id, req.trace_id, OTEL_TRACE_ID_SIZE);
+	memcpy(ctx.span_id, req.span_id, OTEL_SPAN_ID_SIZE);
+	ctx.trace_flags = req.trace_flags;
+	return task_set_remote(&ctx);
 }
 
 static long context_get(void __user *arg)
@@ -541,8 +608,11 @@ static long context_get(void __user *arg)
  * @cmd:	the ioctl command
  * @arg:	user pointer to struct otel_context_req
  *
+ * Both act on the calling thread, whichever device the call came through.
+ *
  * Return: 0, -EFAULT, -EINVAL (reserved bytes set, or a zero span id with
- * a trace id), -ENOSPC (context table full) or -ENOTTY (other @cmd).
+ * a trace id), -ENOSPC (context table full), -EDQUOT (the caller's uid
+ * holds its limit of remote contexts) or -ENOTTY (other @cmd).
  */
 long otel_context_ioctl(unsigned int cmd, void __user *arg)
 {
@@ -587,33 +657,145 @@ static void otel_task_free_probe(void *data, struct task_struct *t)
 		slot_release(idx);
 }
 
-struct otel_tp_want {
+/*
+ * sched_process_fork: runs in the parent after copy_process() and before
+ * wake_up_new_task(), so the child has not run and no one else knows it:
+ * the parent fills the child's slot as its owner would (the scheduler's
+ * wake-up orders these writes before the child's first instruction).  The
+ * child inherits the remote context only, charged to its own uid (the
+ * parent's at this point); past the per-user limit or with the table full
+ * it simply starts without one, counted.  Kernel threads fork from
+ * kthreadd, which has none; io_uring workers do not pass this tracepoint.
+ */
+static void otel_task_fork_probe(void *data, struct task_struct *parent,
+				 struct task_struct *child)
+{
+	struct otel_task_slot *from, *to;
+	kuid_t uid;
+	int idx, cidx;
+
+	if (parent != current)
+		return;
+	idx = otel_slot_find(parent);
+	if (idx < 0 || !otel_slots[idx].has_remote)
+		return;
+	from = &otel_slots[idx];
+
+	/* A slot left for a recycled task_struct is reset by find. */
+	cidx = otel_slot_find(child);
+	if (cidx < 0)
+		cidx = slot_claim(child);
+	if (cidx < 0)
+		goto lost;
+	to = &otel_slots[cidx];
+	if (!to->has_remote) {
+		uid = current_uid();
+		if (otel_remote_charge(uid)) {
+			slot_release(cidx);
+			goto lost;
+		}
+		to->remote_uid = uid;
+	}
+	to->remote = from->remote;
+	to->has_remote = true;
+	atomic_long_inc(&otel_ctx_inherited);
+	return;
+lost:
+	atomic_long_inc(&otel_ctx_inherit_lost);
+}
+
+/*
+ * sched_process_exec, in the task itself once the new program is loaded:
+ * a set-user-ID or otherwise privilege-raising exec (AT_SECURE) starts
+ * without the context its unprivileged caller gave it.
+ */
+static void otel_task_exec_probe(void *data, struct task_struct *t,
+				 pid_t old_pid, struct linux_binprm *bprm)
+{
+	int idx;
+
+	if (t != current || !bprm->secureexec)
+		return;
+	idx = otel_slot_find(t);
+	if (idx >= 0)
+		slot_drop_remote(idx);
+}
+
+/**
+ * otel_context_stats() - the context table's part of OTEL_IOC_SPAN_STATS
+ * @out:	its context_used, context_inherited, context_inherit_lost
+ */
+void otel_context_stats(struct otel_span_stats *out)
+{
+	out->context_used = atomic_read(&otel_ctx_used);
+	out->context_inherited = atomic_long_read(&otel_ctx_inherited);
+	out->context_inherit_lost = atomic_long_read(&otel_ctx_inherit_lost);
+}
+
+/* The task lifecycle tracepoints the table hooks, in registration order. */
+static struct otel_task_hook {
 	const char		*name;
-	struct tracepoint	**tp;
+	void			*probe;
+	struct tracepoint	*tp;
+} otel_task_hooks[] = {
+	{ "sched_process_exit", otel_task_exit_probe },
+	{ "sched_process_free", otel_task_free_probe },
+	{ "sched_process_fork", otel_task_fork_probe },
+	{ "sched_process_exec", otel_task_exec_probe },
 };
 
 static void find_tp(struct tracepoint *tp, void *priv)
 {
-	struct otel_tp_want *w;
+	unsigned int i;
 
-	for (w = priv; w->name; w++) {
-		if (!strcmp(tp->name, w->name))
-			*w->tp = tp;
+	for (i = 0; i < ARRAY_SIZE(otel_task_hooks); i++) {
+		if (!strcmp(tp->name, otel_task_hooks[i].name))
+			otel_task_hooks[i].tp = tp;
 	}
 }
 
+static void unhook_tasks(unsigned int n)
+{
+	while (n--)
+		tracepoint_probe_unregister(otel_task_hooks[n].tp,
+					    otel_task_hooks[n].probe, NULL);
+	tracepoint_synchronize_unregister();
+}
+
+static int hook_tasks(void)
+{
+	unsigned int i;
+	int ret;
+
+	for_each_kernel_tracepoint(find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(otel_task_hooks); i++) {
+		if (!otel_task_hooks[i].tp) {
+			pr_err("no %s tracepoint: cannot follow tasks\n",
+			       otel_task_hooks[i].name);
+			ret = -ENOENT;
+			goto err;
+		}
+		ret = tracepoint_probe_register(otel_task_hooks[i].tp,
+						otel_task_hooks[i].probe,
+						NULL);
+		if (ret)
+			goto err;
+	}
+	return 0;
+err:
+	unhook_tasks(i);
+	return ret;
+}
+
 /**
- * otel_context_init() - allocate the task table and hook task exit
+ * otel_context_init() - allocate the task table and hook the task
+ * lifecycle (exit and free release slots, fork inherits, exec drops)
  *
- * Return: 0 or -ENOMEM / the tracepoint registration error.
+ * Return: 0 or -EINVAL (context_slots), -ENOMEM, -ENOENT (a tracepoint
+ * is missing) or the tracepoint registration error.
  */
 int otel_context_init(void)
 {
-	struct otel_tp_want want[] = {
-		{ "sched_process_exit", &otel_exit_tp },
-		{ "sched_process_free", &otel_free_tp },
-		{ NULL, NULL },
-	};
 	int ret;
 
 	if (context_slots < OTEL_CTX_SLOTS_MIN ||
@@ -636,29 +818,18 @@ int otel_context_init(void)
 		ret = -ENOMEM;
 		goto err_slots;
 	}
-
-	for_each_kernel_tracepoint(find_tp, want);
-	if (!otel_exit_tp || !otel_free_tp) {
-		pr_err("no sched_process_exit/free tracepoint: cannot free task slots\n");
-		ret = -ENOENT;
-		goto err_probe;
-	}
-	ret = tracepoint_probe_register(otel_exit_tp, otel_task_exit_probe,
-					NULL);
+	/* Every slot may hold a charge: one quota entry per slot. */
+	ret = otel_remote_init(context_slots);
 	if (ret)
-		goto err_probe;
-	ret = tracepoint_probe_register(otel_free_tp, otel_task_free_probe,
-					NULL);
+		goto err_remote;
+	ret = hook_tasks();
 	if (ret)
-		goto err_free_probe;
+		goto err_hook;
 	return 0;
 
-err_free_probe:
-	tracepoint_probe_unregister(otel_exit_tp, otel_task_exit_probe, NULL);
-	tracepoint_synchronize_unregister();
-err_probe:
-	otel_exit_tp = NULL;
-	otel_free_tp = NULL;
+err_hook:
+	otel_remote_exit();
+err_remote:
 	kvfree(otel_slots);
 err_slots:
 	kvfree(otel_slot_key);
@@ -666,17 +837,16 @@ err_slots:
 }
 
 /**
- * otel_context_exit() - unhook task exit and free the table
+ * otel_context_exit() - unhook the task lifecycle and free the table
  *
- * No span may be active: every module using the API is gone.
+ * No span may be active: every module using the API is gone, and so is
+ * the world-usable device (main.c removes it first).  Remote contexts
+ * still set simply vanish with the table.
  */
 void otel_context_exit(void)
 {
-	tracepoint_probe_unregister(otel_free_tp, otel_task_free_probe, NULL);
-	tracepoint_probe_unregister(otel_exit_tp, otel_task_exit_probe, NULL);
-	tracepoint_synchronize_unregister();
-	otel_exit_tp = NULL;
-	otel_free_tp = NULL;
+	unhook_tasks(ARRAY_SIZE(otel_task_hooks));
+	otel_remote_exit();
 	kvfree(otel_slots);
 	kvfree(otel_slot_key);
 }

@@ -15,6 +15,7 @@
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
+#include <linux/uidgid.h>
 
 #include "internal.h"
 #include "oteltrace.h"
@@ -26,13 +27,16 @@
  * struct otel_task_slot - a task's entry in the context table
  * @stack:	its chain of current spans
  * @start_time:	the task's start time (a recycled task_struct differs)
- * @remote:	the W3C context user space set for it
- * @has_remote:	@remote is set
+ * @remote:	the W3C context user space set for it, or its parent had
+ *		when it was created
+ * @remote_uid:	the uid @remote is charged to (remote.c's per-user limit)
+ * @has_remote:	@remote is set (and charged)
  */
 struct otel_task_slot {
 	struct otel_ctx_stack		stack;
 	u64				start_time;
 	struct otel_span_context	remote;
+	kuid_t				remote_uid;
 	bool				has_remote;
 };
 

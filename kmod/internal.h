@@ -8,6 +8,7 @@
 
 #include <linux/jump_label.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include "uapi/oteltrace.h"
 #include "version.h"
 
@@ -71,7 +72,20 @@ struct otel_ctx_stack {
 int otel_context_init(void);
 void otel_context_exit(void);
 long otel_context_ioctl(unsigned int cmd, void __user *arg);
+void otel_context_stats(struct otel_span_stats *out);
 /* The hot path (stack, top, push, pop) is inline in context.h. */
+
+/*
+ * remote.c: /dev/oteltrace-ctx, the context ioctls for any user, and the
+ * per-user limit of remote contexts that context.c charges.
+ */
+int otel_remote_init(unsigned int slots);
+void otel_remote_exit(void);
+int otel_remote_charge(kuid_t uid);
+void otel_remote_uncharge(kuid_t uid);
+void otel_remote_stats(struct otel_span_stats *out);
+int otel_ctx_dev_init(void);
+void otel_ctx_dev_exit(void);
 
 /* kspan.c: is this handle one oteltrace began (cookie matches)? */
 bool otel_kspan_valid(const struct otel_kspan *span);

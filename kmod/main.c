@@ -20,7 +20,9 @@
  * live next to the code that uses them: ring_size_kb and ring_mode in
  * ring.c, group in dev.c, debug_open_spans in debug_open.c (after the
  * span API: it needs the context table), bridges in bridge.c (after the
- * span API too; off before it goes).
+ * span API too; off before it goes), context_slots in context.c,
+ * context_per_user in remote.c.  /dev/oteltrace-ctx (remote.c) comes last
+ * and goes first: any user can reach it.
  */
 static int __init oteltrace_init(void)
 {
@@ -47,9 +49,15 @@ static int __init oteltrace_init(void)
 	if (ret)
 		goto err_dev;
 
+	ret = otel_ctx_dev_init();
+	if (ret)
+		goto err_ctx_dev;
+
 	pr_info("loaded, ABI %d\n", OTEL_ABI_VERSION);
 	return 0;
 
+err_ctx_dev:
+	otel_dev_exit();
 err_dev:
 	otel_bridge_exit();
 err_bridge:
@@ -64,6 +72,7 @@ err_ring:
 
 static void __exit oteltrace_exit(void)
 {
+	otel_ctx_dev_exit();
 	otel_dev_exit();
 	otel_bridge_exit();
 	otel_debug_open_exit();

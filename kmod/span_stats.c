@@ -146,6 +146,8 @@ void otel_span_stats_get(struct otel_span_stats *out)
 	out->bad_handle = misuse_sum(OTEL_MISUSE_BAD_HANDLE);
 	out->context_full = misuse_sum(OTEL_MISUSE_CONTEXT_FULL);
 	out->depth_full = misuse_sum(OTEL_MISUSE_DEPTH_FULL);
+	otel_context_stats(out);
+	otel_remote_stats(out);
 }
 
 /**

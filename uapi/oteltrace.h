@@ -46,6 +46,13 @@
 
 #define OTEL_ABI_VERSION	2
 #define OTEL_DEVICE_NAME	"oteltrace"
+/*
+ * /dev/oteltrace-ctx: mode 0666, serves OTEL_IOC_SET_TASK_CONTEXT and
+ * OTEL_IOC_GET_TASK_CONTEXT for the calling thread and nothing else, so
+ * that an application running as any user can put the kernel spans of its
+ * own threads into its own trace.
+ */
+#define OTEL_CTX_DEVICE_NAME	"oteltrace-ctx"
 
 #define OTEL_TRACE_ID_SIZE	16
 #define OTEL_SPAN_ID_SIZE	8
@@ -518,6 +525,13 @@ struct otel_clock {
  * SET makes the calling thread's next kernel spans children of this remote
  * parent (for example the span a user-space request is in); GET returns the
  * calling thread's current kernel span, or the remote context set before.
+ * Both act on the calling thread only, through /dev/oteltrace or, for any
+ * user, /dev/oteltrace-ctx.  Threads and processes the thread creates
+ * afterwards inherit the remote context; an exec that raises privileges
+ * (AT_SECURE) drops it; it goes when the thread exits.  SET fails with
+ * EINVAL (reserved bytes set, or a zero span id with a trace id), ENOSPC
+ * (context table full) or EDQUOT (the caller's real uid holds its limit of
+ * remote contexts, module parameter context_per_user).
  */
 struct otel_context_req {
 	__u8	trace_id[OTEL_TRACE_ID_SIZE];
@@ -544,9 +558,21 @@ struct otel_context_req {
  *			context table was full
  * @depth_full:		spans that could not become current: the context's
  *			chain of current spans was full
+ * @context_used:	now: task context table slots in use
+ * @context_remote:	now: slots holding a remote context (set by user
+ *			space or inherited at fork)
+ * @context_user_limit:	remote contexts refused (SET: EDQUOT; fork: not
+ *			inherited) because their uid held context_per_user
+ * @context_inherited:	new threads and processes that inherited a remote
+ *			context
+ * @context_inherit_lost: new threads and processes that could not inherit
+ *			their parent's remote context (per-user limit or
+ *			table full)
  * @reserved:		zero
  *
- * Each misuse is also reported once in the kernel log.
+ * Each misuse (@begin_active to @depth_full) is also reported once in the
+ * kernel log.  The context_* fields came in place of reserved fields: a
+ * kernel without them returns zero there.
  */
 struct otel_span_stats {
 	__u32	size;
@@ -559,7 +585,12 @@ struct otel_span_stats {
 	__u64	bad_handle;
 	__u64	context_full;
 	__u64	depth_full;
-	__u64	reserved[8];
+	__u64	context_used;
+	__u64	context_remote;
+	__u64	context_user_limit;
+	__u64	context_inherited;
+	__u64	context_inherit_lost;
+	__u64	reserved[3];
 };
 
 /* Bridges: spans from existing kernel tracepoints (docs/bridges.md). */

@@ -173,6 +173,11 @@
 	F(otel_span_stats, bad_handle)					\
 	F(otel_span_stats, context_full)				\
 	F(otel_span_stats, depth_full)					\
+	F(otel_span_stats, context_used)				\
+	F(otel_span_stats, context_remote)				\
+	F(otel_span_stats, context_user_limit)				\
+	F(otel_span_stats, context_inherited)				\
+	F(otel_span_stats, context_inherit_lost)			\
 	F(otel_span_stats, reserved)					\
 	S(otel_bridge_req, OTHER)					\
 	F(otel_bridge_req, size)					\

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * otelctl: statistics and settings of oteltrace.ko through /dev/oteltrace.
+ * otelctl: statistics and settings of oteltrace.ko through /dev/oteltrace,
+ * and "exec" to run a command inside a trace context (/dev/oteltrace-ctx).
  * One subcommand per entry of the table below; each parses its own options.
  */
 #include <errno.h>
@@ -29,6 +30,7 @@ static const struct {
 	{ "resume",	cmd_resume,	"write again after a snapshot" },
 	{ "info",	cmd_info,	"ABI version and ring geometry" },
 	{ "bridges",	cmd_bridges,	"list or switch the bridges (spans from kernel tracepoints)" },
+	{ "exec",	cmd_exec,	"run a command inside a W3C trace context (any user)" },
 };
 
 void errorf(const char *fmt, ...)
@@ -76,9 +78,10 @@ static void usage(FILE *out)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n'%s COMMAND --help' describes a command's options.\n"
-		"The device is /dev/%s (or $OTELCTL_DEVICE).\n"
-		"Exit status: 0 success, 1 runtime error, 2 usage error.\n",
-		prog, OTEL_DEVICE_NAME);
+		"The device is /dev/%s (or $OTELCTL_DEVICE); exec uses /dev/%s.\n"
+		"Exit status: 0 success, 1 runtime error, 2 usage error (exec: see\n"
+		"'%s exec --help').\n",
+		prog, OTEL_DEVICE_NAME, OTEL_CTX_DEVICE_NAME, prog);
 }
 
 int main(int argc, char **argv)

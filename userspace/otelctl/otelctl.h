@@ -29,5 +29,6 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bridges(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 #endif

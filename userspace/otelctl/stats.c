@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * otelctl stats [--json]: the counters of every ring and their totals, then
- * the span API's misuse counters.
+ * the span API's misuse counters and the task context table's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,11 +19,15 @@ static const char *const field_names[NR_FIELDS] = {
 	"dropped_nested", "dropped_disabled", "overwritten", "wakeups",
 };
 
-#define NR_SPAN_FIELDS 8
+/* The misuse counters, then (from NR_MISUSE_FIELDS) the context table's. */
+#define NR_MISUSE_FIELDS 8
+#define NR_SPAN_FIELDS 13
 
 static const char *const span_field_names[NR_SPAN_FIELDS] = {
 	"begin_active", "end_twice", "end_foreign", "stale_current",
 	"misnested", "bad_handle", "context_full", "depth_full",
+	"context_used", "context_remote", "context_user_limit",
+	"context_inherited", "context_inherit_lost",
 };
 
 static void fields(const struct otel_cpu_stats *s, unsigned long long *v)
@@ -90,6 +94,11 @@ static void span_fields(const struct otel_span_stats *s,
 	v[5] = s->bad_handle;
 	v[6] = s->context_full;
 	v[7] = s->depth_full;
+	v[8] = s->context_used;
+	v[9] = s->context_remote;
+	v[10] = s->context_user_limit;
+	v[11] = s->context_inherited;
+	v[12] = s->context_inherit_lost;
 }
 
 /* Span API counters: 1 done, 0 the module has no such ioctl, -1 error. */
@@ -132,8 +141,11 @@ static int print_span_stats(int fd, int json)
 		return 0;
 	}
 	printf("\nspan API\n");
-	for (i = 0; i < NR_SPAN_FIELDS; i++)
-		printf("  %-14s %16llu\n", span_field_names[i], v[i]);
+	for (i = 0; i < NR_SPAN_FIELDS; i++) {
+		if (i == NR_MISUSE_FIELDS)
+			printf("\ntask contexts\n");
+		printf("  %-20s %16llu\n", span_field_names[i], v[i]);
+	}
 	return 0;
 }
 
@@ -152,6 +164,12 @@ static int usage(FILE *out, int status)
 		"  bad_handle     a handle that was never begun, or overwritten\n"
 		"  context_full   spans not made current: task context table full\n"
 		"  depth_full     spans not made current: chain of current spans full\n"
+		"Then the task context table's:\n"
+		"  context_used          slots in use now\n"
+		"  context_remote        slots holding a remote context now\n"
+		"  context_user_limit    remote contexts refused by the per-user limit\n"
+		"  context_inherited     threads and processes that inherited a context\n"
+		"  context_inherit_lost  those that could not (limit, table full)\n"
 		"A module without that ioctl is reported and the rest printed; if the\n"
 		"ioctl fails, the rest is printed too, and the exit status is 1.\n\n"
 		"  --json   one JSON object: {\"cpus\": [{\"cpu\": N, ...}], \"total\": {...},\n"
