@@ -4,9 +4,9 @@
  * (a free port), scripts/vm --fwd PORT --disk boots the test kernel with a
  * scratch disk, loads oteltrace.ko with the syscall and block bridges on,
  * runs oteld exporting to 10.0.2.100:PORT, and runs
- *   TRACEPARENT=00-<tid>-<sid>-01 ctx_exec -- dd if=/dev/zero of=/dev/vda
+ *   TRACEPARENT=00-<tid>-<sid>-01 otelctl exec -- dd if=/dev/zero of=/dev/vda
  *	bs=4096 count=8 oflag=direct
- * (ctx_exec: the stand-in for `otelctl exec`, CTX_EXEC below).  After the
+ * (CTX_EXEC below).  After the
  * export every span has trace id <tid>, the write spans are children of
  * <sid>, and each of the 8 block.write spans (4096 bytes) descends from a
  * write span.  TAP output.  Environment: TOP, RECEIVER.
@@ -21,7 +21,7 @@ const { start } = require(process.env.RECEIVER);
 const TOP = process.env.TOP;
 const TID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SID = '00f067aa0ba902b7';
-const CTX_EXEC = `${TOP}/build/tests/tools/ctx_exec --`;
+const CTX_EXEC = `${TOP}/build/otelctl exec --`;
 const attrs = (l) => Object.fromEntries((l || []).map((kv) => [kv.key, kv.value]));
 
 const guest = `

@@ -14,11 +14,8 @@
 #include "kselftest_harness.h"
 #include "span_util.h"
 
-/*
- * How a command runs as a child of $TRACEPARENT: the one line to change
- * for `otelctl exec --` (argv: CTX_EXEC, then the command).
- */
-#define CTX_EXEC	"build/tests/tools/ctx_exec", "--"
+/* How a command runs as a child of $TRACEPARENT (argv: CTX_EXEC, then it). */
+#define CTX_EXEC	"build/otelctl", "exec", "--"
 
 #define TRACE_HEX	"4bf92f3577b34da6a3ce929d0e0e4736"
 #define SPAN_HEX	"00f067aa0ba902b7"
