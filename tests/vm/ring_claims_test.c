@@ -12,6 +12,7 @@
  * counter); deadlines only catch hangs.
  */
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 
@@ -150,14 +151,28 @@ struct sleeper {
 	uint8_t buf[1 << 16] __attribute__((aligned(8)));
 };
 
+/*
+ * Sleepers block every signal: a signal would end their sleep and restart
+ * the call, which then finds the records (system()'s SIGCHLD did exactly
+ * that, and a flush that woke nobody passed).
+ */
+static void block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
 static void *poll_thread(void *arg)
 {
 	struct sleeper *p = arg;
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 	int ret;
 
+	block_signals();
 	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	ret = poll(&pfd, 1, 20000);	/* the deadline: a wakeup that never comes */
+	ret = poll(&pfd, 1, -1);	/* join_within() is the deadline */
 	p->revents = pfd.revents;
 	__atomic_store_n(&p->ret, ret, __ATOMIC_RELEASE);
 	return NULL;
@@ -168,6 +183,7 @@ static void *read_thread(void *arg)
 	struct sleeper *p = arg;
 	ssize_t n;
 
+	block_signals();
 	__atomic_store_n(&p->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	n = read(p->fd, p->buf, sizeof(p->buf));	/* blocking */
 	__atomic_store_n(&p->ret, n < 0 ? -errno : n, __ATOMIC_RELEASE);
@@ -201,13 +217,32 @@ static int still_asleep(struct sleeper *p, long nr)
 }
 
 /*
+ * Join @t within @limit_s: 0, or -ETIMEDOUT after waking the sleeper the
+ * one way left (a commit with wakeup_bytes 0) so that the test can end.
+ */
+static int join_within(int fd, pthread_t t, double limit_s)
+{
+	struct timespec ts;
+	uint32_t wb = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)limit_s;
+	if (!pthread_timedjoin_np(t, NULL, &ts))
+		return 0;
+	ring_set_config(fd, set_wakeup, &wb);
+	raw(1);
+	pthread_join(t, NULL);
+	return -ETIMEDOUT;
+}
+
+/*
  * docs/ring.md, Wakeups: "the outermost commit, seeing it and at least
  * `wakeup_bytes` waiting in its ring ..., queues the ring's irq_work, which
  * wakes the wait queue ... (one wakeup per sleep, counted in `wakeups`)".
  * 640 bytes below wakeup_bytes 4096 wake nobody and count nothing; 6400
  * more wake the poller through a commit (counted).
  */
-TEST_F(rc, wakeup_bytes_wakes_a_poller)
+TEST_F_TIMEOUT(rc, wakeup_bytes_wakes_a_poller, 90)
 {
 	static struct sleeper p;
 	struct otel_cpu_stats s = { 0 };
@@ -223,7 +258,7 @@ TEST_F(rc, wakeup_bytes_wakes_a_poller)
 	EXPECT_TRUE(still_asleep(&p, SYS_poll));
 
 	ASSERT_EQ(100, raw(100));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, join_within(self->fd, t, 20));
 	EXPECT_EQ(1, p.ret);
 	EXPECT_TRUE(p.revents & POLLIN);
 	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
@@ -235,13 +270,14 @@ TEST_F(rc, wakeup_bytes_wakes_a_poller)
 /*
  * docs/ring.md, Wakeups: "the lost-wakeup window this leaves is closed by
  * a timer that runs only while a reader sleeps and wakes it, at most
- * `HZ/10` late, when `wakeup_bytes` are waiting".  6400 bytes wait below
- * wakeup_bytes 32768: the poller sleeps on.  Lowering wakeup_bytes to 4096
- * commits nothing, so no commit can wake it: only the timer can, and the
- * irq_work's `wakeups` stays 0.  (Without the timer poll() returns 0 after
- * its 20 s.)
+ * `HZ/10` late, when `wakeup_bytes` are waiting".  A blocking read()
+ * sleeps on empty rings; 6400 bytes below wakeup_bytes 32768 leave it
+ * asleep.  Lowering wakeup_bytes to 4096 commits nothing, so no commit can
+ * wake it (the irq_work's `wakeups` stays 0): only the timer can.  read()
+ * has no timeout of its own (poll() would return its records at its
+ * timeout), so a reader the timer never wakes fails the 20 s join.
  */
-TEST_F(rc, lost_wakeup_timer_wakes_the_reader)
+TEST_F_TIMEOUT(rc, lost_wakeup_timer_wakes_the_reader, 90)
 {
 	static struct sleeper p;
 	struct otel_cpu_stats s = { 0 };
@@ -250,18 +286,16 @@ TEST_F(rc, lost_wakeup_timer_wakes_the_reader)
 
 	ASSERT_EQ(0, ring_set_config(self->fd, set_wakeup, &wb));
 	p.fd = self->fd;
-	ASSERT_EQ(0, start_sleeper(&t, poll_thread, &p, SYS_poll));
+	ASSERT_EQ(0, start_sleeper(&t, read_thread, &p, SYS_read));
 	ASSERT_EQ(100, raw(100));
-	EXPECT_TRUE(still_asleep(&p, SYS_poll));
+	EXPECT_TRUE(still_asleep(&p, SYS_read));
 
 	wb = 4096;
 	ASSERT_EQ(0, ring_set_config(self->fd, set_wakeup, &wb));
-	ASSERT_EQ(0, pthread_join(t, NULL));
-	EXPECT_EQ(1, p.ret);
-	EXPECT_TRUE(p.revents & POLLIN);
+	EXPECT_EQ(0, join_within(self->fd, t, 20));
+	EXPECT_EQ(100 * RAW, p.ret);
 	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
 	EXPECT_EQ(0, s.wakeups);
-	EXPECT_EQ(100, read_drain(self->fd, &self->ck));
 }
 
 /*
@@ -271,7 +305,7 @@ TEST_F(rc, lost_wakeup_timer_wakes_the_reader)
  * 10 records below wakeup_bytes leave it asleep; `otelctl flush` wakes it
  * and it returns exactly those records.
  */
-TEST_F(rc, otelctl_flush_wakes_a_blocked_reader)
+TEST_F_TIMEOUT(rc, otelctl_flush_wakes_a_blocked_reader, 90)
 {
 	static struct sleeper p;
 	struct otel_cpu_stats s = { 0 };
@@ -289,7 +323,7 @@ TEST_F(rc, otelctl_flush_wakes_a_blocked_reader)
 	EXPECT_EQ(0, s.wakeups);
 
 	EXPECT_EQ(0, claim_otelctl("flush"));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, join_within(self->fd, t, 20));
 	ASSERT_EQ(10 * RAW, p.ret);
 	for (off = 0; off < p.ret; off += h->size, n++) {
 		h = (struct otel_rec_hdr *)(p.buf + off);
