@@ -332,6 +332,7 @@ TEST_F(dev, poll_wakes_on_flush)
 	struct checker ck;
 	pthread_t t;
 	pid_t tid;
+	double end;
 
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_CONFIG, &cfg));
 	cfg.wakeup_bytes = 32 << 10;
@@ -340,8 +341,10 @@ TEST_F(dev, poll_wakes_on_flush)
 	ASSERT_EQ(0, read_drain(self->fd, &ck));
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, poll_thread, &p));
-	while (!(tid = __atomic_load_n(&p.tid, __ATOMIC_ACQUIRE)))
+	end = now_s() + 20;	/* a thread that never starts: a hang */
+	while (!(tid = __atomic_load_n(&p.tid, __ATOMIC_ACQUIRE)) && now_s() < end)
 		usleep(1000);
+	ASSERT_NE(0, tid);
 	ASSERT_EQ(0, wait_in_syscall(getpid(), tid, SYS_poll, 20));
 	ASSERT_EQ(0, ringtest_load("task_records=10"));
 	wait_done();

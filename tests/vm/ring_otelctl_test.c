@@ -32,6 +32,22 @@ static int otelctl(char *out, size_t size, const char *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/*
+ * Wait for otel_ringtest's writers: 0, or -ETIMEDOUT after a deadline that
+ * only a hang reaches (a few records take milliseconds).
+ */
+static int wait_done(void)
+{
+	double end = now_s() + 30;
+
+	while (ringtest_param("done") != 1) {
+		if (now_s() > end)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
 FIXTURE(ctl) {
 	char out[16384];
 };
@@ -84,8 +100,7 @@ TEST_F(ctl, stats_human_and_json)
 	int fd;
 
 	ASSERT_EQ(0, ringtest_load("task_records=100 oversize=2"));
-	while (ringtest_param("done") != 1)
-		usleep(1000);
+	ASSERT_EQ(0, wait_done());
 	fd = ring_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &s));
@@ -137,8 +152,7 @@ TEST_F(ctl, control_commands)
 	EXPECT_NE(NULL, strstr(self->out, want)) TH_LOG("%s", self->out);
 	EXPECT_EQ(0, otelctl(NULL, 0, "snapshot"));
 	ASSERT_EQ(0, ringtest_load("task_records=10"));
-	while (ringtest_param("done") != 1)
-		usleep(1000);
+	ASSERT_EQ(0, wait_done());
 	fd = ring_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &s));
