@@ -518,14 +518,14 @@ static notrace void note_comm(const struct otel_kspan *span)
 	if (likely(c->pid == span->pid && c->gen == gen &&
 		   c->comm[0] == comm[0] && c->comm[1] == comm[1]))
 		goto out;
-	r = (struct otel_rec_comm *)otel_ring_reserve(OTEL_REC_COMM,
-						      sizeof(*r));
+	r = (struct otel_rec_comm *)__otel_ring_reserve(OTEL_REC_COMM,
+							sizeof(*r));
 	if (!r)
 		goto out;
 	r->pid = span->pid;
 	r->tgid = span->tgid;
 	memcpy(r->comm, comm, sizeof(comm));
-	otel_ring_commit(&r->hdr);
+	__otel_ring_commit(&r->hdr);
 	c->pid = span->pid;
 	c->gen = gen;
 	c->comm[0] = comm[0];

@@ -363,8 +363,8 @@ struct otel_rec_link {
  * or cleared the rings since (every cache is forgotten then).  It lands in
  * the ring of the CPU the span began on, before the span's SPAN record was
  * written (which may be in another CPU's ring): a reader keeps a table of
- * pid to name and looks a span's pid up no earlier than the end of the
- * pass over every ring in which it read the SPAN.  A COMM the ring had no
+ * pid to name; one that read a SPAN before its task's COMM finds the COMM
+ * by the end of its next pass over every ring.  A COMM the ring had no
  * room for is written again at the next begin.
  */
 struct otel_rec_comm {

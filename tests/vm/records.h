@@ -127,7 +127,7 @@ struct rec_db {
 	size_t		nr, cap;
 	struct rec_span	**hash;		/* open addressing by span id */
 	size_t		hash_cap;
-	size_t		records;	/* records decoded */
+	size_t		records;	/* span records decoded (not COMM) */
 	size_t		bad;		/* malformed records */
 	char		why[256];	/* what the first bad record was */
 	struct rec_comm	comms[REC_COMMS];	/* the first REC_COMMS pids */
@@ -701,6 +701,10 @@ static inline void rec_decode(struct rec_db *db, const uint8_t *p, size_t size)
 	const struct otel_rec_hdr *h = (const void *)p;
 	struct rec_span *s;
 
+	if (h->type == OTEL_REC_COMM && size == sizeof(struct otel_rec_comm)) {
+		rec_comm_rec(db, p, size);
+		return;
+	}
 	db->records++;
 	if (h->size != size || size > OTEL_REC_MAX_SIZE ||
 	    size < sizeof(*h) || size % 8) {
@@ -713,10 +717,6 @@ static inline void rec_decode(struct rec_db *db, const uint8_t *p, size_t size)
 	}
 	if (h->type == OTEL_REC_RAW)
 		return;
-	if (h->type == OTEL_REC_COMM) {
-		rec_comm_rec(db, p, size);
-		return;
-	}
 	if (h->type != OTEL_REC_SPAN_BEGIN && h->type != OTEL_REC_SPAN &&
 	    h->type != OTEL_REC_ATTR && h->type != OTEL_REC_EVENT &&
 	    h->type != OTEL_REC_LINK) {
@@ -790,7 +790,8 @@ static inline long rec_read_each(int fd,
 				return -EPROTO;
 			cb(arg, buf + off, h->size);
 			off += h->size;
-			records++;
+			/* a COMM names a task: not a span's record */
+			records += h->type != OTEL_REC_COMM;
 		}
 		if (off != (size_t)n)
 			return -EPROTO;
