@@ -27,7 +27,8 @@ void otel_abi_check(void)
 	OTEL_ABI_SIZE(otel_rec_span, 104);
 	OTEL_ABI_SIZE(otel_rec_span_begin, 72);
 	OTEL_ABI_SIZE(otel_rec_attr, 32);
-	OTEL_ABI_SIZE(otel_rec_event, 32);
+	OTEL_ABI_SIZE(otel_rec_event, 40);
+	OTEL_ABI_SIZE(otel_rec_comm, 48);
 	OTEL_ABI_SIZE(otel_rec_link, 56);
 	OTEL_ABI_SIZE(otel_ring_consumer, 8);
 	OTEL_ABI_SIZE(otel_ring_producer, 32);
@@ -48,5 +49,7 @@ void otel_abi_check(void)
 	BUILD_BUG_ON(offsetof(struct otel_rec_span, nr_records) != 76);
 	BUILD_BUG_ON(offsetof(struct otel_rec_span, tgid) != 96);
 	BUILD_BUG_ON(offsetof(struct otel_rec_link, index) != 50);
+	BUILD_BUG_ON(offsetof(struct otel_rec_event, dropped_attributes) != 32);
+	BUILD_BUG_ON(offsetof(struct otel_rec_comm, comm) != 32);
 	BUILD_BUG_ON(offsetof(struct otel_config, begin_records) != 32);
 }

@@ -35,13 +35,17 @@ MODULE_PARM_DESC(group,
 /* Next CPU read() starts with, so that no ring starves the others. */
 static unsigned int otel_read_next;
 
+/*
+ * A new reader has seen no COMM record yet: every CPU names its tasks
+ * again (kspan.c).
+ */
 static int otel_dev_open(struct inode *inode, struct file *file)
 {
-	if (capable(CAP_SYS_ADMIN))
-		return 0;
-	if (group >= 0 && in_group_p(make_kgid(&init_user_ns, group)))
-		return 0;
-	return -EPERM;
+	if (!capable(CAP_SYS_ADMIN) &&
+	    (group < 0 || !in_group_p(make_kgid(&init_user_ns, group))))
+		return -EPERM;
+	otel_kspan_forget_comms();
+	return 0;
 }
 
 /*
@@ -355,6 +359,7 @@ static long otel_dev_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	long ret;
 
 	switch (cmd) {
 	case OTEL_IOC_INFO:
@@ -368,9 +373,13 @@ static long otel_dev_ioctl(struct file *file, unsigned int cmd,
 	case OTEL_IOC_GET_CONFIG:
 		return ioc_get_config(uarg);
 	case OTEL_IOC_SET_CONFIG:
-		return ioc_set_config(uarg);
+		ret = ioc_set_config(uarg);
+		otel_kspan_forget_comms();	/* rings may be new */
+		return ret;
 	case OTEL_IOC_CLEAR:
-		return ioc_control(otel_ring_clear);
+		ret = ioc_control(otel_ring_clear);
+		otel_kspan_forget_comms();	/* the COMM records went too */
+		return ret;
 	case OTEL_IOC_CLOCK:
 		return ioc_clock(uarg);
 	case OTEL_IOC_SNAPSHOT:

@@ -90,6 +90,8 @@ void otel_ctx_dev_exit(void);
 /* kspan.c: is this handle one oteltrace began (cookie matches)? */
 bool otel_kspan_valid(const struct otel_kspan *span);
 bool otel_kspan_abandon(struct otel_kspan *span);
+/* kspan.c: forget which tasks were named in COMM records (a new reader). */
+void otel_kspan_forget_comms(void);
 
 /*
  * span_stats.c: counted misuse of the span API, each kind reported once in

@@ -19,10 +19,17 @@
  *
  * Limits are OpenTelemetry's SpanLimits: attributes per span, events per
  * span, links per span, attributes per event or link, and the attribute
- * value length.  What a limit cuts is counted and carried in the record.
+ * value length.  What a limit cuts is counted and carried in the record:
+ * the span's in its SPAN record, an event's or link's in its EVENT or LINK
+ * record (and in the ATTR record of attributes added to it later).
  * Attributes may only be added to the latest event or link; those aimed at
- * an older one, and those cut from an event or link, count as the span's
- * dropped attributes (the ABI has one count per span).
+ * an older one (or at one the limits cut) cannot be placed and count as
+ * the span's dropped attributes.
+ *
+ * Where a span began (CPU, context, pid and tgid of the task) is in its
+ * SPAN record; the task's name is not (16 bytes a span would mostly repeat):
+ * a COMM record names a task the first time a span begins in it on a CPU
+ * (note_comm()), as perf's COMM records do, and the reader keeps a table.
  *
  * Everything on these paths is notrace: the function tracer must not
  * re-enter the tracer (the ring refuses same-context recursion anyway), and
@@ -96,6 +103,27 @@ static bool begin_records;
 module_param(begin_records, bool, 0644);
 MODULE_PARM_DESC(begin_records,
 		 "also write a SPAN_BEGIN record when a span begins (flight recorder; default off)");
+
+/*
+ * Tasks each CPU has named in a COMM record (note_comm()), direct-mapped by
+ * pid.  A slot counts only while its generation is the current one:
+ * otel_kspan_forget_comms() bumps it when a reader opens the device or the
+ * rings are cleared, so a reader that starts late learns every task again.
+ * Only task context on its own CPU, preemption disabled, touches a CPU's
+ * slots: no lock, no atomic.
+ */
+#define OTEL_COMM_SLOTS	16
+
+struct otel_comm_slot {
+	u32	pid;
+	u32	gen;
+	u64	comm[2];
+};
+
+static DEFINE_PER_CPU_ALIGNED(struct otel_comm_slot,
+			      otel_comm_cache[OTEL_COMM_SLOTS]);
+/* 0 is never current: the slots start zeroed. */
+static u32 otel_comm_gen = 1;
 
 /* Mixed into every handle's cookie: a stray word rarely passes for one. */
 static unsigned long otel_cookie_secret __read_mostly;
@@ -346,32 +374,38 @@ static notrace void pack_write(u8 *dst, const struct entry_pack *pk)
 
 /*
  * Admission by the limits: how many of @n attributes aimed at @target may
- * be written (the first valid ones); the rest, and invalid ones, are
- * counted as dropped.
+ * be written (the first valid ones).  The rest, and invalid ones, are
+ * dropped: counted in *@dropped for the latest event or link (its record
+ * carries the count), in the span's count for the span itself and for an
+ * event or link that is not the latest (they cannot be placed).
  */
 static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
 				       const struct otel_kattr *attrs,
-				       unsigned int n)
+				       unsigned int n, u32 *dropped)
 {
 	unsigned int i, valid = 0, room, take, lim;
 
+	*dropped = 0;
+	if (target != OTEL_ATTR_TARGET_SPAN && target != span->target) {
+		span->dropped_attrs += n;	/* no such event or link, or not the latest */
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 		valid += attr_ok(&attrs[i]);
-	span->dropped_attrs += n - valid;
 	if (target == OTEL_ATTR_TARGET_SPAN) {
 		room = span->attr_room;
-	} else if (target == span->target) {
+	} else {
 		lim = limit(&attr_per_event_limit, U16_MAX);
 		room = lim - min_t(unsigned int, span->target_attrs, lim);
-	} else {
-		room = 0;	/* no such event or link, or not the latest */
 	}
 	take = min(valid, room);
-	span->dropped_attrs += valid - take;
-	if (target == OTEL_ATTR_TARGET_SPAN)
+	if (target == OTEL_ATTR_TARGET_SPAN) {
+		span->dropped_attrs += n - take;
 		span->attr_room -= take;
-	else
+	} else {
+		*dropped = n - take;
 		span->target_attrs += take;
+	}
 	return take;
 }
 
@@ -383,30 +417,38 @@ static notrace u16 value_max(void)
 
 /*
  * Write the @left admitted attributes of @attrs from *@pos as ATTR records
- * aimed at @target, as many per record as fit.
+ * aimed at @target, as many per record as fit; the first carries @dropped
+ * (an event or link's attributes the limits cut), alone if need be.
  */
 static notrace void write_attr_records(struct otel_kspan *span, u16 target,
 				       const struct otel_kattr *attrs,
 				       unsigned int n, unsigned int *pos,
-				       unsigned int left, u16 vmax)
+				       unsigned int left, u16 vmax, u32 dropped)
 {
 	const size_t room = OTEL_REC_MAX_SIZE - sizeof(struct otel_rec_attr);
 	struct otel_rec_attr *r;
 	struct entry_pack pk;
 
-	while (left) {
-		pack_measure(&pk, attrs, n, pos, &left, room, vmax);
-		if (!pk.count)
-			break;		/* cannot happen: one entry always fits */
+	while (left || dropped) {
+		pk.count = 0;
+		pk.bytes = 0;
+		if (left) {
+			pack_measure(&pk, attrs, n, pos, &left, room, vmax);
+			if (!pk.count && !dropped)
+				break;	/* cannot happen: one entry always fits */
+		}
 		span->nr_records++;
 		r = rec_reserve(span, OTEL_REC_ATTR, sizeof(*r) + pk.bytes);
-		if (!r)
-			continue;	/* lost with the record, counted there */
-		r->target = target;
-		r->nr_attrs = pk.count;
-		r->reserved0 = 0;
-		pack_write((u8 *)(r + 1), &pk);
-		otel_ring_commit(&r->hdr);
+		if (r) {
+			r->target = target;
+			r->nr_attrs = pk.count;
+			r->dropped_attributes = dropped;
+			pack_write((u8 *)(r + 1), &pk);
+			otel_ring_commit(&r->hdr);
+		}
+		dropped = 0;	/* lost with the record if it was, counted there */
+		if (!pk.count)
+			break;
 	}
 }
 
@@ -423,7 +465,7 @@ static notrace void flush_inline(struct otel_kspan *span)
 	if (r) {
 		r->target = OTEL_ATTR_TARGET_SPAN;
 		r->nr_attrs = span->nr_inline;
-		r->reserved0 = 0;
+		r->dropped_attributes = 0;
 		word_copy((u8 *)(r + 1), span->ibuf, used);
 		otel_ring_commit(&r->hdr);
 	}
@@ -443,7 +485,7 @@ static notrace void attr_inline(struct otel_kspan *span,
 		flush_inline(span);
 		if (e.size > OTEL_KSPAN_INLINE_BYTES - span->msg_len) {
 			write_attr_records(span, OTEL_ATTR_TARGET_SPAN, a, 1,
-					   &pos, 1, vmax);
+					   &pos, 1, vmax, 0);
 			return;
 		}
 	}
@@ -453,6 +495,57 @@ static notrace void attr_inline(struct otel_kspan *span,
 }
 
 /* --- records --- */
+
+/*
+ * Name the current task in a COMM record in this CPU's ring unless this
+ * CPU already did, with this very name, since the last reader came.  Task
+ * context only (comm is read unlocked, as perf does: a rename racing with
+ * us may give a mixed name, which the next begin corrects).  A COMM the
+ * ring has no room for leaves the slot as it was: the next begin retries.
+ */
+static notrace void note_comm(const struct otel_kspan *span)
+{
+	u32 gen = READ_ONCE(otel_comm_gen);
+	struct otel_comm_slot *c;
+	struct otel_rec_comm *r;
+	u64 comm[2];
+
+	BUILD_BUG_ON(sizeof(comm) != OTEL_COMM_LEN ||
+		     sizeof(current->comm) != OTEL_COMM_LEN);
+	memcpy(comm, current->comm, sizeof(comm));
+	preempt_disable_notrace();
+	c = this_cpu_ptr(&otel_comm_cache[span->pid % OTEL_COMM_SLOTS]);
+	if (likely(c->pid == span->pid && c->gen == gen &&
+		   c->comm[0] == comm[0] && c->comm[1] == comm[1]))
+		goto out;
+	r = (struct otel_rec_comm *)__otel_ring_reserve(OTEL_REC_COMM,
+							sizeof(*r));
+	if (!r)
+		goto out;
+	r->pid = span->pid;
+	r->tgid = span->tgid;
+	memcpy(r->comm, comm, sizeof(comm));
+	__otel_ring_commit(&r->hdr);
+	c->pid = span->pid;
+	c->gen = gen;
+	c->comm[0] = comm[0];
+	c->comm[1] = comm[1];
+out:
+	preempt_enable_notrace();
+}
+
+/**
+ * otel_kspan_forget_comms() - every CPU names its tasks again
+ *
+ * Called when a reader opens the device and when the rings are cleared, so
+ * that a reader learns the names of tasks named before it came.
+ */
+void otel_kspan_forget_comms(void)
+{
+	u32 gen = READ_ONCE(otel_comm_gen) + 1;
+
+	WRITE_ONCE(otel_comm_gen, gen ? gen : 1);
+}
 
 static notrace void write_begin(struct otel_kspan *span)
 {
@@ -721,8 +814,10 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 		span->target = 0;
 		span->target_attrs = 0;
 		if (ctx == OTEL_CTX_TASK) {
+			/* ids in the initial pid namespace, as perf's */
 			span->pid = task_pid_nr(current);
 			span->tgid = task_tgid_nr(current);
+			note_comm(span);
 		} else {
 			span->pid = 0;
 			span->tgid = 0;
@@ -851,12 +946,14 @@ notrace void __otel_kspan_attrs(struct otel_kspan *span, u16 target,
 {
 	unsigned int i, take, pos = 0;
 	u16 vmax = value_max();
+	u32 dropped;
 
 	if (!recording(span))
 		return;
-	take = attr_admit(span, target, attrs, n);
+	take = attr_admit(span, target, attrs, n, &dropped);
 	if (target != OTEL_ATTR_TARGET_SPAN) {
-		write_attr_records(span, target, attrs, n, &pos, take, vmax);
+		write_attr_records(span, target, attrs, n, &pos, take, vmax,
+				   dropped);
 		return;
 	}
 	for (i = 0; i < n && take; i++) {
@@ -889,12 +986,14 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 	struct otel_rec_event *r;
 	struct entry_pack pk;
 	u16 nlen, idx, vmax = value_max();
+	u32 dropped;
 	size_t off;
 
 	if (!recording(span))
 		return 0;
 	if (span->nr_events >= limit(&event_count_limit, OTEL_KSPAN_INDEX_MAX)) {
 		span->dropped_events++;
+		span->dropped_attrs += attrs ? n : 0;	/* nowhere to go */
 		return 0;
 	}
 	idx = ++span->nr_events;
@@ -902,7 +1001,7 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 	span->target_attrs = 0;
 	if (!attrs)
 		n = 0;
-	left = attr_admit(span, idx, attrs, n);
+	left = attr_admit(span, idx, attrs, n, &dropped);
 
 	name = name ? name : "";
 	nlen = strnlen(name, OTEL_KSPAN_NAME_MAX);
@@ -918,12 +1017,14 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 		r->name_len = nlen;
 		r->nr_attrs = pk.count;
 		r->attrs_offset = off;
+		r->dropped_attributes = dropped;
+		r->reserved0 = 0;
 		rec_copy((u8 *)(r + 1), name, nlen);
 		pack_write((u8 *)r + off, &pk);
 		otel_ring_commit(&r->hdr);
 	}
 	/* What did not fit in the event's record. */
-	write_attr_records(span, idx, attrs, n, &pos, left, vmax);
+	write_attr_records(span, idx, attrs, n, &pos, left, vmax, 0);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_event);
@@ -949,11 +1050,13 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 	struct otel_rec_link *r;
 	struct entry_pack pk;
 	u16 idx, vmax = value_max();
+	u32 dropped;
 
 	if (!recording(span) || !context_valid(ctx))
 		return 0;
 	if (span->nr_links >= limit(&link_count_limit, OTEL_KSPAN_INDEX_MAX)) {
 		span->dropped_links++;
+		span->dropped_attrs += attrs ? n : 0;	/* nowhere to go */
 		return 0;
 	}
 	idx = ++span->nr_links;
@@ -961,7 +1064,7 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 	span->target_attrs = 0;
 	if (!attrs)
 		n = 0;
-	left = attr_admit(span, span->target, attrs, n);
+	left = attr_admit(span, span->target, attrs, n, &dropped);
 	pack_measure(&pk, attrs, n, &pos, &left, OTEL_REC_MAX_SIZE - off, vmax);
 
 	span->nr_records++;
@@ -973,11 +1076,11 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 		r->reserved0 = 0;
 		r->index = idx;
 		r->nr_attrs = pk.count;
-		r->reserved1 = 0;
+		r->dropped_attributes = min_t(u32, dropped, U16_MAX);
 		pack_write((u8 *)r + off, &pk);
 		otel_ring_commit(&r->hdr);
 	}
-	write_attr_records(span, span->target, attrs, n, &pos, left, vmax);
+	write_attr_records(span, span->target, attrs, n, &pos, left, vmax, 0);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_link);

@@ -33,7 +33,8 @@
  * converts to Unix epoch nanoseconds with one addition; durations stay exact.
  *
  * Versioning: OTEL_ABI_VERSION changes only on an incompatible change (2:
- * one record per span).  New record types and new flags may appear without
+ * one record per span; 3: COMM records, per-event and per-link dropped
+ * attribute counts, EVENT records 40 bytes).  New record types and new flags may appear without
  * a bump: readers skip record types they do not know (hdr.size always tells
  * how far).  ioctl structs carry reserved fields that must be zero, so
  * later versions can give them a meaning.
@@ -44,7 +45,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define OTEL_ABI_VERSION	2
+#define OTEL_ABI_VERSION	3
 #define OTEL_DEVICE_NAME	"oteltrace"
 /*
  * /dev/oteltrace-ctx: mode 0666, serves OTEL_IOC_SET_TASK_CONTEXT and
@@ -97,6 +98,7 @@ enum otel_rec_type {
 	OTEL_REC_LINK		= 5,
 	OTEL_REC_RAW		= 7,	/* test/benchmark payload, no span */
 	OTEL_REC_SPAN		= 8,	/* a span ended: the whole span */
+	OTEL_REC_COMM		= 9,	/* a task's name, for the reader's table */
 };
 
 /* otel_rec_hdr.flags */
@@ -189,8 +191,9 @@ struct otel_attr_entry {
  *			start of the record, a multiple of 8
  * @nr_records:		records this span wrote before this one (EVENT, LINK,
  *			ATTR, SPAN_BEGIN), in any CPU's ring
- * @dropped_attributes:	span attributes cut by the span limits, and event or
- *			link attributes that had no event or link to go to
+ * @dropped_attributes:	span attributes cut by the span limits or invalid,
+ *			and event or link attributes that had no event or
+ *			link to go to (one that is not the latest)
  * @dropped_events:	events cut by the span limits
  * @dropped_links:	links cut by the span limits
  * @pid:		thread id of the task that began it, 0 in interrupt
@@ -279,10 +282,14 @@ struct otel_rec_span_begin {
 
 /**
  * struct otel_rec_attr - attributes that did not fit (32 bytes + entries)
- * @hdr:	common header
- * @target:	OTEL_ATTR_TARGET_*
- * @nr_attrs:	entries that follow
- * @reserved0:	zero
+ * @hdr:		common header
+ * @target:		OTEL_ATTR_TARGET_*
+ * @nr_attrs:		entries that follow (may be 0 when only
+ *			@dropped_attributes has something to say)
+ * @dropped_attributes:	an event or link target only: attributes aimed at
+ *			it by the same call that the limits cut (or that
+ *			were invalid); 0 for the span, whose count is in
+ *			its SPAN record
  *
  * Followed by: @nr_attrs struct otel_attr_entry.
  */
@@ -290,17 +297,20 @@ struct otel_rec_attr {
 	struct otel_rec_hdr hdr;
 	__u16	target;
 	__u16	nr_attrs;
-	__u32	reserved0;
+	__u32	dropped_attributes;
 	/* struct otel_attr_entry attrs[]; */
 };
 
 /**
- * struct otel_rec_event - a span event (32 bytes + name + entries)
+ * struct otel_rec_event - a span event (40 bytes + name + entries)
  * @hdr:		hdr.time_ns is the event's time
  * @index:		the event's index within the span, from 1
  * @name_len:		bytes of the event name
  * @nr_attrs:		attribute entries in this record
  * @attrs_offset:	offset of the first entry from the record's start
+ * @dropped_attributes:	the event's attributes that the limits cut (or
+ *			that were invalid); later ones come in ATTR records
+ * @reserved0:		zero
  *
  * Followed by: name, zero padding, @nr_attrs struct otel_attr_entry.
  * Attributes added later come as ATTR records whose target is @index.
@@ -311,6 +321,8 @@ struct otel_rec_event {
 	__u16	name_len;
 	__u16	nr_attrs;
 	__u16	attrs_offset;
+	__u32	dropped_attributes;
+	__u32	reserved0;
 	/* char name[]; struct otel_attr_entry attrs[]; */
 };
 
@@ -323,7 +335,10 @@ struct otel_rec_event {
  * @reserved0:		zero
  * @index:		the link's index within the span, from 1
  * @nr_attrs:		attribute entries that follow
- * @reserved1:		zero
+ * @dropped_attributes:	the link's attributes that the limits cut (or
+ *			that were invalid); later ones come in ATTR records
+ *
+ * Carries no W3C is_remote bit: a reader must not claim one.
  *
  * Followed by: @nr_attrs struct otel_attr_entry.  Attributes added later
  * come as ATTR records whose target is OTEL_ATTR_TARGET_LINK | @index.
@@ -336,8 +351,34 @@ struct otel_rec_link {
 	__u8	reserved0;
 	__u16	index;
 	__u16	nr_attrs;
-	__u16	reserved1;
+	__u16	dropped_attributes;
 	/* struct otel_attr_entry attrs[]; */
+};
+
+#define OTEL_COMM_LEN		16	/* TASK_COMM_LEN */
+
+/**
+ * struct otel_rec_comm - the name of a task (48 bytes)
+ * @hdr:	hdr.span_id is zero; hdr.flags is OTEL_CTX_TASK
+ * @pid:	thread id (initial pid namespace), as otel_rec_span.pid
+ * @tgid:	its process id, as otel_rec_span.tgid
+ * @comm:	the task's comm, NUL-padded (not terminated when 16 long)
+ *
+ * Written in task context when a span begins and the CPU's small cache of
+ * tasks it has named (pid and comm) misses: the task is new to it, or
+ * exec() or prctl(PR_SET_NAME) renamed it, or a reader opened the device
+ * or cleared the rings since (every cache is forgotten then).  It lands in
+ * the ring of the CPU the span began on, before the span's SPAN record was
+ * written (which may be in another CPU's ring): a reader keeps a table of
+ * pid to name; one that read a SPAN before its task's COMM finds the COMM
+ * by the end of its next pass over every ring.  A COMM the ring had no
+ * room for is written again at the next begin.
+ */
+struct otel_rec_comm {
+	struct otel_rec_hdr hdr;
+	__u32	pid;
+	__u32	tgid;
+	char	comm[OTEL_COMM_LEN];
 };
 
 /* Largest record the kernel writes; longer strings are truncated. */

@@ -41,7 +41,8 @@ static void span_init(struct synth_span *s, uint64_t trace, uint64_t id,
  * over CPUs 0 and 1 and read back in an order where R's SPAN record comes
  * before the EVENT, LINK and ATTR records it wrote earlier; C is one SPAN
  * record; span I1 never ends (only its SPAN_BEGIN and an ATTR record were
- * written, begin_records mode); span I2 ends but lost one record.
+ * written, begin_records mode); span I2 ends but lost one record.  R began
+ * in a task named by a COMM record read after R is whole; C in a softirq.
  */
 static void contract(struct capture *c)
 {
@@ -70,17 +71,23 @@ static void contract(struct capture *c)
 	synth_int(&depth, "queue.depth", 7);
 	synth_str(&why, "link.why", "retry");
 	synth_status(&r, OTEL_STATUS_ERROR, "device timeout");
+	r.pid = 4242;		/* began in task 4242 of process 4240, CPU 0 */
+	r.tgid = 4240;
 
 	/* CPU 0 ring, read last: what R wrote before it ended */
 	synth_attr(&cpu0, &r, 0, OTEL_ATTR_TARGET_SPAN, &more);
-	synth_event(&cpu0, &r, 0, T0 + 1500, 1, "queued", &depth);
+	synth_event_dropped(&cpu0, &r, 0, T0 + 1500, 1, "queued", &depth, 2);
 	synth_event(&cpu0, &r, 0, T0 + 1800, 2, "dispatched", NULL);
-	synth_link(&cpu0, &r, 0, 1, &x, NULL);
+	synth_link_dropped(&cpu0, &r, 0, 1, &x, NULL, 1);
 	synth_attr(&cpu0, &r, 0, OTEL_ATTR_TARGET_LINK | 1, &why);
 	synth_start(&ch, T0 + 100000, OTEL_SPAN_KIND_CLIENT, "demo.child",
 		    "oteltrace_demo", "1.2.3");
 	synth_status(&ch, OTEL_STATUS_OK, NULL);
+	ch.begin_cpu = 1;
+	ch.begin_context = OTEL_CTX_SOFTIRQ;
 	synth_end(&cpu0, &ch, 0, T0 + 1500000, 0, 0, 0);
+	/* R's task is named last, after R is whole: R waits for it */
+	synth_comm(&cpu0, 0, T0 + 900, 4242, 4240, "sh");
 	/* CPU 1 ring, read first: R ended there */
 	synth_unknown(&cpu1, 99, 40);
 	synth_unknown(&cpu1, OTEL_REC_PAD, 8);

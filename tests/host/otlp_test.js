@@ -14,13 +14,18 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
-const { start } = require(process.env.RECEIVER);
+const receiver = require(process.env.RECEIVER);
 
 const OTELD = process.env.OTELD;
 const GENCAP = process.env.GENCAP;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'oteld-test-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const REAL0 = 1700000000000000000n;	/* gencap's anchor: mono 1 s */
+/*
+ * Every request is held to the strict check (tests/otlp-receiver/strict.js);
+ * a replay's "wall clock at export" is its capture's clock.
+ */
+const start = (opts = {}) => receiver.start({ strict: { refNs: () => REAL0 }, ...opts });
 const T = (monoNs) => String(REAL0 + BigInt(monoNs) - 1000000000n);
 
 /* synth_id() of tests/host/synth.h */
@@ -111,6 +116,14 @@ async function oteld(cap, rcvPort, { args = [], env = {}, killAfterMs = 0, onStd
 }
 
 const attrsOf = (list) => Object.fromEntries((list || []).map((kv) => [kv.key, kv.value]));
+/* What oteld adds to every span: where it began (docs/oteld.md). */
+const WHERE_KEYS = new Set(['cpu.logical_number', 'linux.context', 'thread.id',
+  'process.pid', 'thread.name']);
+const own = (list) => {
+  const l = (list || []).filter((kv) => !WHERE_KEYS.has(kv.key));
+  return l.length ? l : undefined;
+};
+const whereOf = (list) => attrsOf((list || []).filter((kv) => WHERE_KEYS.has(kv.key)));
 const byName = (spans) => Object.fromEntries(spans.map((s) => [s.name, s]));
 
 /* The contract scenario of gencap.c, as the receiver must decode it. */
@@ -125,7 +138,7 @@ function checkContract(rcv) {
   assert.equal(r.kind, 2);
   assert.equal(r.startTimeUnixNano, T(1000000000 + 1000));
   assert.equal(r.endTimeUnixNano, T(1000000000 + 2001000));
-  assert.deepEqual(attrsOf(r.attributes), {
+  assert.deepEqual(attrsOf(own(r.attributes)), {
     'demo.str': { stringValue: 'hello "world"\n' },
     'demo.int': { intValue: '-42' },
     'demo.big': { intValue: '9007199254740993' },
@@ -133,16 +146,26 @@ function checkContract(rcv) {
     'demo.ratio': { doubleValue: 0.75 },
     'demo.pi': { doubleValue: 3.14159 },
   });
+  /* after the driver's attributes, where it began; the name from a COMM */
+  assert.deepEqual(r.attributes.slice(-5), [
+    { key: 'cpu.logical_number', value: { intValue: '0' } },
+    { key: 'linux.context', value: { stringValue: 'task' } },
+    { key: 'thread.id', value: { intValue: '4242' } },
+    { key: 'process.pid', value: { intValue: '4240' } },
+    { key: 'thread.name', value: { stringValue: 'sh' } },
+  ]);
   assert.equal(r.droppedAttributesCount, 2);
   assert.equal(r.droppedEventsCount, 1);
   assert.equal(r.droppedLinksCount, undefined);
   assert.deepEqual(r.events, [
     { timeUnixNano: T(1000001500), name: 'queued',
-      attributes: [{ key: 'queue.depth', value: { intValue: '7' } }] },
+      attributes: [{ key: 'queue.depth', value: { intValue: '7' } }],
+      droppedAttributesCount: 2 },
     { timeUnixNano: T(1000001800), name: 'dispatched' },
   ]);
   assert.deepEqual(r.links, [{ traceId: traceId(9), spanId: spanId(109),
-    attributes: [{ key: 'link.why', value: { stringValue: 'retry' } }] }]);
+    attributes: [{ key: 'link.why', value: { stringValue: 'retry' } }],
+    droppedAttributesCount: 1 }]);
   assert.deepEqual(r.status, { code: 2, message: 'device timeout' });
   assert.deepEqual(r.scope, { name: 'oteltrace_demo', version: '1.2.3' });
 
@@ -151,18 +174,22 @@ function checkContract(rcv) {
   assert.equal(c.parentSpanId, r.spanId);
   assert.equal(c.kind, 3);
   assert.deepEqual(c.status, { code: 1 });
-  assert.equal(c.attributes, undefined);
+  assert.equal(own(c.attributes), undefined);
+  assert.deepEqual(whereOf(c.attributes), {
+    'cpu.logical_number': { intValue: '1' },
+    'linux.context': { stringValue: 'softirq' },
+  });
 
-  assert.deepEqual(attrsOf(s['demo.unended'].attributes), {
+  assert.deepEqual(attrsOf(own(s['demo.unended'].attributes)), {
     'demo.int': { intValue: '1' },
     'oteltrace.incomplete': { boolValue: true },
   });
-  assert.deepEqual(attrsOf(s['demo.lossy'].attributes), {
+  assert.deepEqual(attrsOf(own(s['demo.lossy'].attributes)), {
     'oteltrace.incomplete': { boolValue: true },
     'oteltrace.missing_records': { intValue: '1' },
   });
   assert.deepEqual(s['demo.lossy'].scope, { name: 'oteltrace_other' });
-  assert.equal(s['demo.late'].attributes, undefined);
+  assert.equal(own(s['demo.late'].attributes), undefined);
 
   const res = attrsOf(spans[0].resource.attributes);
   assert.equal(res['os.type'].stringValue, 'linux');
@@ -194,7 +221,9 @@ function checkContractStats(st) {
   assert.equal(st.records_unknown, 1);
   assert.equal(st.records_corrupt, 0);
   assert.equal(st.records_late, 0);
-  assert.equal(st.records, 12, 'ABI 2: one SPAN per span, the rest only when written');
+  assert.equal(st.records, 13, 'one SPAN per span, the rest only when written, one COMM');
+  assert.equal(st.records_comm, 1);
+  assert.equal(st.names_unresolved, 0);
   assert.equal(st.spans_exported, 5);
 }
 
@@ -411,7 +440,8 @@ test('OTELD_EXPORT_CONCURRENCY=1: one request at a time', async () => {
 });
 
 test('a full batch goes at once, not after the schedule delay', async () => {
-  const rcv = await start();
+  /* the one span of the trickled capture, sent again and again */
+  const rcv = await start({ strict: { refNs: () => REAL0, duplicateIds: true } });
   try {
     /* a batch of 100 (not a multiple of 64) in a queue of 110, live drops */
     const fifo = await mkfifo();
@@ -457,7 +487,7 @@ function checkUtf8Span(rcv) {
   const s = spans[0];
   assert.equal(s.name, 'caf\u00e9.');
   assert.deepEqual(s.scope, { name: 'mod\ufffdule', version: '1.0' });
-  assert.deepEqual(s.attributes, [{ key: 'key\ufffd',
+  assert.deepEqual(own(s.attributes), [{ key: 'key\ufffd',
     value: { stringValue: 'val\ufffd\ufffd\ufffdue' } }]);
   assert.deepEqual(s.events, [{ timeUnixNano: T(1000000010), name: 'ev\ufffdent',
     attributes: [{ key: 'note', value: { stringValue: 'cut ' } }] }]);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Test-only record synthesizer: appends records laid out exactly as
- * uapi/oteltrace.h (ABI 2) documents to a struct buf (oteld's), so tests can
+ * uapi/oteltrace.h (ABI 3) documents to a struct buf (oteld's), so tests can
  * build rings' worth of records, split spans across CPUs and shuffle them.
  *
  * A span is described in a struct synth_span (ids, names, times, status,
@@ -34,6 +34,7 @@ struct synth_span {
 	const char *name, *scope, *version, *message;
 	uint16_t begin_cpu;
 	uint8_t begin_context;
+	uint32_t pid, tgid;	/* 0: none (a task is then not named) */
 	struct synth_attrs attrs;	/* inline span attributes */
 };
 
@@ -190,31 +191,59 @@ static inline void synth_begin(struct buf *b, struct synth_span *s,
 	r.name_len = lens[0];
 	r.scope_name_len = lens[1];
 	r.scope_version_len = lens[2];
-	r.pid = 42;
-	r.tgid = 41;
+	r.pid = s->pid;
+	r.tgid = s->tgid;
 	synth_put(b, &r, sizeof(r), strs, lens, 3, NULL, NULL);
 	s->nr++;
 }
 
-/* An ATTR record: the entries of @at aimed at @target. */
-static inline void synth_attr(struct buf *b, struct synth_span *s,
-			      uint16_t cpu, uint16_t target,
-			      const struct synth_attrs *at)
+/* An ATTR record: the entries of @at aimed at @target, @dropped cut. */
+static inline void synth_attr_dropped(struct buf *b, struct synth_span *s,
+				      uint16_t cpu, uint16_t target,
+				      const struct synth_attrs *at,
+				      uint32_t dropped)
 {
 	struct otel_rec_attr r;
 
 	memset(&r, 0, sizeof(r));
 	synth_hdr(&r.hdr, OTEL_REC_ATTR, s, cpu, 0);
 	r.target = target;
-	r.nr_attrs = at->nr;
+	r.nr_attrs = at ? at->nr : 0;
+	r.dropped_attributes = dropped;
 	synth_put(b, &r, sizeof(r), NULL, NULL, 0, at, NULL);
 	s->nr++;
 }
 
+static inline void synth_attr(struct buf *b, struct synth_span *s,
+			      uint16_t cpu, uint16_t target,
+			      const struct synth_attrs *at)
+{
+	synth_attr_dropped(b, s, cpu, target, at, 0);
+}
+
+/* A COMM record: task @pid of process @tgid is called @comm. */
+static inline void synth_comm(struct buf *b, uint16_t cpu, uint64_t t,
+			      uint32_t pid, uint32_t tgid, const char *comm)
+{
+	struct otel_rec_comm r;
+
+	memset(&r, 0, sizeof(r));
+	r.hdr.type = OTEL_REC_COMM;
+	r.hdr.size = sizeof(r);
+	r.hdr.cpu = cpu;
+	r.hdr.time_ns = t;
+	r.pid = pid;
+	r.tgid = tgid;
+	strncpy(r.comm, comm, sizeof(r.comm));
+	buf_put(b, &r, sizeof(r));
+}
+
 /* An EVENT record with the entries of @at (may be NULL) inside. */
-static inline void synth_event(struct buf *b, struct synth_span *s,
-			       uint16_t cpu, uint64_t t, uint16_t index,
-			       const char *name, const struct synth_attrs *at)
+static inline void synth_event_dropped(struct buf *b, struct synth_span *s,
+				       uint16_t cpu, uint64_t t,
+				       uint16_t index, const char *name,
+				       const struct synth_attrs *at,
+				       uint32_t dropped)
 {
 	struct otel_rec_event r;
 	const char *strs[1] = { name };
@@ -225,15 +254,24 @@ static inline void synth_event(struct buf *b, struct synth_span *s,
 	r.index = index;
 	r.name_len = lens[0];
 	r.nr_attrs = at ? at->nr : 0;
+	r.dropped_attributes = dropped;
 	synth_put(b, &r, sizeof(r), strs, lens, 1, at, &r.attrs_offset);
 	s->nr++;
 }
 
+static inline void synth_event(struct buf *b, struct synth_span *s,
+			       uint16_t cpu, uint64_t t, uint16_t index,
+			       const char *name, const struct synth_attrs *at)
+{
+	synth_event_dropped(b, s, cpu, t, index, name, at, 0);
+}
+
 /* A LINK record to @to with the entries of @at (may be NULL) inside. */
-static inline void synth_link(struct buf *b, struct synth_span *s,
-			      uint16_t cpu, uint16_t index,
-			      const struct synth_span *to,
-			      const struct synth_attrs *at)
+static inline void synth_link_dropped(struct buf *b, struct synth_span *s,
+				      uint16_t cpu, uint16_t index,
+				      const struct synth_span *to,
+				      const struct synth_attrs *at,
+				      uint16_t dropped)
 {
 	struct otel_rec_link r;
 
@@ -244,8 +282,17 @@ static inline void synth_link(struct buf *b, struct synth_span *s,
 	r.trace_flags = 1;
 	r.index = index;
 	r.nr_attrs = at ? at->nr : 0;
+	r.dropped_attributes = dropped;
 	synth_put(b, &r, sizeof(r), NULL, NULL, 0, at, NULL);
 	s->nr++;
+}
+
+static inline void synth_link(struct buf *b, struct synth_span *s,
+			      uint16_t cpu, uint16_t index,
+			      const struct synth_span *to,
+			      const struct synth_attrs *at)
+{
+	synth_link_dropped(b, s, cpu, index, to, at, 0);
 }
 
 /*
@@ -282,8 +329,8 @@ static inline size_t synth_end(struct buf *b, const struct synth_span *s,
 	r.dropped_attributes = da;
 	r.dropped_events = de;
 	r.dropped_links = dl;
-	r.pid = 42;
-	r.tgid = 41;
+	r.pid = s->pid;
+	r.tgid = s->tgid;
 	return synth_put(b, &r, sizeof(r), strs, lens, 4, &s->attrs,
 			 &r.attrs_offset);
 }

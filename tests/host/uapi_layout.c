@@ -95,13 +95,15 @@
 	F(otel_rec_attr, hdr)						\
 	F(otel_rec_attr, target)					\
 	F(otel_rec_attr, nr_attrs)					\
-	F(otel_rec_attr, reserved0)					\
+	F(otel_rec_attr, dropped_attributes)				\
 	S(otel_rec_event, RECORD)					\
 	F(otel_rec_event, hdr)						\
 	F(otel_rec_event, index)					\
 	F(otel_rec_event, name_len)					\
 	F(otel_rec_event, nr_attrs)					\
 	F(otel_rec_event, attrs_offset)					\
+	F(otel_rec_event, dropped_attributes)				\
+	F(otel_rec_event, reserved0)					\
 	S(otel_rec_link, RECORD)					\
 	F(otel_rec_link, hdr)						\
 	F(otel_rec_link, trace_id)					\
@@ -110,7 +112,12 @@
 	F(otel_rec_link, reserved0)					\
 	F(otel_rec_link, index)						\
 	F(otel_rec_link, nr_attrs)					\
-	F(otel_rec_link, reserved1)					\
+	F(otel_rec_link, dropped_attributes)				\
+	S(otel_rec_comm, RECORD)					\
+	F(otel_rec_comm, hdr)						\
+	F(otel_rec_comm, pid)						\
+	F(otel_rec_comm, tgid)						\
+	F(otel_rec_comm, comm)						\
 	S(otel_ring_consumer, OTHER)					\
 	F(otel_ring_consumer, consumer_pos)				\
 	S(otel_ring_producer, OTHER)					\

@@ -133,6 +133,8 @@ TEST(one_record_span_decodes_every_field)
 	synth_double(&s.attrs, "raw", d);
 	synth_entry(&s.attrs, OTEL_ATTR_DOUBLE, "frac", NULL, -7, 2);
 	synth_entry(&s.attrs, OTEL_ATTR_DOUBLE, "third", NULL, 1, 3);
+	s.pid = 42;
+	s.tgid = 41;
 	synth_end(&b, &s, 1, T0 + 30, 1, 2, 3);
 	ASSERT_EQ(b.len, assembler_feed(a, b.data, b.len));
 	ASSERT_EQ(1, o.n);
@@ -451,6 +453,9 @@ TEST(unended_span_times_out)
 	struct buf b = { 0 };
 
 	sspan(&s, 1, 2);
+	s.pid = 42;
+	s.tgid = 41;
+	synth_comm(&b, 2, T0, 42, 41, "kworker/0:1");
 	synth_begin(&b, &s, 2, T0, OTEL_SPAN_KIND_INTERNAL, "x", "m", "");
 	synth_event(&b, &s, 0, T0 + 100, 1, "e", NULL);
 	synth_begin(&b, &s, 1, T0 + 5, OTEL_SPAN_KIND_INTERNAL, "y", "m", "");
@@ -464,6 +469,7 @@ TEST(unended_span_times_out)
 	EXPECT_STREQ("x", o.s[0]->name);
 	EXPECT_EQ(2, o.s[0]->begin_cpu);
 	EXPECT_EQ(42, o.s[0]->pid);
+	EXPECT_STREQ("kworker/0:1", o.s[0]->thread_name);
 	EXPECT_EQ(100, o.s[0]->end - o.s[0]->start);	/* last seen */
 	EXPECT_EQ(NULL, find_attr(o.s[0], "oteltrace.missing_records"));
 	release(&o);
@@ -913,6 +919,237 @@ TEST(attributes_without_target_are_dropped)
 	release(&o);
 	assembler_free(a);
 	buf_free(&b);
+}
+
+/*
+ * Per-event and per-link dropped attribute counts: from the EVENT and LINK
+ * records, from ATTR records aimed at them (even when the ATTR comes
+ * first), and the relay's own bound; a count aimed at an event the span
+ * does not have goes to the span's count.
+ */
+TEST(item_dropped_counts)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_attrs one = { 0 };
+	struct synth_span s, to;
+	struct buf b = { 0 };
+
+	sstart(&s, 1, 2, 0);
+	sspan(&to, 3, 4);
+	synth_int(&one, "k", 1);
+	/* the ATTR records of event 1 and link 1 before the items */
+	synth_attr_dropped(&b, &s, 1, 1, NULL, 2);
+	synth_attr_dropped(&b, &s, 1, OTEL_ATTR_TARGET_LINK | 1, &one, 3);
+	synth_attr_dropped(&b, &s, 1, 7, NULL, 5);	/* no event 7 */
+	synth_event_dropped(&b, &s, 0, T0 + 1, 1, "e", &one, 4);
+	synth_link_dropped(&b, &s, 0, 1, &to, NULL, 6);
+	synth_end(&b, &s, 0, T0 + 9, 1, 0, 0);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(1, o.n);
+	EXPECT_FALSE(o.s[0]->incomplete);
+	ASSERT_EQ(1, o.s[0]->nr_events);
+	EXPECT_EQ(2 + 4, o.s[0]->events[0].dropped_attrs);
+	ASSERT_EQ(1, o.s[0]->nr_links);
+	EXPECT_EQ(3 + 6, o.s[0]->links[0].dropped_attrs);
+	EXPECT_EQ(1 + 5, o.s[0]->dropped_attrs);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+}
+
+/*
+ * Task names: a SPAN read before the COMM of its task (another ring, read
+ * later in the same pass) is named at the end of the pass; one whose COMM
+ * never comes goes out after the next pass without a name, counted.  A
+ * span begun in an interrupt waits for nothing.
+ */
+TEST(task_names_from_comm_records)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_span s1, s2, s3;
+	struct buf b = { 0 }, c = { 0 };
+	struct attr where[SPAN_WHERE_MAX];
+	size_t n;
+
+	sstart(&s1, 1, 2, 0);
+	s1.pid = 100;
+	s1.tgid = 99;
+	s1.begin_cpu = 1;
+	sstart(&s2, 1, 3, 0);
+	s2.pid = 200;
+	s2.tgid = 200;
+	sstart(&s3, 1, 4, 0);
+	s3.begin_context = OTEL_CTX_HARDIRQ;
+	synth_end(&b, &s1, 0, T0 + 5, 0, 0, 0);
+	synth_end(&b, &s2, 0, T0 + 6, 0, 0, 0);
+	synth_end(&b, &s3, 0, T0 + 7, 0, 0, 0);
+	synth_comm(&c, 1, T0, 100, 99, "sh");
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(1, o.n);		/* the hardirq span */
+	EXPECT_EQ(OTEL_CTX_HARDIRQ, o.s[0]->begin_context);
+	assembler_feed(a, c.data, c.len);	/* the other ring */
+	assembler_pass_end(a);
+	ASSERT_EQ(2, o.n);
+	EXPECT_EQ(100, o.s[1]->pid);
+	EXPECT_STREQ("sh", o.s[1]->thread_name);
+	n = span_where_attrs(o.s[1], where);
+	ASSERT_EQ(5, n);
+	EXPECT_STREQ("cpu.logical_number", where[0].key);
+	EXPECT_EQ(1, where[0].i);
+	EXPECT_STREQ("linux.context", where[1].key);
+	EXPECT_STREQ("task", where[1].str);
+	EXPECT_STREQ("thread.id", where[2].key);
+	EXPECT_EQ(100, where[2].i);
+	EXPECT_STREQ("process.pid", where[3].key);
+	EXPECT_EQ(99, where[3].i);
+	EXPECT_STREQ("thread.name", where[4].key);
+	EXPECT_STREQ("sh", where[4].str);
+	EXPECT_EQ(0, counter(&stats.names_unresolved));
+	assembler_pass_end(a);	/* pid 200: never named */
+	ASSERT_EQ(3, o.n);
+	EXPECT_EQ(200, o.s[2]->pid);
+	EXPECT_STREQ("", o.s[2]->thread_name);
+	EXPECT_EQ(4, span_where_attrs(o.s[2], where));
+	EXPECT_EQ(1, counter(&stats.names_unresolved));
+	EXPECT_EQ(1, counter(&stats.records_comm));
+	/* interrupt context: CPU and context only */
+	EXPECT_EQ(2, span_where_attrs(o.s[0], where));
+	EXPECT_STREQ("hardirq", where[1].str);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+/* A key the driver set on the span wins over the one oteld adds. */
+TEST(driver_attribute_wins_over_where)
+{
+	struct attr mine = { .key = "thread.name", .type = OTEL_ATTR_STRING,
+			     .str = "driver's" };
+	struct attr where[SPAN_WHERE_MAX];
+	struct span s;
+	size_t n, i;
+
+	memset(&s, 0, sizeof(s));
+	s.pid = 5;
+	s.tgid = 5;
+	snprintf(s.thread_name, sizeof(s.thread_name), "comm");
+	s.attrs = &mine;
+	s.nr_attrs = 1;
+	n = span_where_attrs(&s, where);
+	EXPECT_EQ(4, n);
+	for (i = 0; i < n; i++)
+		EXPECT_NE(0, strcmp("thread.name", where[i].key));
+}
+
+/*
+ * A wall-clock step between a parent's and a child's export: each span is
+ * converted with the anchor current when it started, not when it is
+ * finished, so spans recorded before the step keep the old clock and both
+ * agree whatever the order they are finished in.
+ */
+TEST(clock_step_converts_by_record_time)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	const uint64_t step = 3600 * T0;	/* the wall clock jumps 1 h */
+	struct anchor stepped = { T0 + 1000, REAL0 + 1000 + step };
+	struct synth_span parent, child, after;
+	struct synth_attrs one = { 0 };
+	struct buf b = { 0 }, c = { 0 }, d = { 0 };
+
+	sstart(&parent, 1, 2, 10);
+	sstart(&child, 1, 3, 20);
+	memcpy(child.parent, parent.span_id, sizeof(child.parent));
+	sstart(&after, 1, 4, 2000);
+	synth_int(&one, "k", 1);
+	/* the parent waits for a record; the child is whole */
+	synth_attr(&b, &parent, 0, OTEL_ATTR_TARGET_SPAN, &one);
+	synth_end(&c, &parent, 0, T0 + 500, 0, 0, 0);
+	synth_end(&c, &child, 0, T0 + 100, 0, 0, 0);
+	synth_end(&d, &after, 0, T0 + 3000, 0, 0, 0);
+	assembler_feed(a, c.data, c.len);	/* parent waits, child out */
+	ASSERT_EQ(1, o.n);
+	assembler_set_anchor(a, &stepped);	/* the step is noticed */
+	assembler_feed(a, b.data, b.len);	/* parent complete now */
+	assembler_feed(a, d.data, d.len);
+	ASSERT_EQ(3, o.n);
+	EXPECT_EQ(REAL0 + 20, o.s[0]->start);	/* child */
+	EXPECT_EQ(REAL0 + 10, o.s[1]->start);	/* parent: old anchor */
+	EXPECT_EQ(REAL0 + 500, o.s[1]->end);
+	EXPECT_EQ(REAL0 + 2000 + step, o.s[2]->start);	/* after the step */
+	EXPECT_EQ(REAL0 + 3000 + step, o.s[2]->end);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+	buf_free(&c);
+	buf_free(&d);
+}
+
+/* The partial success of an OTLP/JSON answer, parsed, not searched. */
+#define JSON_REJECTED(body, msg) \
+	otlp_json_rejected(body, strlen(body), msg, sizeof(msg))
+TEST(partial_success_json)
+{
+	char msg[64];
+
+	EXPECT_EQ(3, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":\"3\","
+				   "\"errorMessage\":\"bad \\\"x\\\" \\u00e9"
+				   "\\ud83d\\ude00\"}}", msg));
+	EXPECT_STREQ("bad \"x\" \xc3\xa9\xf0\x9f\x98\x80", msg);
+	/* a warning: nothing rejected, a message; a number works too */
+	EXPECT_EQ(0, JSON_REJECTED(" { \"x\" : [1, {\"rejectedSpans\": 9}],"
+				   "\"partialSuccess\" : {\"rejectedSpans\": 0,"
+				   " \"errorMessage\": \"slow down\"} }", msg));
+	EXPECT_STREQ("slow down", msg);
+	EXPECT_EQ(7, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":7}}",
+				   msg));
+	/* the key inside a string is not it; broken JSON is nothing */
+	EXPECT_EQ(-1, JSON_REJECTED("{\"a\":\"\\\"rejectedSpans\\\": 5\"}", msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{}", msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{", msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{}} x", msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":1.5}}",
+				    msg));
+}
+
+/* A warning (nothing rejected) is logged once per message, counted. */
+TEST(partial_success_warning_logged_once)
+{
+	static const char body[] =
+		"{\"partialSuccess\":{\"errorMessage\":\"deprecated field\"}}";
+	static const char other[] =
+		"{\"partialSuccess\":{\"errorMessage\":\"another\"}}";
+	uint8_t pb[64];
+	Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+		OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse r =
+		OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+	char log[4096] = "";
+	size_t len;
+	FILE *saved = stderr, *mem;
+
+	ps.error_message = "deprecated field";
+	r.partial_success = &ps;
+	len = opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(&r, pb);
+	mem = fmemopen(log, sizeof(log) - 1, "w");
+	ASSERT_NE(NULL, mem);
+	stderr = mem;
+	partial_success_check(true, body, strlen(body));
+	partial_success_check(true, body, strlen(body));
+	partial_success_check(false, pb, len);
+	partial_success_check(true, other, strlen(other));
+	fflush(mem);
+	stderr = saved;
+	fclose(mem);
+	EXPECT_EQ(4, counter(&stats.partial_warnings));
+	EXPECT_EQ(0, counter(&stats.partial_rejected));
+	ASSERT_NE(NULL, strstr(log, "deprecated field"));
+	EXPECT_EQ(NULL, strstr(strstr(log, "deprecated field") + 1,
+			       "deprecated field"));
+	EXPECT_NE(NULL, strstr(log, "another"));
 }
 
 TEST(attribute_limit_counts_drops)
@@ -2149,6 +2386,19 @@ static int same_attrs(PbKeyValue **kv, size_t n, const struct attr *attrs,
 	return k == n ? 0 : -1;
 }
 
+/* The span's own attributes, then those oteld adds (where it began). */
+static int same_span_attrs(PbKeyValue **kv, size_t n, const struct span *s)
+{
+	struct attr all[64];
+	size_t i, k = 0;
+
+	for (i = 0; i < s->nr_attrs && k < 64 - SPAN_WHERE_MAX; i++)
+		if (s->attrs[i].target == OTEL_ATTR_TARGET_SPAN)
+			all[k++] = s->attrs[i];
+	k += span_where_attrs(s, all + k);
+	return same_attrs(kv, n, all, k, OTEL_ATTR_TARGET_SPAN);
+}
+
 static const char *str_or_empty(const char *s)
 {
 	return s ? s : "";
@@ -2172,8 +2422,7 @@ static int same_span(const PbSpan *m, const struct span *s)
 	    m->kind != s->kind || m->start_time_unix_nano != s->start ||
 	    m->end_time_unix_nano != s->end || m->flags != span_flags(s))
 		return __LINE__;
-	if (same_attrs(m->attributes, m->n_attributes, s->attrs, s->nr_attrs,
-		       OTEL_ATTR_TARGET_SPAN))
+	if (same_span_attrs(m->attributes, m->n_attributes, s))
 		return __LINE__;
 	if (m->dropped_attributes_count != s->dropped_attrs ||
 	    m->dropped_events_count != s->dropped_events ||
@@ -2189,7 +2438,7 @@ static int same_span(const PbSpan *m, const struct span *s)
 
 		if (e->time_unix_nano != s->events[i].time ||
 		    strcmp(e->name, s->events[i].name) ||
-		    e->dropped_attributes_count ||
+		    e->dropped_attributes_count != s->events[i].dropped_attrs ||
 		    same_attrs(e->attributes, e->n_attributes, s->attrs,
 			       s->nr_attrs, s->events[i].index))
 			return __LINE__;
@@ -2200,8 +2449,10 @@ static int same_span(const PbSpan *m, const struct span *s)
 		if (memcmp(l->trace_id.data, s->links[i].trace_id, 16) ||
 		    l->trace_id.len != 16 || l->span_id.len != 8 ||
 		    memcmp(l->span_id.data, s->links[i].span_id, 8) ||
-		    *l->trace_state || l->dropped_attributes_count ||
-		    l->flags != (s->links[i].trace_flags | 0x100u) ||
+		    *l->trace_state ||
+		    l->dropped_attributes_count != s->links[i].dropped_attrs ||
+		    /* a LINK record knows nothing of is_remote: no 0x100 */
+		    l->flags != s->links[i].trace_flags ||
 		    same_attrs(l->attributes, l->n_attributes, s->attrs,
 			       s->nr_attrs,
 			       OTEL_ATTR_TARGET_LINK | s->links[i].index))
@@ -2232,7 +2483,8 @@ static struct attr full_attrs[] = {
 };
 
 static struct event full_events[] = {
-	{ .index = 1, .time = 1700000000000000100ull, .name = "first" },
+	{ .index = 1, .time = 1700000000000000100ull, .name = "first",
+	  .dropped_attrs = 4 },
 	{ .index = 2, .time = 1700000000000000200ull, .name = "second" },
 	{ .index = 3, .time = 1700000000000000300ull, .name = "" },
 };
@@ -2240,7 +2492,7 @@ static struct event full_events[] = {
 static struct link full_links[] = {
 	{ .index = 1, .trace_id = { 9, 9, 9 }, .span_id = { 8, 8 },
 	  .trace_flags = 1 },
-	{ .index = 2, .trace_id = { 7 }, .span_id = { 6 } },
+	{ .index = 2, .trace_id = { 7 }, .span_id = { 6 }, .dropped_attrs = 5 },
 };
 
 static struct attr res_attrs[] = {
@@ -2275,6 +2527,13 @@ static void full_spans(struct span *sp, size_t n)
 		s->scope_version = (char *)scopes[i % 4][1];
 		s->start = 1700000000000000000ull + i;
 		s->end = s->start + 1000 * i;
+		s->begin_cpu = i % 5;
+		s->begin_context = i % 4;
+		s->pid = i % 3 ? 1000 + i : 0;
+		s->tgid = 999;
+		if (i % 2)
+			snprintf(s->thread_name, sizeof(s->thread_name), "kw/%u",
+				 (unsigned int)(i % 1000));
 		if (i % 2 == 0) {
 			s->attrs = full_attrs;
 			s->nr_attrs = ARRAY_LEN(full_attrs);

@@ -18,6 +18,10 @@ const { start } = require(process.env.RECEIVER);
 const TOP = process.env.TOP;
 const N = 10;
 const attrs = (l) => Object.fromEntries((l || []).map((kv) => [kv.key, kv.value]));
+/* What oteld adds to every span: where it began (docs/oteld.md). */
+const WHERE = ['cpu.logical_number', 'linux.context', 'thread.id', 'process.pid',
+  'thread.name'];
+const own = (l) => (l || []).filter((kv) => !WHERE.includes(kv.key));
 
 const guest = `
 set -e
@@ -41,6 +45,8 @@ echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
 
 (async () => {
   const tests = ['demo contract arrives intact over OTLP from the guest',
+    'every request passes the strict check (tests/otlp-receiver/strict.js)',
+    'spans say where they began: CPU, context, thread, process, the shell\'s comm',
     'relay accounting: records read == OTEL_IOC_STATS records, kernel drops == its counters',
     'the guest capture (--capture) replays on the host (--input) to the very same spans'];
   const cap = path.join(TOP, 'build/tests', `vm-e2e-${process.pid}.cap`);
@@ -54,7 +60,7 @@ echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
     p.stderr.on('data', (d) => { s += d; });
     p.on('close', (code) => resolve({ code, s }));
   });
-  await rcv.close();
+  const strictErr = await rcv.close().then(() => null, (e) => e);
   let failed = 0;
   const check = (i, fn) => {
     try {
@@ -74,7 +80,7 @@ echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
     const reqs = spans.filter((s) => s.name === 'otel_demo.request');
     assert.equal(reqs.length, N);
     for (const r of reqs) {
-      const a = attrs(r.attributes);
+      const a = attrs(own(r.attributes));
       const seq = Number(a['demo.seq'].intValue);
       assert.deepEqual(a, { 'demo.seq': { intValue: String(seq) },
         'demo.name': { stringValue: 'demo' }, 'demo.ratio': { doubleValue: 0.5 },
@@ -104,6 +110,33 @@ echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
     assert.equal(res['service.name'].stringValue, 'unknown_service:oteld');
   });
   check(1, () => {
+    assert.equal(strictErr, null, String(strictErr));
+  });
+  check(2, () => {
+    const spans = rcv.spans();
+    assert.equal(spans.length, 3 * N);
+    const reqs = spans.filter((s) => s.name === 'otel_demo.request');
+    for (const r of reqs) {
+      /* the demo is written to from a shell: its write() runs the request */
+      const a = attrs(r.attributes);
+      assert.deepEqual(Object.keys(a).filter((k) => WHERE.includes(k)), WHERE,
+        'the five, in order, after the driver\'s');
+      assert.deepEqual(a['linux.context'], { stringValue: 'task' });
+      assert.deepEqual(a['thread.name'], { stringValue: 'sh' });
+      /* a single-threaded shell: thread id == process id, and not 0 */
+      assert.ok(Number(a['thread.id'].intValue) > 1);
+      assert.deepEqual(a['process.pid'], a['thread.id']);
+      const cpu = Number(a['cpu.logical_number'].intValue);
+      assert.ok(cpu >= 0 && cpu < 2, `cpu ${cpu} of 2`);
+      for (const k of spans.filter((s) => s.parentSpanId === r.spanId)) {
+        const ka = attrs(k.attributes);
+        assert.deepEqual(ka['linux.context'], { stringValue: 'task' }, k.name);
+        assert.deepEqual(ka['thread.name'], { stringValue: 'sh' }, k.name);
+        assert.deepEqual(ka['thread.id'], a['thread.id'], k.name);
+      }
+    }
+  });
+  check(3, () => {
     const m = out.s.match(/STATS (\{.*\})/);
     assert.ok(m, 'stats file printed');
     const st = JSON.parse(m[1]);
@@ -116,12 +149,15 @@ echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
       k.dropped_nested + k.dropped_disabled);
     assert.equal(st.kernel_overwritten, k.overwritten);
     /*
-     * ABI 2 records per request: the request's SPAN (its four attributes
+     * Records per request: the request's SPAN (its four attributes
      * inline), work's EVENT and SPAN, complete's SPAN; an ERROR request
      * (seq % 10 == 9) also flushes its attributes as an ATTR record, its
      * message not fitting beside them in the handle's inline buffer.
      */
-    assert.equal(k.records, 4 * N + Math.floor(N / 10));
+    assert.equal(k.records, 4 * N + Math.floor(N / 10) + st.records_comm);
+    /* the shell named at least once (once per CPU it began spans on) */
+    assert.ok(st.records_comm >= 1 && st.records_comm <= 2 * 2, `${st.records_comm} COMMs`);
+    assert.equal(st.names_unresolved, 0);
     assert.equal(st.records_late, 0);
     assert.equal(st.spans_complete, 3 * N);
     assert.equal(st.spans_exported, 3 * N);
@@ -136,8 +172,9 @@ echo "KSTATS $(${TOP}/build/otelctl stats --json | tr -d '\n')"
     p.stderr.on('data', (d) => { s += d; });
     p.on('close', (code) => resolve({ code, s }));
   });
-  await rcv2.close();
-  check(2, () => {
+  const strictErr2 = await rcv2.close().then(() => null, (e) => e);
+  check(4, () => {
+    assert.equal(strictErr2, null, String(strictErr2));
     assert.equal(replay.code, 0, replay.s);
     /* the resource is the host's now, the spans must be identical */
     const norm = (r) => r.spans().map(({ resource, ...x }) => JSON.stringify(x)).sort();

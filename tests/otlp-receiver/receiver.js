@@ -12,6 +12,11 @@
  * Strict, as the Collector (Go's protobuf runtime) is: a string field that is
  * not valid UTF-8, or a JSON body that is not, fails the request with 400.
  *
+ * Every request is also checked field by field (strict.js); violations are
+ * kept in .violations and close() rejects when there are any, so a test
+ * fails on them.  start({ strict: { refNs, windowNs } }) sets the clock the
+ * times are held to (a replay's capture clock); strict: false turns it off.
+ *
  * As a module: start({ port, host }) -> Promise<receiver> with .port,
  * .requests, .spans(), .failNext(n, status, headers), .maxBody (answer
  * 413 above it), .delayMs (wait that long before answering), .inFlight and
@@ -27,6 +32,7 @@ const https = require('https');
 const zlib = require('zlib');
 const protobuf = require('protobufjs/minimal');
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
+const strict = require('./strict');
 
 // Every string field the generated decoders read comes through these.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -66,7 +72,7 @@ const hexToB64 = (s) => {
 function decode(body, type) {
   if (type.startsWith('application/x-protobuf')) {
     const msg = Request.decode(body);
-    return { msg, obj: mapIds(Request.toObject(msg, toObjectOpts), b64ToHex) };
+    return { msg, obj: mapIds(Request.toObject(msg, toObjectOpts), b64ToHex), raw: body };
   }
   if (type.startsWith('application/json')) {
     let text;
@@ -86,9 +92,10 @@ function decode(body, type) {
   throw new Error(`unsupported content type ${type}`);
 }
 
-function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
+function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: strictOpts = {} } = {}) {
   const rcv = { requests: [], failures: [], errors: [], connections: 0,
-    delayMs: 0, inFlight: 0, maxInFlight: 0 };
+    delayMs: 0, inFlight: 0, maxInFlight: 0, violations: [] };
+  const checkOpts = strictOpts ? { ...strictOpts, starts: new Map(), children: [] } : null;
   rcv.failNext = (n, status, headers = {}) => {
     for (let i = 0; i < n; i++) rcv.failures.push({ status, headers });
   };
@@ -125,6 +132,8 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
         const entry = { url: req.url, headers: req.headers, type,
           clientCert: peer && peer.subject ? peer.subject.CN : undefined, size: body.length, obj: d.obj };
         rcv.requests.push(entry);
+        if (checkOpts)
+          rcv.violations.push(...strict.check(d.obj, d.raw || null, d.json || null, checkOpts));
         if (log) log(JSON.stringify(entry));
       } catch (e) {
         rcv.errors.push(String(e));
@@ -140,8 +149,15 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null } = {}) {
     https.createServer({ ...tls, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler) :
     http.createServer(handler);
   server.on(tls ? 'secureConnection' : 'connection', () => rcv.connections++);
-  rcv.close = () => new Promise((resolve) => {
-    server.close(() => resolve());
+  rcv.close = () => new Promise((resolve, reject) => {
+    server.close(() => {
+      if (checkOpts)
+        rcv.violations.push(...strict.checkParents(checkOpts.starts, checkOpts.children));
+      if (rcv.violations.length)
+        reject(new Error(`strict check: ${rcv.violations.slice(0, 10).join('; ')}`));
+      else
+        resolve();
+    });
     if (server.closeAllConnections) server.closeAllConnections();
   });
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Record reader for the in-VM tests (ABI 2): read() every record waiting in
+ * Record reader for the in-VM tests (ABI 3): read() every record waiting in
  * /dev/oteltrace and gather them by span id, checking on the way that every
  * record is exactly what uapi/oteltrace.h documents: sizes, 8-byte
  * alignment, lengths inside the record, reserved fields and padding zero,
@@ -57,6 +57,7 @@ struct rec_event {
 	char		name[REC_NAME_MAX + 1];
 	uint64_t	time_ns;
 	uint16_t	nr_attrs;	/* entries inside the EVENT record */
+	uint32_t	dropped_attrs;	/* its count, EVENT and ATTR records */
 };
 
 struct rec_link {
@@ -65,6 +66,14 @@ struct rec_link {
 	uint8_t		span_id[OTEL_SPAN_ID_SIZE];
 	uint8_t		trace_flags;
 	uint16_t	nr_attrs;	/* entries inside the LINK record */
+	uint32_t	dropped_attrs;	/* its count, LINK and ATTR records */
+};
+
+/* A COMM record: a task's name (the latest one read for its pid). */
+#define REC_COMMS	64
+struct rec_comm {
+	uint32_t	pid, tgid;
+	char		comm[OTEL_COMM_LEN + 1];
 };
 
 /* A SPAN_BEGIN record, kept to compare with the span's SPAN record. */
@@ -118,10 +127,23 @@ struct rec_db {
 	size_t		nr, cap;
 	struct rec_span	**hash;		/* open addressing by span id */
 	size_t		hash_cap;
-	size_t		records;	/* records decoded */
+	size_t		records;	/* span records decoded (not COMM) */
 	size_t		bad;		/* malformed records */
 	char		why[256];	/* what the first bad record was */
+	struct rec_comm	comms[REC_COMMS];	/* the first REC_COMMS pids */
+	size_t		nr_comms, comm_records;
 };
+
+/* The name the COMM records gave @pid, or NULL. */
+static inline const char *rec_comm_of(const struct rec_db *db, uint32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < db->nr_comms; i++)
+		if (db->comms[i].pid == pid)
+			return db->comms[i].comm;
+	return NULL;
+}
 
 static inline void rec_db_init(struct rec_db *db)
 {
@@ -521,6 +543,26 @@ static inline int rec_target_ok(uint16_t target)
 	       (target & OTEL_ATTR_TARGET_INDEX);
 }
 
+/* Add @n to the dropped count of the event or link @target names. */
+static inline void rec_item_dropped(struct rec_span *s, uint16_t target,
+				    uint32_t n)
+{
+	uint16_t index = target & OTEL_ATTR_TARGET_INDEX;
+	size_t i;
+
+	if (!n)
+		return;
+	if (target & OTEL_ATTR_TARGET_LINK) {
+		for (i = 0; i < s->nr_links; i++)
+			if (s->links[i].index == index)
+				s->links[i].dropped_attrs += n;
+	} else {
+		for (i = 0; i < s->nr_events; i++)
+			if (s->events[i].index == index)
+				s->events[i].dropped_attrs += n;
+	}
+}
+
 static inline void rec_attr_rec(struct rec_db *db, struct rec_span *s,
 				const uint8_t *p, size_t size)
 {
@@ -530,13 +572,17 @@ static inline void rec_attr_rec(struct rec_db *db, struct rec_span *s,
 		rec_bad(db, "attr too short", r->hdr.type);
 		return;
 	}
-	if (r->reserved0 || !r->nr_attrs || !rec_target_ok(r->target)) {
-		rec_bad(db, "attr reserved, target or count", r->hdr.type);
+	/* a count only for an event or link; a record says something */
+	if ((!r->nr_attrs && !r->dropped_attributes) ||
+	    (r->dropped_attributes && r->target == OTEL_ATTR_TARGET_SPAN) ||
+	    !rec_target_ok(r->target)) {
+		rec_bad(db, "attr dropped count, target or count", r->hdr.type);
 		return;
 	}
 	if (rec_entries(db, s, OTEL_REC_ATTR, r->target, p + sizeof(*r),
 			p + size, r->nr_attrs))
 		return;
+	rec_item_dropped(s, r->target, r->dropped_attributes);
 	s->nr_attr_records++;
 	s->received++;
 }
@@ -558,7 +604,7 @@ static inline void rec_event_rec(struct rec_db *db, struct rec_span *s,
 		rec_bad(db, "event name or attrs_offset", r->hdr.type);
 		return;
 	}
-	if (!rec_is_zero(p + used, r->attrs_offset - used) ||
+	if (!rec_is_zero(p + used, r->attrs_offset - used) || r->reserved0 ||
 	    !(r->index & OTEL_ATTR_TARGET_INDEX) ||
 	    (r->index & OTEL_ATTR_TARGET_LINK)) {
 		rec_bad(db, "event padding or index", r->hdr.type);
@@ -573,6 +619,7 @@ static inline void rec_event_rec(struct rec_db *db, struct rec_span *s,
 	e->index = r->index;
 	e->time_ns = r->hdr.time_ns;
 	e->nr_attrs = r->nr_attrs;
+	e->dropped_attrs = r->dropped_attributes;
 	rec_str(e->name, r + 1, r->name_len);
 	s->nr_event_records++;
 	s->received++;
@@ -588,7 +635,7 @@ static inline void rec_link_rec(struct rec_db *db, struct rec_span *s,
 		rec_bad(db, "link too short", r->hdr.type);
 		return;
 	}
-	if (r->reserved0 || r->reserved1 ||
+	if (r->reserved0 ||
 	    !(r->index & OTEL_ATTR_TARGET_INDEX) ||
 	    (r->index & OTEL_ATTR_TARGET_LINK) ||
 	    rec_is_zero(r->trace_id, OTEL_TRACE_ID_SIZE) ||
@@ -607,8 +654,45 @@ static inline void rec_link_rec(struct rec_db *db, struct rec_span *s,
 	memcpy(l->span_id, r->span_id, OTEL_SPAN_ID_SIZE);
 	l->trace_flags = r->trace_flags;
 	l->nr_attrs = r->nr_attrs;
+	l->dropped_attrs = r->dropped_attributes;
 	s->nr_link_records++;
 	s->received++;
+}
+
+/*
+ * A COMM: 48 bytes, task context, no span id, a pid, a name NUL-padded
+ * after its end (and not empty).
+ */
+static inline void rec_comm_rec(struct rec_db *db, const uint8_t *p,
+				size_t size)
+{
+	const struct otel_rec_comm *r = (const void *)p;
+	size_t len, i;
+
+	db->comm_records++;
+	if (size != sizeof(*r) || !rec_is_zero(r->hdr.span_id, OTEL_SPAN_ID_SIZE) ||
+	    (r->hdr.flags & OTEL_RECF_CTX_MASK) != OTEL_CTX_TASK || !r->pid ||
+	    !r->tgid) {
+		rec_bad(db, "comm size, header or pid", r->hdr.type);
+		return;
+	}
+	len = strnlen(r->comm, OTEL_COMM_LEN);
+	if (!len || !rec_is_zero((const uint8_t *)r->comm + len,
+				 OTEL_COMM_LEN - len)) {
+		rec_bad(db, "comm name or padding", r->hdr.type);
+		return;
+	}
+	for (i = 0; i < db->nr_comms; i++)
+		if (db->comms[i].pid == r->pid)
+			break;
+	if (i == REC_COMMS)
+		return;
+	if (i == db->nr_comms)
+		db->nr_comms++;
+	db->comms[i].pid = r->pid;
+	db->comms[i].tgid = r->tgid;
+	memcpy(db->comms[i].comm, r->comm, OTEL_COMM_LEN);
+	db->comms[i].comm[len] = '\0';
 }
 
 /* Decode one record of @size bytes (a multiple of 8, inside the buffer). */
@@ -617,6 +701,10 @@ static inline void rec_decode(struct rec_db *db, const uint8_t *p, size_t size)
 	const struct otel_rec_hdr *h = (const void *)p;
 	struct rec_span *s;
 
+	if (h->type == OTEL_REC_COMM && size == sizeof(struct otel_rec_comm)) {
+		rec_comm_rec(db, p, size);
+		return;
+	}
 	db->records++;
 	if (h->size != size || size > OTEL_REC_MAX_SIZE ||
 	    size < sizeof(*h) || size % 8) {
@@ -702,7 +790,8 @@ static inline long rec_read_each(int fd,
 				return -EPROTO;
 			cb(arg, buf + off, h->size);
 			off += h->size;
-			records++;
+			/* a COMM names a task: not a span's record */
+			records += h->type != OTEL_REC_COMM;
 		}
 		if (off != (size_t)n)
 			return -EPROTO;

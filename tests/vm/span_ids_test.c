@@ -26,6 +26,8 @@ static void collect(void *arg, const uint8_t *rec, size_t size)
 	uint64_t v;
 	int b;
 
+	if (r->hdr.type == OTEL_REC_COMM)
+		return;		/* the task, named: not a span's record */
 	if (r->hdr.type != OTEL_REC_SPAN) {
 		ids->others++;
 		return;

@@ -32,8 +32,18 @@
  * then the per-span bound applies.
  *
  * Times are kept CLOCK_MONOTONIC while a span is open and converted to Unix
- * epoch ns with the current anchor when it is finished, so durations are
- * exact whatever the anchor.  The timers (grace, span timeout) run on
+ * epoch ns when it is finished, every time of a span with the one anchor
+ * that was current when the span started (a short history of anchors is
+ * kept), so durations are exact, events stay inside their span, and a span
+ * converted after a wall-clock step and the re-anchor that followed it is
+ * off by nothing: what it says is what the wall clock said when it ran.
+ *
+ * COMM records name tasks: the table maps a pid to its comm, and a span
+ * begun in a task is given its name (struct span.thread_name) when it is
+ * finished.  The COMM may sit in another CPU's ring, read later in the same
+ * pass or, at worst, in the next one: a span whose task is not named yet
+ * waits until the end of the next pass (assembler_pass_end()), then goes
+ * out without a name, counted (names_unresolved).  The timers (grace, span timeout) run on
  * CLOCK_MONOTONIC as oteld reads it when reading live rings, and on the
  * replay clock in a replay (see advance_clock()).
  */
@@ -47,6 +57,7 @@
 
 #define EXPIRE_EVERY_NS 100000000ull	/* 100 ms: the timers' resolution */
 #define GONE_SLOTS	4096		/* remembered ids of incomplete spans */
+#define COMM_SLOTS	16384		/* task names, two ways per pid */
 #define MAX_CLOCK_JUMP_NS (3600ull * 1000000000ull)	/* see advance_clock() */
 
 /*
@@ -70,7 +81,18 @@ struct assembler {
 	uint64_t timeout_ns, grace_ns, now, last_time, last_scan;
 	uint64_t hash_key[2];
 	bool live;		/* timers on CLOCK_MONOTONIC, not record times */
-	struct anchor anchor;
+	/* anchors by mono_ns, oldest first; the last one is current */
+	struct anchor anchors[ANCHOR_HISTORY];
+	size_t nr_anchors;
+	/* pid -> comm from COMM records; slot pairs, older one replaced */
+	struct comm_entry {
+		uint32_t pid, tgid;
+		uint64_t seq;
+		char comm[OTEL_COMM_LEN + 1];
+	} *comms;
+	uint64_t comm_seq;
+	/* finished spans waiting for their task's name (linked by ->next) */
+	struct span *pend_new, *pend_old;
 	span_sink sink;
 	void *arg;
 	struct block_cache blocks;	/* for one-block spans */
@@ -84,6 +106,7 @@ struct assembler {
 		struct otel_rec_attr attr;
 		struct otel_rec_event event;
 		struct otel_rec_link link;
+		struct otel_rec_comm comm;
 		uint8_t bytes[65536];
 	} rec;
 };
@@ -111,6 +134,7 @@ void span_free(struct span *s)
 	free(s->attrs);
 	free(s->events);
 	free(s->links);
+	free(s->item_drops);
 	free(s->name);
 	free(s->scope_name);
 	free(s->scope_version);
@@ -187,7 +211,10 @@ struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 	while (n < max_open && n < ((size_t)1 << 30))
 		n <<= 1;
 	a->buckets = calloc(n, sizeof(*a->buckets));
-	if (!a->buckets) {
+	a->comms = calloc(COMM_SLOTS, sizeof(*a->comms));
+	if (!a->buckets || !a->comms) {
+		free(a->buckets);
+		free(a->comms);
 		free(a);
 		return NULL;
 	}
@@ -201,8 +228,9 @@ struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 	a->arg = arg;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
-	a->anchor.mono_ns = mono.tv_sec * 1000000000ull + mono.tv_nsec;
-	a->anchor.real_ns = real.tv_sec * 1000000000ull + real.tv_nsec;
+	a->anchors[0].mono_ns = mono.tv_sec * 1000000000ull + mono.tv_nsec;
+	a->anchors[0].real_ns = real.tv_sec * 1000000000ull + real.tv_nsec;
+	a->nr_anchors = 1;
 	return a;
 }
 
@@ -216,11 +244,99 @@ void assembler_set_max_record(struct assembler *a, size_t max)
 	a->max_record = max ? max : OTEL_REC_MAX_SIZE;
 }
 
-/* An anchor is a CLOCK_MONOTONIC reading too: a replay's clock follows it. */
+/*
+ * An anchor is a CLOCK_MONOTONIC reading too: a replay's clock follows it.
+ * It holds from its mono_ns on; one read earlier than anchors already kept
+ * (a capture spliced by hand) replaces them.
+ */
 void assembler_set_anchor(struct assembler *a, const struct anchor *an)
 {
-	a->anchor = *an;
+	while (a->nr_anchors &&
+	       a->anchors[a->nr_anchors - 1].mono_ns >= an->mono_ns)
+		a->nr_anchors--;
+	if (a->nr_anchors == ANCHOR_HISTORY) {
+		memmove(a->anchors, a->anchors + 1,
+			(ANCHOR_HISTORY - 1) * sizeof(a->anchors[0]));
+		a->nr_anchors--;
+	}
+	a->anchors[a->nr_anchors++] = *an;
 	advance_clock(a, an->mono_ns);
+}
+
+/* The anchor current at CLOCK_MONOTONIC @t: the latest read by then. */
+static const struct anchor *anchor_at(const struct assembler *a, uint64_t t)
+{
+	size_t i = a->nr_anchors;
+
+	while (i > 1 && a->anchors[i - 1].mono_ns > t)
+		i--;
+	return &a->anchors[i - 1];
+}
+
+/* ---- task names (COMM records) ---- */
+
+static struct comm_entry *comm_slots(const struct assembler *a, uint32_t pid)
+{
+	uint64_t v = pid * 0x9e3779b97f4a7c15ull;
+
+	return &a->comms[(v >> 40) % (COMM_SLOTS / 2) * 2];
+}
+
+static const char *comm_find(const struct assembler *a, uint32_t pid)
+{
+	struct comm_entry *e = comm_slots(a, pid);
+
+	if (e[0].pid == pid && e[0].comm[0])
+		return e[0].comm;
+	if (e[1].pid == pid && e[1].comm[0])
+		return e[1].comm;
+	return NULL;
+}
+
+/* Name @pid: its slot, an empty one, or the pair's older one. */
+static void comm_set(struct assembler *a, const struct otel_rec_comm *r)
+{
+	struct comm_entry *e = comm_slots(a, r->pid);
+	size_t len = strnlen(r->comm, OTEL_COMM_LEN);
+
+	if (e[0].pid != r->pid &&
+	    (e[1].pid == r->pid || e[1].seq < e[0].seq))
+		e++;
+	e->pid = r->pid;
+	e->tgid = r->tgid;
+	e->seq = ++a->comm_seq;
+	memcpy(e->comm, r->comm, len);
+	e->comm[len] = '\0';
+}
+
+static void decode_comm(struct assembler *a, size_t size)
+{
+	const struct otel_rec_comm *r = &a->rec.comm;
+
+	/* a pid, and a name: the kernel never names a task "" or pid 0 */
+	if (size < sizeof(*r) || !r->pid || !r->comm[0]) {
+		atomic_fetch_add(&stats.records_corrupt, 1);
+		return;
+	}
+	atomic_fetch_add(&stats.records_comm, 1);
+	advance_clock(a, r->hdr.time_ns);
+	comm_set(a, r);
+}
+
+/* Does @s wait for a name?  A span begun in a task, not named yet. */
+static bool wants_name(const struct span *s)
+{
+	return s->begin_context == OTEL_CTX_TASK && s->pid && !s->thread_name[0];
+}
+
+static bool resolve_name(const struct assembler *a, struct span *s)
+{
+	const char *name = comm_find(a, s->pid);
+
+	if (!name)
+		return false;
+	snprintf(s->thread_name, sizeof(s->thread_name), "%s", name);
+	return true;
 }
 
 uint64_t assembler_last_time(const struct assembler *a)
@@ -358,16 +474,48 @@ static void sat_add(uint32_t *count, uint32_t n)
 	*count = *count > UINT32_MAX - n ? UINT32_MAX : *count + n;
 }
 
-/* Count an attribute that has no room (relay bound) or nowhere to go. */
+/*
+ * Attributes dropped for the event or link @target (which may arrive
+ * later): kept with the span, counted on the item when it is finished
+ * (place_item_drops()).  Out of memory they count as the span's.
+ */
+static void item_drop(struct span *s, uint16_t target, uint32_t n)
+{
+	struct item_drop *d;
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < s->nr_item_drops; i++) {
+		if (s->item_drops[i].target == target) {
+			sat_add(&s->item_drops[i].n, n);
+			return;
+		}
+	}
+	d = s->alloc == SPAN_PARTS ?
+	    realloc(s->item_drops, (s->nr_item_drops + 1) * sizeof(*d)) : NULL;
+	if (!d) {
+		sat_add(&s->dropped_attrs, n);
+		return;
+	}
+	s->item_drops = d;
+	d[s->nr_item_drops].target = target;
+	d[s->nr_item_drops++].n = n;
+}
+
+/*
+ * Count an attribute that has no room (relay bound: on its span, event or
+ * link) or nowhere to go (on the span).
+ */
 static void drop_attr(struct span *s, uint16_t target, bool bound)
 {
-	if (bound) {
+	if (bound)
 		atomic_fetch_add(&stats.span_items_dropped, 1);
-		if (target == OTEL_ATTR_TARGET_SPAN)
-			sat_add(&s->dropped_attrs, 1);
-	} else {
+	if (bound && target != OTEL_ATTR_TARGET_SPAN &&
+	    target != TARGET_NOWHERE)
+		item_drop(s, target, 1);
+	else
 		sat_add(&s->dropped_attrs, 1);
-	}
 }
 
 /* A string of @s's, unless it lives in the span's block. */
@@ -904,6 +1052,7 @@ static bool apply_event(struct span *s, const struct otel_rec_event *r)
 	if (s->nr_events >= SPAN_MAX_EVENTS) {
 		sat_add(&s->dropped_events, 1);
 		drop_entries(s, r->nr_attrs);
+		sat_add(&s->dropped_attrs, r->dropped_attributes);
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		return true;
 	}
@@ -914,6 +1063,7 @@ static bool apply_event(struct span *s, const struct otel_rec_event *r)
 	n = &s->events[s->nr_events];
 	n->index = target;
 	n->time = r->hdr.time_ns;
+	n->dropped_attrs = r->dropped_attributes;
 	n->name = dup_str((const uint8_t *)(r + 1), r->name_len);
 	if (!n->name)
 		return false;
@@ -941,6 +1091,7 @@ static bool apply_link(struct span *s, const struct otel_rec_link *r)
 	if (s->nr_links >= SPAN_MAX_LINKS) {
 		sat_add(&s->dropped_links, 1);
 		drop_entries(s, r->nr_attrs);
+		sat_add(&s->dropped_attrs, r->dropped_attributes);
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		return true;
 	}
@@ -957,6 +1108,7 @@ static bool apply_link(struct span *s, const struct otel_rec_link *r)
 	memcpy(n->trace_id, r->trace_id, sizeof(n->trace_id));
 	memcpy(n->span_id, r->span_id, sizeof(n->span_id));
 	n->trace_flags = r->trace_flags;
+	n->dropped_attrs = r->dropped_attributes;
 	return true;
 }
 
@@ -971,6 +1123,10 @@ static bool attr_rec_ok(const struct otel_rec_attr *r, size_t size)
  */
 static bool apply_attr(struct span *s, const struct otel_rec_attr *r)
 {
+	if (r->target == OTEL_ATTR_TARGET_SPAN)
+		sat_add(&s->dropped_attrs, r->dropped_attributes);
+	else
+		item_drop(s, r->target, r->dropped_attributes);
 	return add_entries(s, (const uint8_t *)r, sizeof(*r), r->nr_attrs,
 			   r->target, record_order(r->hdr.time_ns));
 }
@@ -987,6 +1143,40 @@ static bool target_exists(const struct span *s, uint16_t target)
 	if (target & OTEL_ATTR_TARGET_LINK)
 		return has_link(s, index);
 	return has_event(s, index);
+}
+
+/*
+ * The counts kept for events and links go to them; those of an event or
+ * link the span does not have count as the span's (they cannot be placed).
+ */
+static void place_item_drops(struct span *s)
+{
+	uint16_t index;
+	size_t i, j;
+	bool placed;
+
+	for (i = 0; i < s->nr_item_drops; i++) {
+		index = s->item_drops[i].target & OTEL_ATTR_TARGET_INDEX;
+		placed = false;
+		if (s->item_drops[i].target & OTEL_ATTR_TARGET_LINK) {
+			for (j = 0; index && j < s->nr_links && !placed; j++)
+				if (s->links[j].index == index) {
+					sat_add(&s->links[j].dropped_attrs,
+						s->item_drops[i].n);
+					placed = true;
+				}
+		} else {
+			for (j = 0; index && j < s->nr_events && !placed; j++)
+				if (s->events[j].index == index) {
+					sat_add(&s->events[j].dropped_attrs,
+						s->item_drops[i].n);
+					placed = true;
+				}
+		}
+		if (!placed)
+			sat_add(&s->dropped_attrs, s->item_drops[i].n);
+	}
+	s->nr_item_drops = 0;
 }
 
 /* Drop, and count, the attributes aimed at an event or link not there. */
@@ -1093,16 +1283,26 @@ static void add_marker(struct span *s, const char *key, uint8_t type,
 	s->nr_attrs++;
 }
 
-/* Convert times, mark, count, hand to the sink. */
+/* Append @s to a list of spans waiting for a name. */
+static void pend(struct span **list, struct span *s)
+{
+	s->next = *list;
+	*list = s;
+}
+
+/*
+ * Convert times with the anchor of the span's start, mark, count, hand to
+ * the sink (or keep it until its task is named, see assembler_pass_end()).
+ */
 static void deliver(struct assembler *a, struct span *s, bool incomplete)
 {
+	const struct anchor *an = anchor_at(a, s->start);
 	size_t i;
 
-	s->start = anchor_to_real(&a->anchor, s->start);
-	s->end = anchor_to_real(&a->anchor, s->end);
+	s->start = anchor_to_real(an, s->start);
+	s->end = anchor_to_real(an, s->end);
 	for (i = 0; i < s->nr_events; i++)
-		s->events[i].time = anchor_to_real(&a->anchor,
-						   s->events[i].time);
+		s->events[i].time = anchor_to_real(an, s->events[i].time);
 	if (incomplete) {
 		s->incomplete = true;
 		add_marker(s, "oteltrace.incomplete", OTEL_ATTR_BOOL, 1);
@@ -1113,7 +1313,39 @@ static void deliver(struct assembler *a, struct span *s, bool incomplete)
 	} else {
 		atomic_fetch_add(&stats.spans_complete, 1);
 	}
+	if (wants_name(s) && !resolve_name(a, s)) {
+		pend(&a->pend_new, s);
+		return;
+	}
 	a->sink(s, a->arg);
+}
+
+/* Hand the spans of @list to the sink, named if their task is known now. */
+static void release_pending(struct assembler *a, struct span *list,
+			    bool last)
+{
+	struct span *s, *next;
+
+	for (s = list; s; s = next) {
+		next = s->next;
+		s->next = NULL;
+		if (resolve_name(a, s) || last) {
+			if (!s->thread_name[0])
+				atomic_fetch_add(&stats.names_unresolved, 1);
+			a->sink(s, a->arg);
+		} else {
+			pend(&a->pend_old, s);
+		}
+	}
+}
+
+void assembler_pass_end(struct assembler *a)
+{
+	struct span *old = a->pend_old, *fresh = a->pend_new;
+
+	a->pend_old = a->pend_new = NULL;
+	release_pending(a, old, true);
+	release_pending(a, fresh, false);
 }
 
 /* Leave the table, then deliver (or count and free a span with no id). */
@@ -1130,6 +1362,7 @@ static void finish(struct assembler *a, struct span *s, bool incomplete)
 	}
 	if (!s->has_end && s->end < s->start)
 		s->end = s->start;
+	place_item_drops(s);
 	prune_attrs(s);
 	dedupe_attrs(s, false);
 	bound_attrs(s);
@@ -1331,6 +1564,10 @@ static void decode(struct assembler *a, size_t size)
 		atomic_fetch_add(&stats.records_raw, 1);
 		return;
 	}
+	if (h->type == OTEL_REC_COMM) {
+		decode_comm(a, size);
+		return;
+	}
 	/* unknown, including ABI 1's SPAN_END (2) and STATUS (6) */
 	if (h->type >= sizeof(min_size) / sizeof(min_size[0]) ||
 	    !min_size[h->type]) {
@@ -1412,6 +1649,9 @@ void assembler_flush(struct assembler *a)
 {
 	while (a->oldest)
 		finish(a, a->oldest, true);
+	/* the rings hold nothing more: no name comes any more */
+	assembler_pass_end(a);
+	assembler_pass_end(a);
 }
 
 void assembler_free(struct assembler *a)
@@ -1424,7 +1664,16 @@ void assembler_free(struct assembler *a)
 		next = s->next;
 		span_free(s);
 	}
+	for (s = a->pend_new; s; s = next) {
+		next = s->next;
+		span_free(s);
+	}
+	for (s = a->pend_old; s; s = next) {
+		next = s->next;
+		span_free(s);
+	}
 	block_cache_drain(&a->blocks);
+	free(a->comms);
 	free(a->buckets);
 	free(a);
 }

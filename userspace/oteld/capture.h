@@ -30,6 +30,7 @@ enum capture_frame_type {
 	CAPTURE_RECORDS = 1,	/* whole records, as read from one ring */
 	CAPTURE_ANCHOR = 2,	/* struct anchor: a new clock anchor */
 	CAPTURE_KSTATS = 3,	/* struct otel_cpu_stats, all CPUs summed */
+	CAPTURE_PASS = 4,	/* empty: a pass over every ring ended */
 };
 
 struct capture_frame {

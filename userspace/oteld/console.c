@@ -63,23 +63,34 @@ static void print_value(FILE *f, const struct attr *a)
 	}
 }
 
-static void print_attrs(FILE *f, const struct span *s, uint16_t target,
-			const char *open, const char *close)
+/* The attributes aimed at @target, then @nr_more of @more. */
+static void print_attrs_more(FILE *f, const struct span *s, uint16_t target,
+			     const struct attr *more, size_t nr_more,
+			     const char *open, const char *close)
 {
 	bool first = true;
 	size_t i;
 
-	for (i = 0; i < s->nr_attrs; i++) {
-		if (s->attrs[i].target != target)
+	for (i = 0; i < s->nr_attrs + nr_more; i++) {
+		const struct attr *a = i < s->nr_attrs ? &s->attrs[i] :
+				       &more[i - s->nr_attrs];
+
+		if (i < s->nr_attrs && a->target != target)
 			continue;
 		fputs(first ? open : ", ", f);
-		text(f, s->attrs[i].key);
+		text(f, a->key);
 		fputc('=', f);
-		print_value(f, &s->attrs[i]);
+		print_value(f, a);
 		first = false;
 	}
 	if (!first)
 		fputs(close, f);
+}
+
+static void print_attrs(FILE *f, const struct span *s, uint16_t target,
+			const char *open, const char *close)
+{
+	print_attrs_more(f, s, target, NULL, 0, open, close);
 }
 
 static double ms(uint64_t from, uint64_t to)
@@ -89,6 +100,7 @@ static double ms(uint64_t from, uint64_t to)
 
 static void print_span(FILE *f, const struct span *s, int depth)
 {
+	struct attr where[SPAN_WHERE_MAX];
 	int ind = 2 * depth + 2;
 	char pre[96];
 	size_t i;
@@ -107,6 +119,9 @@ static void print_span(FILE *f, const struct span *s, int depth)
 	fprintf(f, ")%s\n", s->incomplete ? " INCOMPLETE" : "");
 	snprintf(pre, sizeof(pre), "%*s  ", ind < 80 ? ind : 80, "");
 	print_attrs(f, s, OTEL_ATTR_TARGET_SPAN, pre, "\n");
+	/* where it began, on a line of its own (link 0 is nobody's target) */
+	print_attrs_more(f, s, OTEL_ATTR_TARGET_LINK, where,
+			 span_where_attrs(s, where), pre, "\n");
 	for (i = 0; i < s->nr_events; i++) {
 		fprintf(f, "%*s  @%.3f ms event ", ind, "",
 			ms(s->start, s->events[i].time));

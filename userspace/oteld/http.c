@@ -123,35 +123,6 @@ void http_free(struct http *h)
 	free(h);
 }
 
-/* A 200 may still carry a partial success: log it, never retry it. */
-static void check_partial(struct http *h)
-{
-	char msg[256] = "";
-	long long n = -1;
-
-	if (!h->resp.len)
-		return;
-	if (h->c->protocol == PROTO_HTTP_PROTOBUF) {
-		n = otlp_proto_rejected(h->resp.data, h->resp.len, msg,
-					sizeof(msg));
-	} else {
-		const char *p;
-
-		buf_put(&h->resp, "", 1);
-		p = strstr((const char *)h->resp.data, "\"rejectedSpans\"");
-		if (p) {
-			p += strlen("\"rejectedSpans\"");
-			p += strspn(p, " \t:\"");
-			n = strtoll(p, NULL, 10);
-		}
-	}
-	if (n > 0) {
-		atomic_fetch_add(&stats.partial_rejected, n);
-		log_msg("partial success: the receiver rejected %lld spans: %s",
-			n, msg);
-	}
-}
-
 enum send_result http_post(struct http *h, const void *body, size_t len,
 			   long timeout_ms, long *retry_after_ms, char *why,
 			   size_t whylen)
@@ -185,7 +156,9 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 	snprintf(why, whylen, "HTTP %ld", code);
 	if (code >= 200 && code < 300) {
-		check_partial(h);
+		/* a partial success: logged, never retried (partial.c) */
+		partial_success_check(h->c->protocol == PROTO_HTTP_JSON,
+				      h->resp.data, h->resp.len);
 		return SEND_OK;
 	}
 	if (code == 429 || code == 502 || code == 503 || code == 504)

@@ -9,10 +9,12 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #define PUSH_BATCH	64	/* spans queued under one lock */
 
 static volatile sig_atomic_t stopping;
+static bool force_anchor;
 
 struct relay {
 	struct config cfg;
@@ -35,6 +38,8 @@ struct relay {
 	struct queue *q;
 	struct exporter *exp;
 	uint64_t last_anchor, last_stats;
+	int clock_fd;		/* timerfd: readable once the wall clock is set */
+	bool replay_passes;	/* the capture marks the end of each pass */
 	/* spans the assembler finished, queued after each call to it */
 	struct span *finished[PUSH_BATCH];
 	size_t nr_finished;
@@ -110,6 +115,51 @@ static void report(struct relay *r, const char *when)
 			strerror(errno));
 }
 
+/*
+ * A timerfd on CLOCK_REALTIME, armed far in the future with
+ * TFD_TIMER_CANCEL_ON_SET: any step of the wall clock (settimeofday,
+ * clock_settime, an NTP step, resume from suspend) cancels it, which makes
+ * it readable (read() fails with ECANCELED).  Re-armed after each step.
+ */
+static int clock_watch_arm(int fd)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)1 << 40;	/* never expires */
+	return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
+			       &its, NULL);
+}
+
+static int clock_watch_open(void)
+{
+	int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0 && clock_watch_arm(fd)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		log_msg("timerfd: %s: a wall-clock step is noticed within %d s",
+			strerror(errno), REANCHOR_MS / 1000);
+	return fd;
+}
+
+/* Was the wall clock stepped since the last call?  Re-arms the watch. */
+static bool clock_stepped(struct relay *r)
+{
+	uint64_t n;
+
+	if (r->clock_fd < 0)
+		return false;
+	if (read(r->clock_fd, &n, sizeof(n)) >= 0 || errno != ECANCELED)
+		return false;
+	if (clock_watch_arm(r->clock_fd))
+		log_msg("timerfd: %s", strerror(errno));
+	atomic_fetch_add(&stats.clock_steps, 1);
+	return true;
+}
+
 /* Things done every so often in live mode: clock anchor, kernel counters. */
 static void housekeeping(struct relay *r, bool force)
 {
@@ -117,7 +167,12 @@ static void housekeeping(struct relay *r, bool force)
 	struct otel_cpu_stats k;
 	struct anchor a;
 
-	if (force || now - r->last_anchor >= REANCHOR_MS) {
+	if (clock_stepped(r)) {
+		log_debug("the wall clock was set: re-anchoring");
+		force_anchor = true;
+	}
+	if (force || force_anchor || now - r->last_anchor >= REANCHOR_MS) {
+		force_anchor = false;
 		r->last_anchor = now;
 		if (!ring_clock(r->ring, &a)) {
 			assembler_set_anchor(r->as, &a);
@@ -155,21 +210,39 @@ static int poll_timeout(struct relay *r)
 	return next > now ? (int)(next - now) : 0;
 }
 
+/* One pass over every ring, then what the end of a pass releases. */
+static void drain_pass(struct relay *r)
+{
+	ring_drain(r->ring, on_records, r);
+	if (r->capture)
+		capture_write(r->capture, CAPTURE_PASS, NULL, 0);
+	assembler_pass_end(r->as);
+	push_finished(r);
+}
+
 static int run_live(struct relay *r)
 {
+	int ret;
+
 	while (!stopping) {
-		if (ring_wait(r->ring, poll_timeout(r)) < 0 && errno != EINTR) {
+		ret = ring_wait2(r->ring, r->clock_fd, poll_timeout(r));
+		if (ret < 0 && errno != EINTR) {
 			log_msg("poll: %s", strerror(errno));
 			return -1;
 		}
-		ring_drain(r->ring, on_records, r);
+		/*
+		 * A step of the wall clock first: records read from now on
+		 * were written after it, and are converted with the new
+		 * anchor (an anchor holds from the moment it was read).
+		 */
+		housekeeping(r, false);
+		drain_pass(r);
 		assembler_expire(r->as, mono_ns());
 		push_finished(r);
-		housekeeping(r, false);
 	}
 	/* the last records, and the final counters */
-	ring_drain(r->ring, on_records, r);
 	housekeeping(r, true);
+	drain_pass(r);
 	return 0;
 }
 
@@ -188,6 +261,16 @@ static int run_replay(struct relay *r)
 		switch (type) {
 		case CAPTURE_RECORDS:
 			assembler_feed(r->as, frame.data, frame.len);
+			/* a capture without passes: every frame is one */
+			if (!r->replay_passes)
+				assembler_pass_end(r->as);
+			push_finished(r);
+			break;
+		case CAPTURE_PASS:
+			if (r->capture)
+				capture_write(r->capture, type, NULL, 0);
+			r->replay_passes = true;
+			assembler_pass_end(r->as);
 			push_finished(r);
 			break;
 		case CAPTURE_ANCHOR:
@@ -244,6 +327,8 @@ static int open_source(struct relay *r)
 		/* timers on CLOCK_MONOTONIC, never on times in records */
 		assembler_set_live(r->as);
 		assembler_set_max_record(r->as, ring_max_record(r->ring));
+		/* before the first anchor: a step after it is noticed */
+		r->clock_fd = clock_watch_open();
 		if (ring_clock(r->ring, &a)) {
 			log_msg("OTEL_IOC_CLOCK: %s", strerror(errno));
 			return -1;
@@ -279,6 +364,7 @@ int main(int argc, char **argv)
 	/* first, so a SIGTERM during a slow start still means "drain, exit 0" */
 	install_signals();
 	memset(&r, 0, sizeof(r));
+	r.clock_fd = -1;
 	ret = config_load(&r.cfg, argc, argv);
 	if (ret) {
 		config_free(&r.cfg);
@@ -337,6 +423,8 @@ out:
 	if (r.input)
 		capture_close(r.input);
 	ring_close(r.ring);
+	if (r.clock_fd >= 0)
+		close(r.clock_fd);
 	resource_free(&r.res);
 	config_free(&r.cfg);
 	curl_global_cleanup();

@@ -55,6 +55,7 @@ struct event {
 	uint16_t index;
 	uint64_t time;		/* Unix epoch ns */
 	char *name;
+	uint32_t dropped_attrs;
 };
 
 struct link {
@@ -62,6 +63,13 @@ struct link {
 	uint8_t trace_id[OTEL_TRACE_ID_SIZE];
 	uint8_t span_id[OTEL_SPAN_ID_SIZE];
 	uint8_t trace_flags;
+	uint32_t dropped_attrs;
+};
+
+/* Attributes dropped for an event or link, before it is known to exist. */
+struct item_drop {
+	uint16_t target;	/* OTEL_ATTR_TARGET_* of an event or link */
+	uint32_t n;
 };
 
 struct span {
@@ -72,9 +80,10 @@ struct span {
 	uint8_t trace_flags, kind, begin_flags, status_code;
 	char *name, *scope_name, *scope_version, *status_message;
 	uint64_t start, end;	/* Unix epoch ns */
-	uint32_t pid, tgid;
+	uint32_t pid, tgid;	/* task it began in (initial pid namespace) */
 	uint16_t begin_cpu;	/* CPU the span began on */
 	uint8_t begin_context;	/* enum otel_context it began in */
+	char thread_name[OTEL_COMM_LEN + 1];	/* its comm; "" if unknown */
 	struct attr *attrs;
 	struct event *events;
 	struct link *links;
@@ -93,9 +102,12 @@ struct span {
 	/*
 	 * assembly state: has_begin once the span's identity (ids, name,
 	 * start) is known, from its SPAN or SPAN_BEGIN record; has_end once
-	 * its SPAN record is in.
+	 * its SPAN record is in.  item_drops: counts for events and links
+	 * that may not have arrived yet (SPAN_PARTS only).
 	 */
 	bool has_begin, has_end;
+	struct item_drop *item_drops;
+	size_t nr_item_drops;
 	uint32_t nr_seen, nr_expected;
 	uint64_t first_mono, end_seen_mono;
 	struct span *hnext;		/* hash chain */
@@ -191,7 +203,8 @@ struct stats {
 	atomic_ullong spans_exported, dropped_export_failed, dropped_too_big;
 	atomic_ullong export_requests, export_retries, partial_rejected;
 	atomic_ullong kernel_dropped, kernel_overwritten;
-	atomic_ullong clock_jumps;
+	atomic_ullong clock_jumps, clock_steps;
+	atomic_ullong records_comm, names_unresolved, partial_warnings;
 };
 
 extern struct stats stats;
@@ -213,7 +226,18 @@ void assembler_free(struct assembler *a);
 void assembler_set_live(struct assembler *a);
 /* Records longer than this are corrupt (default OTEL_REC_MAX_SIZE). */
 void assembler_set_max_record(struct assembler *a, size_t max);
+/*
+ * A new clock anchor, read at an.mono_ns: records stamped from then on are
+ * converted with it, earlier ones with the anchor that was current then
+ * (a history of the last ANCHOR_HISTORY anchors is kept).
+ */
+#define ANCHOR_HISTORY	64
 void assembler_set_anchor(struct assembler *a, const struct anchor *an);
+/*
+ * The end of one pass over every ring: spans read in the pass before this
+ * one whose task still has no name (no COMM record) go out without it.
+ */
+void assembler_pass_end(struct assembler *a);
 /*
  * Feed a buffer of whole records; returns bytes consumed (all: a record cut
  * short at the end is counted corrupt).
@@ -270,9 +294,18 @@ int otlp_proto_encode(struct span *const *spans, size_t n,
 		      const struct resource *r, struct buf *out);
 int otlp_json_encode(struct span *const *spans, size_t n,
 		     const struct resource *r, struct buf *out);
-/* Partial success from a response body: rejected spans, or -1. */
+/*
+ * Partial success from a response body: rejected spans (0 with a message:
+ * a warning), the message in @msg; -1 when there is none or the body does
+ * not parse.
+ */
 long long otlp_proto_rejected(const void *body, size_t len, char *msg,
 			      size_t msglen);
+/* ---- partial.c ---- */
+long long otlp_json_rejected(const void *body, size_t len, char *msg,
+			     size_t msglen);
+/* Count and log the partial success of a 2xx answer's body, if any. */
+void partial_success_check(bool json, const void *body, size_t len);
 
 /* ---- http.c ---- */
 struct http;
@@ -299,6 +332,16 @@ struct exporter *exporter_start(const struct config *c,
 				const struct resource *r, struct queue *q);
 /* Closes the queue, waits for every thread's last batch, up to the deadline. */
 void exporter_stop(struct exporter *e);
+
+/*
+ * ---- group.c: the attributes oteld adds to every span ----
+ * Where the span began: cpu.logical_number, linux.context and, for a task,
+ * thread.id, process.pid and thread.name (when known).  A key the driver
+ * set on the span itself wins: oteld's is left out.  Returns how many it
+ * wrote to @out; they point into @s and static strings.
+ */
+#define SPAN_WHERE_MAX	5
+size_t span_where_attrs(const struct span *s, struct attr *out);
 
 /* ---- console.c ---- */
 void console_print(FILE *out, struct span *const *spans, size_t n);

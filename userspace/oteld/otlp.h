@@ -74,7 +74,10 @@ void encoder_free(struct encoder *e);
 int group_by_scope(struct span *const *spans, size_t n, struct arena *ar,
 		   struct scope_group **out, size_t *nr_groups);
 
-/* OTLP Span.flags: W3C flags plus "is_remote known" and "is remote". */
+/*
+ * OTLP Span.flags: W3C flags plus "is_remote known" and "is remote": a
+ * SPAN record knows whether its parent came from a W3C context.
+ */
 static inline uint32_t span_flags(const struct span *s)
 {
 	uint32_t f = s->trace_flags | 0x100;

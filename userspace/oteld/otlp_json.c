@@ -90,20 +90,30 @@ static int put_kv(struct buf *b, const struct attr *a, bool *first)
  * ,"attributes":[...] for the attributes of @s aimed at @target, nothing
  * when there are none: like protobuf, JSON leaves out empty and zero fields.
  */
-static int put_attrs(struct buf *b, const struct span *s, uint16_t target)
+static int put_attrs_more(struct buf *b, const struct span *s,
+			  uint16_t target, const struct attr *more,
+			  size_t nr_more)
 {
 	bool first = true;
 	size_t i;
 
-	for (i = 0; i < s->nr_attrs; i++) {
-		if (s->attrs[i].target != target)
+	for (i = 0; i < s->nr_attrs + nr_more; i++) {
+		const struct attr *a = i < s->nr_attrs ? &s->attrs[i] :
+				       &more[i - s->nr_attrs];
+
+		if (i < s->nr_attrs && a->target != target)
 			continue;
 		if (first && buf_printf(b, ",\"attributes\":["))
 			return -1;
-		if (put_kv(b, &s->attrs[i], &first))
+		if (put_kv(b, a, &first))
 			return -1;
 	}
 	return first ? 0 : buf_put(b, "]", 1);
+}
+
+static int put_attrs(struct buf *b, const struct span *s, uint16_t target)
+{
+	return put_attrs_more(b, s, target, NULL, 0);
 }
 
 static int put_count(struct buf *b, const char *key, uint32_t n)
@@ -117,6 +127,7 @@ static int put_event(struct buf *b, const struct span *s,
 	return buf_printf(b, "%s{\"timeUnixNano\":\"%llu\",\"name\":",
 			  first ? "" : ",", (unsigned long long)e->time) ||
 	       put_str(b, e->name) || put_attrs(b, s, e->index) ||
+	       put_count(b, "droppedAttributesCount", e->dropped_attrs) ||
 	       buf_put(b, "}", 1);
 }
 
@@ -127,8 +138,9 @@ static int put_link(struct buf *b, const struct span *s,
 	       put_hex(b, l->trace_id, sizeof(l->trace_id)) ||
 	       buf_printf(b, ",\"spanId\":") ||
 	       put_hex(b, l->span_id, sizeof(l->span_id)) ||
-	       buf_printf(b, ",\"flags\":%u", l->trace_flags | 0x100u) ||
+	       put_count(b, "flags", l->trace_flags) ||
 	       put_attrs(b, s, OTEL_ATTR_TARGET_LINK | l->index) ||
+	       put_count(b, "droppedAttributesCount", l->dropped_attrs) ||
 	       buf_put(b, "}", 1);
 }
 
@@ -148,7 +160,8 @@ static int put_status(struct buf *b, const struct span *s)
 static int put_span(struct buf *b, const struct span *s, bool first)
 {
 	static const uint8_t zero[OTEL_SPAN_ID_SIZE];
-	size_t i;
+	struct attr where[SPAN_WHERE_MAX];
+	size_t i, nw = span_where_attrs(s, where);
 
 	if (buf_printf(b, "%s{\"traceId\":", first ? "" : ",") ||
 	    put_hex(b, s->trace_id, sizeof(s->trace_id)) ||
@@ -165,7 +178,7 @@ static int put_span(struct buf *b, const struct span *s, bool first)
 		       "\"endTimeUnixNano\":\"%llu\"",
 		       (unsigned long long)s->start,
 		       (unsigned long long)s->end) ||
-	    put_attrs(b, s, OTEL_ATTR_TARGET_SPAN) ||
+	    put_attrs_more(b, s, OTEL_ATTR_TARGET_SPAN, where, nw) ||
 	    put_count(b, "droppedAttributesCount", s->dropped_attrs))
 		return -1;
 	for (i = 0; i < s->nr_events; i++)

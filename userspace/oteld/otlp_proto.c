@@ -21,9 +21,14 @@ long long otlp_proto_rejected(const void *body, size_t len, char *msg,
 	r = opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(NULL, len, body);
 	if (!r)
 		return -1;
+	if (msglen)
+		msg[0] = '\0';
 	if (r->partial_success) {
-		n = r->partial_success->rejected_spans;
-		snprintf(msg, msglen, "%s", r->partial_success->error_message);
+		n = r->partial_success->rejected_spans < 0 ? 0 :
+		    r->partial_success->rejected_spans;
+		snprintf(msg, msglen, "%s",
+			 r->partial_success->error_message ?
+			 r->partial_success->error_message : "");
 	}
 	opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(r, NULL);
 	return n;

@@ -301,25 +301,33 @@ static void put_attrs(struct wire *w, uint32_t field, const struct span *s,
 			put_kv(w, field, &s->attrs[i]);
 }
 
-/* Span.Event { 1 time fixed64, 2 name, 3 attributes } */
+/* Span.Event { 1 time fixed64, 2 name, 3 attributes, 4 dropped } */
 static void put_event(struct wire *w, const struct span *s,
 		      const struct event *e)
 {
 	size_t mark = wire_len(w);
 
+	put_uint(w, 4, e->dropped_attrs);
 	put_attrs(w, 3, s, e->index);
 	put_str(w, 2, e->name);
 	put_fixed64(w, 1, e->time);
 	close_msg(w, 11, mark);
 }
 
-/* Span.Link { 1 trace_id, 2 span_id, 4 attributes, 6 flags fixed32 } */
+/*
+ * Span.Link { 1 trace_id, 2 span_id, 4 attributes, 5 dropped, 6 flags
+ * fixed32 }.  The flags are the W3C trace flags alone: a LINK record says
+ * nothing of whether the linked context was remote, so the "is_remote
+ * known" bit (0x100) stays clear.
+ */
 static void put_link(struct wire *w, const struct span *s,
 		     const struct link *l)
 {
 	size_t mark = wire_len(w);
 
-	put_fixed32(w, 6, l->trace_flags | 0x100u);
+	if (l->trace_flags)
+		put_fixed32(w, 6, l->trace_flags);
+	put_uint(w, 5, l->dropped_attrs);
 	put_attrs(w, 4, s, OTEL_ATTR_TARGET_LINK | l->index);
 	put_bytes(w, 2, l->span_id, sizeof(l->span_id));
 	put_bytes(w, 1, l->trace_id, sizeof(l->trace_id));
@@ -374,7 +382,8 @@ static void put_span_head(struct wire *w, const struct span *s)
 static void put_span(struct wire *w, const struct span *s)
 {
 	size_t mark = wire_len(w), status;
-	size_t i;
+	struct attr where[SPAN_WHERE_MAX];
+	size_t i, nw;
 
 	put_fixed32(w, 16, span_flags(s));
 	status = wire_len(w);		/* Status { 2 message, 3 code } */
@@ -388,6 +397,9 @@ static void put_span(struct wire *w, const struct span *s)
 	for (i = s->nr_events; i-- > 0;)
 		put_event(w, s, &s->events[i]);
 	put_uint(w, 10, s->dropped_attrs);
+	nw = span_where_attrs(s, where);	/* after the driver's */
+	for (i = nw; i-- > 0;)
+		put_kv(w, 9, &where[i]);
 	put_attrs(w, 9, s, OTEL_ATTR_TARGET_SPAN);
 	put_span_head(w, s);
 	close_msg(w, 2, mark);

@@ -224,12 +224,20 @@ size_t ring_max_record(const struct ring_reader *r)
 
 int ring_wait(struct ring_reader *r, int timeout_ms)
 {
-	struct pollfd p = { .fd = r->fd, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
+	return ring_wait2(r, -1, timeout_ms);
+}
+
+int ring_wait2(struct ring_reader *r, int fd, int timeout_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = r->fd, .events = POLLIN },
+		{ .fd = fd, .events = POLLIN },	/* ignored when < 0 */
+	};
+	int n = poll(p, 2, timeout_ms);
 
 	if (n < 0)
 		return -1;
-	return n > 0 && (p.revents & POLLIN);
+	return n > 0 && ((p[0].revents | p[1].revents) & POLLIN);
 }
 
 /*

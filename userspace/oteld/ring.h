@@ -17,6 +17,8 @@ uint32_t ring_nr_cpus(const struct ring_reader *r);
 size_t ring_max_record(const struct ring_reader *r);
 /* Waits up to @timeout_ms for records; 1 ready, 0 timeout, -1 error/EINTR */
 int ring_wait(struct ring_reader *r, int timeout_ms);
+/* The same, also woken when @fd (if >= 0) is readable: 1, 0, -1 as above */
+int ring_wait2(struct ring_reader *r, int fd, int timeout_ms);
 /* Reads every ring up to its producer position; returns bytes read. */
 size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg);
 int ring_clock(struct ring_reader *r, struct anchor *a);

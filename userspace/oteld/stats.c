@@ -28,7 +28,8 @@ static const struct {
 	COUNTER(dropped_too_big), COUNTER(export_requests),
 	COUNTER(export_retries), COUNTER(partial_rejected),
 	COUNTER(kernel_dropped), COUNTER(kernel_overwritten),
-	COUNTER(clock_jumps),
+	COUNTER(clock_jumps), COUNTER(clock_steps), COUNTER(records_comm),
+	COUNTER(names_unresolved), COUNTER(partial_warnings),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
