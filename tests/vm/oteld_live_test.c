@@ -452,12 +452,13 @@ TEST(overwrite_mode_lapped_ring)
 TEST(abi_and_geometry_refused)
 {
 	const char *args[] = { "--no-export", "--device", "/dev/otel_fakeinfo", NULL };
-	static const struct {
+	/* the ABIs next to this one, newer and older */
+	char newer[32], newer_msg[160], older[32], older_msg[96];
+	struct {
 		const char *params, *msg;
 	} cases[] = {
-		{ "abi_version=3", "/dev/otel_fakeinfo: the module writes records of "
-		  "ABI version 3, this oteld reads ABI version 2" },
-		{ "abi_version=1", "records of ABI version 1, this oteld reads ABI version 2" },
+		{ newer, newer_msg },
+		{ older, older_msg },
 		{ "ring_size=100000", "rings of 100000 bytes" },
 		{ "ring_size=262144", "/dev/otel_fakeinfo: mmap of ring 0" },
 	};
@@ -466,6 +467,13 @@ TEST(abi_and_geometry_refused)
 	char *err;
 	int st;
 
+	snprintf(newer, sizeof(newer), "abi_version=%d", OTEL_ABI_VERSION + 1);
+	snprintf(newer_msg, sizeof(newer_msg), "/dev/otel_fakeinfo: the module writes records of "
+		 "ABI version %d, this oteld reads ABI version %d",
+		 OTEL_ABI_VERSION + 1, OTEL_ABI_VERSION);
+	snprintf(older, sizeof(older), "abi_version=%d", OTEL_ABI_VERSION - 1);
+	snprintf(older_msg, sizeof(older_msg), "records of ABI version %d, this oteld reads ABI version %d",
+		 OTEL_ABI_VERSION - 1, OTEL_ABI_VERSION);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (vm_module_loaded("otel_fakeinfo"))
 			vm_unload_module("otel_fakeinfo");
