@@ -30,6 +30,16 @@ const { spawn } = require('child_process');
 const { start } = require(process.env.RECEIVER);
 
 const OTELD = process.env.OTELD;
+/*
+ * The ABI of the records this file builds by hand (uapi/oteltrace.h
+ * OTEL_ABI_VERSION; 3: COMM records, EVENT records 40 bytes, dropped counts
+ * in LINK and ATTR records).  Checked against the header, so that the next
+ * bump fails here first, saying the builders below need a look, instead of
+ * as a refusal in every test.
+ */
+const ABI = 3;
+const HEADER_ABI = Number(/^#define\s+OTEL_ABI_VERSION\s+(\d+)/m.exec(fs.readFileSync(
+  path.join(__dirname, '..', '..', 'uapi', 'oteltrace.h'), 'utf8'))[1]);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'oteld-claims-'));
 let fileN = 0;
 const tmpFile = (name) => path.join(tmp, `${fileN++}-${name}`);
@@ -170,7 +180,7 @@ const pad8 = (b) => Buffer.concat([b, Buffer.alloc((8 - (b.length % 8)) % 8)]);
  * (1); u32 abi_version; u64 mono_ns; u64 real_ns; u32 nr_cpus; u32
  * reserved[3].  Frames: u32 type; u32 len; len bytes; zero padding to 8.
  */
-function capHeader({ magic = 'OTELCAP\0', version = 1, abi = 2, mono, real, nrCpus = 2 }) {
+function capHeader({ magic = 'OTELCAP\0', version = 1, abi = ABI, mono, real, nrCpus = 2 }) {
   const h = Buffer.concat([Buffer.from(magic, 'latin1'), u32(version), u32(abi),
     u64(mono), u64(real), u32(nrCpus), Buffer.alloc(12)]);
   assert.equal(h.length, 48);
@@ -181,6 +191,8 @@ const capFrame = (type, payload) =>
 const RECORDS = 1;
 const ANCHOR = 2;
 const KSTATS = 3;
+const PASS = 4;	/* empty: a pass over every ring ended */
+const passFrame = () => capFrame(PASS, Buffer.alloc(0));
 const anchorFrame = (mono, real) => capFrame(ANCHOR, Buffer.concat([u64(mono), u64(real)]));
 /* struct otel_cpu_stats: 16 u64, records .. wakeups, reserved[8] */
 function kstatsFrame(k) {
@@ -191,12 +203,13 @@ function kstatsFrame(k) {
 }
 
 /*
- * Records of uapi/oteltrace.h (ABI 2).  struct otel_attr_entry (16 bytes):
+ * Records of uapi/oteltrace.h (ABI 3).  struct otel_attr_entry (16 bytes):
  * u8 value_type; u8 entry_flags; u16 key_len; u16 value_len; u16 size; s64
  * value; then the u64 denominator (OTEL_ATTRF_DEN), the key, the string
  * value, zero padding to size.
  */
 const ATTR = { STRING: 1, BOOL: 2, INT: 3, DOUBLE: 4 };
+const CTX = { TASK: 0, SOFTIRQ: 1, HARDIRQ: 2, NMI: 3 };	/* enum otel_context */
 function attrEntry(type, key, { value = 0n, str = '', den = 0n } = {}) {
   const k = Buffer.from(key);
   const s = Buffer.from(str);
@@ -221,11 +234,13 @@ function attrEntry(type, key, { value = 0n, str = '', den = 0n } = {}) {
  * status_message_len, nr_attrs, attrs_offset, u32 nr_records,
  * dropped_attributes, dropped_events, dropped_links, pid, tgid, reserved1;
  * then name, scope name, scope version, status message, zero padding, the
- * attribute entries at attrs_offset.
+ * attribute entries at attrs_offset.  @ctx is where it began (and, in
+ * hdr.flags, where it ended); pid and tgid are 0 outside task context.
  */
 function spanRecord({ trace, span, parent = '', start, end, name, scope = 'claims',
   version = '1', message = '', kind = 1, status = 0, traceFlags = 1, spanFlags = 0,
-  cpu = 0, attrs = [] }) {
+  cpu = 0, beginCpu = cpu, ctx = CTX.TASK, pid = ctx === CTX.TASK ? 42 : 0,
+  tgid = ctx === CTX.TASK ? 41 : 0, attrs = [] }) {
   const strs = [name, scope, version, message].map((s) => Buffer.from(s));
   const fixed = Buffer.alloc(104);
   const strBytes = pad8(Buffer.concat(strs));
@@ -234,6 +249,7 @@ function spanRecord({ trace, span, parent = '', start, end, name, scope = 'claim
   fixed.writeUInt16LE(8, 0);
   fixed.writeUInt16LE(size, 2);
   fixed.writeUInt16LE(cpu, 4);
+  fixed.writeUInt16LE(ctx, 6);
   fixed.writeBigUInt64LE(BigInt(end), 8);
   Buffer.from(span, 'hex').copy(fixed, 16);
   Buffer.from(trace, 'hex').copy(fixed, 24);
@@ -243,25 +259,50 @@ function spanRecord({ trace, span, parent = '', start, end, name, scope = 'claim
   fixed.writeUInt8(kind, 57);
   fixed.writeUInt8(status, 58);
   fixed.writeUInt8(spanFlags, 59);
-  fixed.writeUInt16LE(cpu, 60);
+  fixed.writeUInt16LE(beginCpu, 60);
+  fixed.writeUInt8(ctx, 62);
   strs.forEach((s, i) => fixed.writeUInt16LE(s.length, 64 + 2 * i));
   fixed.writeUInt16LE(attrs.length, 72);
   fixed.writeUInt16LE(attrs.length ? 104 + strBytes.length : 0, 74);
   fixed.writeUInt32LE(0, 76);	/* nr_records: the whole span */
-  fixed.writeUInt32LE(42, 92);
-  fixed.writeUInt32LE(41, 96);
+  fixed.writeUInt32LE(pid, 92);
+  fixed.writeUInt32LE(tgid, 96);
   assert.ok(size <= 1024, 'OTEL_REC_MAX_SIZE');
   return Buffer.concat([fixed, strBytes, attrBytes]);
+}
+
+/*
+ * struct otel_rec_comm (48 bytes): the header (type 9, size 48, cpu, flags
+ * OTEL_CTX_TASK, time_ns, span_id zero), u32 pid, u32 tgid, char comm[16]
+ * NUL-padded.  The kernel writes one into the ring of the CPU a span
+ * begins on, before that span's SPAN record.
+ */
+function commRecord({ pid = 42, tgid = 41, comm = 'claims', cpu = 0, time = 0n }) {
+  const r = Buffer.alloc(48);
+  r.writeUInt16LE(9, 0);
+  r.writeUInt16LE(48, 2);
+  r.writeUInt16LE(cpu, 4);
+  r.writeUInt16LE(CTX.TASK, 6);
+  r.writeBigUInt64LE(BigInt(time), 8);
+  r.writeUInt32LE(pid, 24);
+  r.writeUInt32LE(tgid, 28);
+  assert.ok(Buffer.byteLength(comm) <= 16, 'OTEL_COMM_LEN');
+  r.write(comm, 32, 'latin1');
+  return r;
 }
 
 const hex = (n, bytes) => n.toString(16).padStart(2 * bytes, '0');
 const traceHex = (n) => hex(0xabc000 + n, 16);
 const spanHex = (n) => hex(0x5000 + n, 8);
 
-/* @n one-attribute root spans at mono 1 s + i us, one RECORDS frame. */
+/*
+ * @n one-attribute root spans at mono 1 s + i us of task 42, named by the
+ * COMM before them, in one RECORDS frame and no PASS frame ("A capture
+ * without PASS frames is replayed as if each RECORDS frame were a pass").
+ */
 function simpleCap(n, { extra = [] } = {}) {
   const MONO = 1000000000n;
-  const recs = [];
+  const recs = [commRecord({ time: MONO })];	/* names the spans' task, pid 42 */
   for (let i = 0; i < n; i++)
     recs.push(spanRecord({ trace: traceHex(i), span: spanHex(i), name: `s${i}`,
       start: MONO + BigInt(i) * 1000n, end: MONO + BigInt(i) * 1000n + 500n,
@@ -282,46 +323,76 @@ const attrsOf = (l) => Object.fromEntries((l || []).map((kv) => [kv.key, kv.valu
  * docs/oteld.md, "Capture files": "struct capture_header { /+ 48 bytes +/
  * ... then frames: uint32_t type; uint32_t len; len bytes; zero padding to
  * 8 / type 1 RECORDS ... type 2 ANCHOR uint64_t mono_ns, real_ns: a new
- * clock anchor / type 3 KSTATS struct otel_cpu_stats summed over CPUs";
- * "Readers skip frame types they do not know"; "A replay uses the anchors
- * stored in the file, so its timestamps are those of the original run."
+ * clock anchor / type 3 KSTATS struct otel_cpu_stats summed over CPUs /
+ * type 4 PASS empty: a pass over every ring ended (spans waiting for their
+ * task's name wait one pass, as live)"; "Readers skip frame types they do
+ * not know"; "A replay uses the anchors stored in the file, so its
+ * timestamps are those of the original run."
+ *
+ * "Attributes oteld adds": cpu.logical_number and linux.context always;
+ * thread.id, process.pid "task context, pid not 0"; thread.name "task
+ * context, once named"; "a span whose task has no name yet waits until the
+ * end of the next pass ..., then goes out without thread.name, counted
+ * names_unresolved".  The passes below are those of a live oteld reading
+ * two rings:
+ *   pass 1: ring 0 [COMM 4343, hand.c]  c's task named before its span
+ *   pass 2: ring 1 [hand.a]             a began on CPU 0, ended on CPU 1:
+ *   pass 3: ring 0 [COMM 4242]          its COMM comes a pass later
+ *   (an unknown frame, ANCHOR, KSTATS)
+ *   pass 4: ring 1 [hand.b, hand.d]     b in softirq; d's task never named
+ * Nothing is fed before the first PASS but whole passes.
  */
 const M0 = 5000000000n;
 const R0 = 1600000000123456789n;
 const M1 = M0 + 10000000000n;	/* 10 s later, as oteld re-anchors */
 const R1 = R0 + 10000000000n + 777n;	/* the wall clock moved 777 ns more */
 function handCapture() {
+  const c0 = commRecord({ pid: 4343, tgid: 4340, comm: 'hand-named', cpu: 0, time: M0 + 1500n });
+  const c = spanRecord({ trace: traceHex(1), span: spanHex(3), parent: spanHex(1),
+    name: 'hand.c', start: M0 + 1500n, end: M0 + 1900n, cpu: 0, pid: 4343, tgid: 4340 });
   const a = spanRecord({ trace: traceHex(1), span: spanHex(1), name: 'hand.a',
     scope: 'hand_scope', version: '9.8.7', kind: 2, status: 2, message: 'it broke',
-    start: M0 + 1000n, end: M0 + 3000n, cpu: 1, attrs: [
+    start: M0 + 1000n, end: M0 + 3000n, cpu: 1, beginCpu: 0, pid: 4242, tgid: 4240,
+    attrs: [
       attrEntry(ATTR.INT, 'n', { value: -5n }),
       attrEntry(ATTR.STRING, 's', { str: 'seven bytes' }),
       attrEntry(ATTR.BOOL, 'b', { value: 1n }),
       attrEntry(ATTR.DOUBLE, 'q', { value: 3n, den: 8n }),
       attrEntry(ATTR.DOUBLE, 'd', { value: Buffer.from(new Float64Array([2.5]).buffer).readBigInt64LE() }),
     ] });
+  /* 16 bytes: not NUL-terminated */
+  const c1 = commRecord({ pid: 4242, tgid: 4240, comm: 'hand-worker-0123', cpu: 0, time: M0 + 1000n });
   const b = spanRecord({ trace: traceHex(1), span: spanHex(2), parent: spanHex(1),
-    name: 'hand.b', start: M1 + 100n, end: M1 + 200n });
-  return { records: [a, b], bytes: Buffer.concat([
+    name: 'hand.b', start: M1 + 100n, end: M1 + 200n, cpu: 1, ctx: CTX.SOFTIRQ });
+  const d = spanRecord({ trace: traceHex(1), span: spanHex(4), parent: spanHex(1),
+    name: 'hand.d', start: M1 + 300n, end: M1 + 400n, cpu: 1, pid: 4444, tgid: 4444 });
+  const records = [Buffer.concat([c0, c]), a, c1, Buffer.concat([b, d])];
+  return { records, bytes: Buffer.concat([
     capHeader({ mono: M0, real: R0 }),
-    capFrame(RECORDS, a),
+    capFrame(RECORDS, records[0]), passFrame(),
+    capFrame(RECORDS, records[1]), passFrame(),
+    capFrame(RECORDS, records[2]), passFrame(),
     capFrame(77, Buffer.from('odd!!')),	/* unknown, 5 bytes + 3 padding */
     anchorFrame(M1, R1),
     kstatsFrame({ records: 3, dropped_full: 1, dropped_too_big: 2,
       dropped_nested: 3, dropped_disabled: 4, overwritten: 5 }),
-    capFrame(RECORDS, b),
+    capFrame(RECORDS, records[3]), passFrame(),
   ]) };
 }
+/* The frame types of handCapture() that oteld copies, KSTATS left out. */
+const HAND_FRAMES = [RECORDS, PASS, RECORDS, PASS, RECORDS, PASS, ANCHOR, RECORDS, PASS];
 
 test('a capture built byte by byte from the documented layout replays exactly', async () => {
+  assert.equal(HEADER_ABI, ABI, 'uapi/oteltrace.h moved on: update the record builders here');
   const cap = tmpFile('hand.cap');
   fs.writeFileSync(cap, handCapture().bytes);
-  const rcv = await start();
+  /* the strict check holds times to the capture's clock */
+  const rcv = await start({ strict: { refNs: () => R0 } });
   try {
     const r = await oteld(cap, rcv.port);
     assert.deepEqual(rcv.errors, []);
     const s = Object.fromEntries(rcv.spans().map((x) => [x.name, x]));
-    assert.deepEqual(Object.keys(s).sort(), ['hand.a', 'hand.b']);
+    assert.deepEqual(Object.keys(s).sort(), ['hand.a', 'hand.b', 'hand.c', 'hand.d']);
     /* before the ANCHOR frame: the header's anchor */
     assert.equal(s['hand.a'].startTimeUnixNano, String(R0 + 1000n));
     assert.equal(s['hand.a'].endTimeUnixNano, String(R0 + 3000n));
@@ -334,12 +405,30 @@ test('a capture built byte by byte from the documented layout replays exactly', 
     assert.equal(s['hand.a'].kind, 2);
     assert.deepEqual(s['hand.a'].status, { code: 2, message: 'it broke' });
     assert.deepEqual(s['hand.a'].scope, { name: 'hand_scope', version: '9.8.7' });
+    /* the driver's attributes, then where it began: CPU 0 (not 1, where it ended) */
+    const where = (cpu, ctx) => ({ 'cpu.logical_number': { intValue: String(cpu) },
+      'linux.context': { stringValue: ctx } });
+    const task = (pid, tgid, name) => ({ 'thread.id': { intValue: String(pid) },
+      'process.pid': { intValue: String(tgid) },
+      ...(name ? { 'thread.name': { stringValue: name } } : {}) });
     assert.deepEqual(attrsOf(s['hand.a'].attributes), {
       n: { intValue: '-5' }, s: { stringValue: 'seven bytes' }, b: { boolValue: true },
-      q: { doubleValue: 0.375 }, d: { doubleValue: 2.5 } });
-    assert.equal(r.stats.records, 2);
+      q: { doubleValue: 0.375 }, d: { doubleValue: 2.5 },
+      ...where(0, 'task'), ...task(4242, 4240, 'hand-worker-0123') });
+    assert.deepEqual(s['hand.a'].attributes.slice(0, 5).map((kv) => kv.key),
+      ['n', 's', 'b', 'q', 'd'], 'the driver\'s first');
+    assert.deepEqual(attrsOf(s['hand.c'].attributes),
+      { ...where(0, 'task'), ...task(4343, 4340, 'hand-named') });
+    /* interrupt context: CPU and context only */
+    assert.deepEqual(attrsOf(s['hand.b'].attributes), where(1, 'softirq'));
+    /* never named: no thread.name, counted */
+    assert.deepEqual(attrsOf(s['hand.d'].attributes),
+      { ...where(1, 'task'), ...task(4444, 4444) });
+    assert.equal(r.stats.records, 6);
+    assert.equal(r.stats.records_comm, 2);
+    assert.equal(r.stats.names_unresolved, 1);
     assert.equal(r.stats.records_corrupt + r.stats.records_unknown, 0);
-    assert.equal(r.stats.spans_complete, 2);
+    assert.equal(r.stats.spans_complete, 4);
     /* KSTATS: kernel_dropped = full + too_big + nested + disabled */
     assert.equal(r.stats.kernel_dropped, 10);
     assert.equal(r.stats.kernel_overwritten, 5);
@@ -348,18 +437,21 @@ test('a capture built byte by byte from the documented layout replays exactly', 
 
 /*
  * docs/oteld.md: "a file whose `abi_version` is not the one oteld reads is
- * refused (an ABI 1 capture cannot be replayed by an ABI 2 oteld)";
+ * refused (an ABI 2 capture cannot be replayed by an ABI 3 oteld)";
  * "Exit status: ... 1 a run-time failure (device, capture file)".
  */
 for (const [what, hdr, msg] of [
-  ['ABI 1 records', { abi: 1 }, /records of ABI 1, oteld reads ABI 2/],
+  [`ABI ${ABI - 1} records`, { abi: ABI - 1 },
+    new RegExp(`records of ABI ${ABI - 1}, oteld reads ABI ${ABI}`)],
+  [`ABI ${ABI + 1} records`, { abi: ABI + 1 },
+    new RegExp(`records of ABI ${ABI + 1}, oteld reads ABI ${ABI}`)],
   ['another magic', { magic: 'OTELCAQ\0' }, /not an oteld capture file/],
   ['layout version 2', { version: 2 }, /not an oteld capture file/],
 ]) {
   test(`a capture with ${what} is refused, exit 1`, async () => {
     const cap = tmpFile('bad.cap');
     fs.writeFileSync(cap, Buffer.concat([capHeader({ mono: M0, real: R0, ...hdr }),
-      capFrame(RECORDS, handCapture().records[0])]));
+      capFrame(RECORDS, handCapture().records[1]), passFrame()]));
     const r = await run(OTELD, ['--input', cap, '--no-export']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, msg);
@@ -369,9 +461,11 @@ for (const [what, hdr, msg] of [
 /*
  * docs/oteld.md, "Capture files": the layout above, "in the writer's byte
  * order (little endian on every supported machine)"; "type 1 RECORDS whole
- * records as read from one ring (PAD left out)".  Here oteld writes one
- * (--capture) while it replays the hand-made file; it is read back with
- * the layout of the docs only.
+ * records as read from one ring (PAD left out)"; "type 4 PASS empty: a pass
+ * over every ring ended".  Here oteld writes one (--capture) while it
+ * replays the hand-made file ("the copy gets the input's RECORDS, ANCHOR
+ * and KSTATS frames, so it replays to the same spans", and its passes); it
+ * is read back with the layout of the docs only.
  */
 test('a capture oteld writes follows the documented layout field by field', async () => {
   const input = tmpFile('in.cap');
@@ -384,7 +478,7 @@ test('a capture oteld writes follows the documented layout field by field', asyn
   assert.ok(c.length >= 48);
   assert.equal(c.subarray(0, 8).toString('latin1'), 'OTELCAP\0', 'magic');
   assert.equal(c.readUInt32LE(8), 1, 'version');
-  assert.equal(c.readUInt32LE(12), 2, 'abi_version: OTEL_ABI_VERSION');
+  assert.equal(c.readUInt32LE(12), HEADER_ABI, 'abi_version: OTEL_ABI_VERSION');
   assert.equal(c.readBigUInt64LE(16), M0, 'mono_ns: the anchor at the start');
   assert.equal(c.readBigUInt64LE(24), R0, 'real_ns');
   assert.deepEqual([c.readUInt32LE(36), c.readUInt32LE(40), c.readUInt32LE(44)],
@@ -404,13 +498,14 @@ test('a capture oteld writes follows the documented layout field by field', asyn
   }
   assert.equal(off, c.length);
   const recs = frames.filter((f) => f.type === RECORDS);
-  assert.ok(frames.every((f) => [RECORDS, ANCHOR, KSTATS].includes(f.type)),
+  assert.ok(frames.every((f) => [RECORDS, ANCHOR, KSTATS, PASS].includes(f.type)),
     `frame types ${frames.map((f) => f.type)}`);
   assert.deepEqual(recs.map((f) => f.payload.toString('hex')),
     hand.records.map((x) => x.toString('hex')), 'the very records, in order');
-  /* and the clock anchor between them: the copy replays to the same times */
-  assert.deepEqual(frames.filter((f) => f.type !== KSTATS).map((f) => f.type),
-    [RECORDS, ANCHOR, RECORDS]);
+  assert.ok(frames.filter((f) => f.type === PASS).every((f) => f.payload.length === 0),
+    'PASS frames are empty');
+  /* the passes and the clock anchor between them: the copy replays to the same times */
+  assert.deepEqual(frames.filter((f) => f.type !== KSTATS).map((f) => f.type), HAND_FRAMES);
   const an = frames.find((f) => f.type === ANCHOR).payload;
   assert.deepEqual([an.readBigUInt64LE(0), an.readBigUInt64LE(8)], [M1, R1]);
 });
@@ -429,6 +524,7 @@ for (const proto of ['http/protobuf', 'http/json']) {
     const cap = tmpFile('flags.cap');
     fs.writeFileSync(cap, Buffer.concat([capHeader({ mono: MONO, real: 1700000000000000000n }),
       capFrame(RECORDS, Buffer.concat([
+        commRecord({ time: MONO }),
         rec(1, '', 1, 0),			/* a local root */
         rec(2, spanHex(1), 1, 0),		/* a local parent */
         rec(3, spanHex(99), 1, 1),		/* remote parent, sampled */
@@ -590,7 +686,8 @@ const BIG = () => spanRecord({ trace: traceHex(50), span: spanHex(50), name: 'bi
 
 /*
  * struct otel_rec_attr (32 bytes): the header (type 3), u16 target (0: the
- * span), u16 nr_attrs, u32 reserved0, then the entries.
+ * span), u16 nr_attrs, u32 dropped_attributes (0 for the span), then the
+ * entries.
  */
 function attrRecord({ span, time, entries }) {
   const fixed = Buffer.alloc(32);
