@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 			"usage: gencap contract FILE | many N FILE | utf8 FILE\n");
 		return 2;
 	}
-	c = capture_create(out, &anchor, 2);
+	c = capture_create(out, &anchor, 2, 0);
 	if (!c)
 		return 1;
 	if (argc == 3 && !strcmp(argv[1], "utf8"))

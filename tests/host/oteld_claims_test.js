@@ -177,12 +177,14 @@ const pad8 = (b) => Buffer.concat([b, Buffer.alloc((8 - (b.length % 8)) % 8)]);
 
 /*
  * struct capture_header (48 bytes): char magic[8] "OTELCAP\0"; u32 version
- * (1); u32 abi_version; u64 mono_ns; u64 real_ns; u32 nr_cpus; u32
- * reserved[3].  Frames: u32 type; u32 len; len bytes; zero padding to 8.
+ * (1); u32 abi_version; u64 mono_ns; u64 real_ns; u32 nr_cpus; u32 flags
+ * (0x1: PASS frames mark every pass); u32 reserved[2].  Frames: u32 type;
+ * u32 len; len bytes; zero padding to 8.
  */
-function capHeader({ magic = 'OTELCAP\0', version = 1, abi = ABI, mono, real, nrCpus = 2 }) {
+function capHeader({ magic = 'OTELCAP\0', version = 1, abi = ABI, mono, real, nrCpus = 2,
+  flags = 0 }) {
   const h = Buffer.concat([Buffer.from(magic, 'latin1'), u32(version), u32(abi),
-    u64(mono), u64(real), u32(nrCpus), Buffer.alloc(12)]);
+    u64(mono), u64(real), u32(nrCpus), u32(flags), Buffer.alloc(8)]);
   assert.equal(h.length, 48);
   return h;
 }
@@ -318,6 +320,34 @@ function simpleCap(n, { extra = [] } = {}) {
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 const attrsOf = (l) => Object.fromEntries((l || []).map((kv) => [kv.key, kv.value]));
+
+/*
+ * docs/oteld.md, "Capture files": "oteld's own captures set flag 0x1 ...:
+ * they are replayed pass by pass, exactly as read."  Live, a span read in
+ * one pass whose task is named by a COMM in the next pass gets its name;
+ * with the flag, the replay of the very first pass does the same.
+ */
+test('a capture flagged as marking passes replays its first pass as live', async () => {
+  const MONO = 1000000000n;
+  const span = spanRecord({ trace: traceHex(90), span: spanHex(90), name: 'first',
+    start: MONO, end: MONO + 500n, pid: 777, tgid: 777 });
+  const comm = commRecord({ pid: 777, tgid: 777, comm: 'late-name', time: MONO - 1000n });
+  const body = (flags) => Buffer.concat([
+    capHeader({ mono: MONO, real: 1700000000000000000n, flags }),
+    capFrame(RECORDS, span), passFrame(), capFrame(RECORDS, comm), passFrame()]);
+  const names = {};
+  for (const flags of [1, 0]) {
+    const file = tmpFile(`pass${flags}.cap`);
+    fs.writeFileSync(file, body(flags));
+    const statsFile = tmpFile('stats.json');
+    const r = await run(OTELD, ['--input', file, '--stdout', '--stats-file', statsFile]);
+    assert.equal(r.code, 0, r.stderr);
+    names[flags] = JSON.parse(fs.readFileSync(statsFile, 'utf8')).names_unresolved;
+    if (flags) assert.match(r.stdout, /late-name/);
+  }
+  assert.equal(names[1], 0, 'flagged: named one pass later, as live');
+  assert.equal(names[0], 1, 'unflagged: the first RECORDS frame was a pass of its own');
+});
 
 /*
  * docs/oteld.md, "Capture files": "struct capture_header { /+ 48 bytes +/
@@ -481,8 +511,9 @@ test('a capture oteld writes follows the documented layout field by field', asyn
   assert.equal(c.readUInt32LE(12), HEADER_ABI, 'abi_version: OTEL_ABI_VERSION');
   assert.equal(c.readBigUInt64LE(16), M0, 'mono_ns: the anchor at the start');
   assert.equal(c.readBigUInt64LE(24), R0, 'real_ns');
-  assert.deepEqual([c.readUInt32LE(36), c.readUInt32LE(40), c.readUInt32LE(44)],
-    [0, 0, 0], 'reserved');
+  /* flags are the input's (a hand-made capture: 0), then reserved[2] */
+  assert.equal(c.readUInt32LE(36), 0, 'flags: the input\'s');
+  assert.deepEqual([c.readUInt32LE(40), c.readUInt32LE(44)], [0, 0], 'reserved');
   const frames = [];
   let off = 48;
   while (off < c.length) {

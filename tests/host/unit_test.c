@@ -2089,7 +2089,7 @@ TEST(capture_round_trip)
 
 	ASSERT_GE(fd, 0);
 	close(fd);
-	c = capture_create(path, &a1, 4);
+	c = capture_create(path, &a1, 4, 0);
 	ASSERT_NE(NULL, c);
 	ASSERT_EQ(0, capture_write(c, CAPTURE_RECORDS, "abcdefghij", 10));
 	ASSERT_EQ(0, capture_write(c, CAPTURE_ANCHOR, &a2, sizeof(a2)));
@@ -2108,7 +2108,7 @@ TEST(capture_round_trip)
 	EXPECT_EQ(0, capture_next(c, &type, &f));
 	capture_close(c);
 	/* not a capture */
-	c = capture_create(path, &a1, 4);
+	c = capture_create(path, &a1, 4, 0);
 	capture_close(c);
 	truncate(path, 10);
 	EXPECT_EQ(NULL, capture_open(path, &got));

@@ -175,8 +175,8 @@ static uint64_t kdropped(const struct otel_cpu_stats *s)
 /*
  * The capture layout of docs/oteld.md, "Capture files", read here without
  * capture.c: a 48-byte header (char magic[8] "OTELCAP\0", u32 version 1,
- * u32 abi_version, u64 mono_ns, u64 real_ns, u32 nr_cpus, u32
- * reserved[3]), then frames (u32 type, u32 len, len bytes, zero padding to
+ * u32 abi_version, u64 mono_ns, u64 real_ns, u32 nr_cpus, u32 flags (0x1:
+ * PASS frames mark every pass), u32 reserved[2]), then frames (u32 type, u32 len, len bytes, zero padding to
  * 8): 1 RECORDS (whole records, PAD left out), 2 ANCHOR (u64 mono_ns,
  * real_ns), 3 KSTATS (struct otel_cpu_stats summed over CPUs), 4 PASS
  * (empty: a pass over every ring ended).  COMM records (ABI 3) are counted
@@ -188,7 +188,7 @@ static uint64_t kdropped(const struct otel_cpu_stats *s)
 #define CAP_PASS	4
 
 struct cap_summary {
-	uint32_t version, abi, nr_cpus, reserved_nonzero;
+	uint32_t version, abi, nr_cpus, flags, reserved_nonzero;
 	uint64_t mono, real;
 	uint64_t records, comms, pads, bad, anchors, kstats, passes, unknown;
 	uint32_t last_type;	/* of the last frame */
@@ -211,7 +211,8 @@ static void parse_capture(const char *path, struct checker *ck,
 	memcpy(&cs->mono, c + 16, 8);
 	memcpy(&cs->real, c + 24, 8);
 	memcpy(&cs->nr_cpus, c + 32, 4);
-	for (i = 36; i < 48; i++)
+	memcpy(&cs->flags, c + 36, 4);
+	for (i = 40; i < 48; i++)
 		cs->reserved_nonzero |= c[i];
 	cs->whole = 1;
 	while (off < len) {
@@ -333,6 +334,7 @@ TEST(drain_matches_kernel_counters_and_capture)
 	EXPECT_EQ(OTEL_ABI_VERSION, cs.abi);
 	EXPECT_EQ(rs.info.nr_cpus, cs.nr_cpus);
 	EXPECT_EQ(0, cs.reserved_nonzero);
+	EXPECT_EQ(1, cs.flags);		/* a live capture marks every pass */
 	EXPECT_NE(0, cs.mono);
 	EXPECT_NE(0, cs.real);
 	EXPECT_EQ(0, cs.bad);

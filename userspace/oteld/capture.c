@@ -10,11 +10,12 @@
 struct capture {
 	FILE *f;
 	const char *path;
+	uint32_t flags;
 	bool failed;
 };
 
 struct capture *capture_create(const char *path, const struct anchor *a,
-			       uint32_t nr_cpus)
+			       uint32_t nr_cpus, uint32_t flags)
 {
 	struct capture_header h = { .version = CAPTURE_VERSION,
 				    .abi_version = OTEL_ABI_VERSION };
@@ -35,6 +36,7 @@ struct capture *capture_create(const char *path, const struct anchor *a,
 	h.mono_ns = a->mono_ns;
 	h.real_ns = a->real_ns;
 	h.nr_cpus = nr_cpus;
+	h.flags = flags;
 	if (fwrite(&h, sizeof(h), 1, c->f) != 1)
 		c->failed = true;
 	return c;
@@ -56,6 +58,11 @@ int capture_write(struct capture *c, uint32_t type, const void *p,
 		return -1;
 	}
 	return 0;
+}
+
+uint32_t capture_flags(const struct capture *c)
+{
+	return c->flags;
 }
 
 int capture_close(struct capture *c)
@@ -96,6 +103,7 @@ struct capture *capture_open(const char *path, struct anchor *a)
 	}
 	a->mono_ns = h.mono_ns;
 	a->real_ns = h.real_ns;
+	c->flags = h.flags;
 	return c;
 err:
 	fclose(c->f);

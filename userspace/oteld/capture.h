@@ -23,8 +23,12 @@ struct capture_header {
 	uint64_t mono_ns;	/* clock anchor at the start */
 	uint64_t real_ns;
 	uint32_t nr_cpus;
-	uint32_t reserved[3];
+	uint32_t flags;		/* CAPTURE_F_* */
+	uint32_t reserved[2];
 };
+
+/* PASS frames mark the end of every pass, from the first one on. */
+#define CAPTURE_F_PASSES	0x1u
 
 enum capture_frame_type {
 	CAPTURE_RECORDS = 1,	/* whole records, as read from one ring */
@@ -41,13 +45,15 @@ struct capture_frame {
 struct capture;
 
 struct capture *capture_create(const char *path, const struct anchor *a,
-			       uint32_t nr_cpus);
+			       uint32_t nr_cpus, uint32_t flags);
 int capture_write(struct capture *c, uint32_t type, const void *p,
 		  size_t len);
 /* Returns 0, or -1 if anything written was lost. */
 int capture_close(struct capture *c);
 
 struct capture *capture_open(const char *path, struct anchor *a);
+/* The header's CAPTURE_F_* of a capture opened for reading. */
+uint32_t capture_flags(const struct capture *c);
 /* 1: a frame in @out (type in *type), 0: end of file, -1: bad file. */
 int capture_next(struct capture *c, uint32_t *type, struct buf *out);
 

@@ -252,6 +252,12 @@ static int run_replay(struct relay *r)
 	uint32_t type;
 	int ret;
 
+	/*
+	 * A capture that says it marks every pass is replayed pass by pass
+	 * from its first frame; one that does not (older oteld, hand-made)
+	 * ends a pass after each RECORDS frame until a PASS frame shows up.
+	 */
+	r->replay_passes = capture_flags(r->input) & CAPTURE_F_PASSES;
 	while (!stopping && (ret = capture_next(r->input, &type, &frame)) > 0) {
 		/* a copy keeps the anchors and counters: it replays the same */
 		if (r->capture && (type == CAPTURE_RECORDS ||
@@ -337,7 +343,13 @@ static int open_source(struct relay *r)
 	}
 	assembler_set_anchor(r->as, &a);
 	if (r->cfg.capture) {
-		r->capture = capture_create(r->cfg.capture, &a, nr_cpus);
+		/*
+		 * Live reading ends every pass with a PASS frame; a copy of a
+		 * capture has them only if its input does.
+		 */
+		r->capture = capture_create(r->cfg.capture, &a, nr_cpus,
+					    r->input ? capture_flags(r->input) :
+					    CAPTURE_F_PASSES);
 		if (!r->capture)
 			return -1;
 	}
