@@ -28,7 +28,7 @@ static const struct {
 	COUNTER(dropped_too_big), COUNTER(export_requests),
 	COUNTER(export_retries), COUNTER(partial_rejected),
 	COUNTER(kernel_dropped), COUNTER(kernel_overwritten),
-	COUNTER(clock_jumps),
+	COUNTER(clock_jumps), COUNTER(grpc_details_too_big),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
