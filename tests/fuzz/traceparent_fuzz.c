@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Review reproducer: differential fuzzing of otel_ctx_parse_traceparent()
+ * Differential fuzzing of otel_ctx_parse_traceparent()
  * (userspace/include/oteltrace_context.h) against a reference written from
  * W3C Trace Context level 1/2 section 3.2 and against the kernel's
  * otel_traceparent_parse() rules (kmod/context.c, ported).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *     tests/review/traceparent_fuzz.c -o build/traceparent_fuzz
- *   build/traceparent_fuzz -max_total_time=60 -dict=tests/review/traceparent.dict
+ *     tests/fuzz/traceparent_fuzz.c -o build/traceparent_fuzz
+ *   build/traceparent_fuzz -max_total_time=60 -dict=tests/fuzz/traceparent.dict
  * Without libFuzzer: cc -DSTANDALONE ... runs a random-input loop.
  */
 #include <stdint.h>
