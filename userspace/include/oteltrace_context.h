@@ -60,7 +60,7 @@
 #elif defined(__O_CLOEXEC)
 #define OTEL_CTX__O_CLOEXEC	__O_CLOEXEC
 #else
-#error "oteltrace_context.h needs O_CLOEXEC: compile with -D_POSIX_C_SOURCE=200809L or -D_GNU_SOURCE"
+#error "oteltrace_context.h needs O_CLOEXEC: -D_POSIX_C_SOURCE=200809L or -D_GNU_SOURCE"
 #endif
 
 /* "00-" 32 hex "-" 16 hex "-" 2 hex */
