@@ -19,7 +19,7 @@ TOP := $(CURDIR)
 CACHE ?= $(TOP)/.cache
 BUILD ?= $(TOP)/build
 # The release, defined once in kmod/version.h.
-OTELTRACE_VERSION := $(shell sed -n 's/^#define OTELTRACE_VERSION "\(.*\)"$$/\1/p' $(TOP)/kmod/version.h)
+OTELTRACE_VERSION := $(shell sed -n 's/^\#define OTELTRACE_VERSION "\(.*\)"$$/\1/p' $(TOP)/kmod/version.h)
 
 # Test kernel release, resolved by scripts/setup (never pinned here).
 KREL = $(shell cat $(CACHE)/kernel-release 2>/dev/null)

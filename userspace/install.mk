@@ -11,3 +11,5 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR ?= /etc
 VERSION := $(shell sed -n 's/^\#define OTELTRACE_VERSION "\(.*\)"$$/\1/p' \
 	$(TOP)/kmod/version.h)
+# Headers for applications: uapi/oteltrace.h and oteltrace_context.h
+INCLUDEDIR ?= $(PREFIX)/include

@@ -75,6 +75,9 @@ TEST(parse_good_and_bad)
 	TEST_NPARSE("00- " TID "-" SID "-0");
 }
 
+/* Where otelctl's stderr goes (NULL: /dev/null). */
+static const char *exec_err;
+
 /* otelctl exec ARGS with $TRACEPARENT = @env (NULL: unset): exit status. */
 static int run_exec(const char *env, const char *const *args)
 {
@@ -93,7 +96,7 @@ static int run_exec(const char *env, const char *const *args)
 			setenv("TRACEPARENT", env, 1);
 		else
 			unsetenv("TRACEPARENT");
-		if (!freopen("/dev/null", "w", stderr))
+		if (!freopen(exec_err ? exec_err : "/dev/null", "w", stderr))
 			_exit(99);
 		execv(OTELCTL, (char *const *)argv);
 		_exit(98);
@@ -105,18 +108,39 @@ static int run_exec(const char *env, const char *const *args)
 
 FIXTURE(exec) {
 	char marker[64];
+	char err[64];
 };
 
 FIXTURE_SETUP(exec)
 {
 	snprintf(self->marker, sizeof(self->marker), "/tmp/otelctl-exec.%d",
 		 getpid());
+	snprintf(self->err, sizeof(self->err), "/tmp/otelctl-exec-err.%d",
+		 getpid());
 	unlink(self->marker);
+	exec_err = self->err;
 }
 
 FIXTURE_TEARDOWN(exec)
 {
 	unlink(self->marker);
+	unlink(self->err);
+	exec_err = NULL;
+}
+
+/* A file's contents (up to 4 KiB, static). */
+static const char *slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static int ran(FIXTURE_DATA(exec) *self)
@@ -136,11 +160,78 @@ TEST_F(exec, malformed_refused_and_cmd_not_run)
 
 	EXPECT_EQ(2, run_exec(NULL, bad));
 	EXPECT_FALSE(ran(self));
-	EXPECT_EQ(2, run_exec("ff-" TID "-" SID "-01", env));
-	EXPECT_FALSE(ran(self));
 	/* --traceparent wins over $TRACEPARENT, even a good one. */
 	EXPECT_EQ(2, run_exec("00-" TID "-" SID "-01", bad));
 	EXPECT_FALSE(ran(self));
+	(void)env;
+}
+
+/*
+ * W3C: an invalid traceparent is ignored.  An inherited $TRACEPARENT that
+ * is malformed is warned about, and CMD runs without a context (with
+ * --optional or without: no context is set, so nothing can fail).
+ */
+TEST_F(exec, malformed_env_ignored_cmd_runs)
+{
+	static const char *const bad[] = {
+		"ff-" TID "-" SID "-01", "garbage", "00-" TID "-" SID "-1",
+	};
+	const char *env[] = { "--", "touch", self->marker, NULL };
+	const char *optional[] = { "--optional", "--", "touch", self->marker,
+				   NULL };
+	const char *fail[] = { "--", "sh", "-c", "exit 5", NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(0, run_exec(bad[i], env)) TH_LOG("%s", bad[i]);
+		EXPECT_TRUE(ran(self));
+		EXPECT_NE(NULL, strstr(slurp(self->err),
+				       "ignoring a malformed $TRACEPARENT"))
+			TH_LOG("stderr: %s", slurp(self->err));
+		EXPECT_EQ(0, run_exec(bad[i], optional));
+		EXPECT_TRUE(ran(self));
+	}
+	/* the exit status is CMD's */
+	EXPECT_EQ(5, run_exec("garbage", fail));
+}
+
+/* A malformed TP goes to the terminal escaped: no control sequence. */
+TEST_F(exec, malformed_echoed_escaped)
+{
+	const char *bad[] = { "--traceparent", "\033]0;pwned\007\\", "--",
+			      "true", NULL };
+	const char *e;
+
+	EXPECT_EQ(2, run_exec(NULL, bad));
+	e = slurp(self->err);
+	EXPECT_EQ(NULL, strchr(e, '\033')) TH_LOG("stderr: %s", e);
+	EXPECT_EQ(NULL, strchr(e, '\007'));
+	EXPECT_NE(NULL, strstr(e, "'\\x1b]0;pwned\\x07\\x5c'"))
+		TH_LOG("stderr: %s", e);
+	/* an inherited one too */
+	EXPECT_EQ(0, run_exec("\033[31mred", bad + 2));
+	EXPECT_EQ(NULL, strchr(slurp(self->err), '\033'));
+}
+
+/* --traceparent TP: CMD's $TRACEPARENT is TP (its SDK joins the trace). */
+TEST_F(exec, traceparent_reaches_cmd_environment)
+{
+	char sh[160];
+	const char *cmd[] = { "--optional", "--traceparent",
+			      "00-" TID "-" SID "-01", "--", "sh", "-c", sh,
+			      NULL };
+	const char *inherit[] = { "--optional", "--", "sh", "-c", sh, NULL };
+
+	snprintf(sh, sizeof(sh), "printf %%s \"$TRACEPARENT\" > %s",
+		 self->marker);
+	EXPECT_EQ(0, run_exec("00-11111111111111111111111111111111-"
+			      "1111111111111111-01", cmd));
+	EXPECT_STREQ("00-" TID "-" SID "-01", slurp(self->marker));
+	EXPECT_EQ(0, run_exec(NULL, cmd));
+	EXPECT_STREQ("00-" TID "-" SID "-01", slurp(self->marker));
+	/* from the environment: passed on as it is */
+	EXPECT_EQ(0, run_exec("00-" TID "-" SID "-00", inherit));
+	EXPECT_STREQ("00-" TID "-" SID "-00", slurp(self->marker));
 }
 
 TEST_F(exec, no_module_cmd_not_run)
@@ -153,6 +244,10 @@ TEST_F(exec, no_module_cmd_not_run)
 
 	EXPECT_EQ(1, run_exec(NULL, good));
 	EXPECT_FALSE(ran(self));
+	/* the message names the device actually tried */
+	EXPECT_NE(NULL, strstr(slurp(self->err),
+			       "no /nonexistent/oteltrace-ctx"))
+		TH_LOG("stderr: %s", slurp(self->err));
 	EXPECT_EQ(0, run_exec(NULL, optional));
 	EXPECT_TRUE(ran(self));
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "kselftest_harness.h"
 #include "grpc.h"
 
@@ -229,7 +231,16 @@ TEST(http_status_without_grpc_status)
 	line(&r, "HTTP/2 200\r\n");
 	line(&r, "content-type: text/html\r\n");
 	EXPECT_EQ(GRPC_UNKNOWN, grpc_reply_code(&r));
+	/*
+	 * a gRPC reply cut before its trailers (RST_STREAM REFUSED_STREAM or
+	 * CANCEL after the headers: libcurl 7.88 says CURLE_OK): UNAVAILABLE,
+	 * retried, as gRPC maps those resets to retryable codes
+	 */
 	line(&r, "content-type: application/grpc\r\n");
+	EXPECT_EQ(GRPC_UNAVAILABLE, grpc_reply_code(&r));
+	EXPECT_EQ(SEND_RETRY, grpc_decide(grpc_reply_code(&r), false));
+	/* the same reply with its grpc-status is what it says */
+	line(&r, "grpc-status: 13\r\n");
 	EXPECT_EQ(GRPC_INTERNAL, grpc_reply_code(&r));
 	/* grpc-status wins over the HTTP status */
 	grpc_reply_init(&r);
@@ -399,6 +410,115 @@ TEST(status_details_bin_trailer)
 					 r.retry_delay_ms >= 0));
 }
 
+/* base64 of @n bytes, malloc'd */
+static char *b64_alloc(const uint8_t *p, size_t n)
+{
+	static const char a[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc(n / 3 * 4 + 8);
+	size_t i, o = 0;
+
+	for (i = 0; out && i < n; i += 3) {
+		uint32_t v = p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	if (out)
+		out[o] = '\0';
+	return out;
+}
+
+/*
+ * grpc-status-details-bin: google.rpc.Status { code 8, message of @mlen
+ * bytes, details [RetryInfo 0.1 s] } as a trailer line (malloc'd).
+ */
+static char *big_details_line(size_t mlen)
+{
+	struct msg ri = { 0 }, any = { 0 };
+	size_t cap = mlen + 64 + sizeof(any.b), n = 0;
+	uint8_t *st = malloc(cap);
+	char *enc, *l;
+	size_t v;
+
+	retry_info(&ri, 0, 100000000);
+	put_str(&any, 1, "type.googleapis.com/google.rpc.RetryInfo");
+	put_bytes(&any, 2, ri.b, ri.n);
+	st[n++] = 1 << 3;
+	st[n++] = GRPC_RESOURCE_EXHAUSTED;
+	st[n++] = 2 << 3 | 2;
+	for (v = mlen; v > 0x7f; v >>= 7)
+		st[n++] = (v & 0x7f) | 0x80;
+	st[n++] = v;
+	memset(st + n, 'm', mlen);
+	n += mlen;
+	st[n++] = 3 << 3 | 2;
+	st[n++] = any.n;
+	memcpy(st + n, any.b, any.n);
+	n += any.n;
+	enc = b64_alloc(st, n);
+	free(st);
+	l = malloc(strlen(enc) + 64);
+	sprintf(l, "grpc-status-details-bin: %s\r\n", enc);
+	free(enc);
+	return l;
+}
+
+TEST(status_details_bin_large)
+{
+	struct grpc_reply r;
+	char *l;
+
+	/* over the old 4 KiB stack buffer: still read */
+	l = big_details_line(5000);
+	grpc_reply_init(&r);
+	line(&r, "grpc-status: 8\r\n");
+	line(&r, l);
+	free(l);
+	EXPECT_EQ(100, r.retry_delay_ms);
+	EXPECT_FALSE(r.details_too_big);
+	EXPECT_EQ(SEND_RETRY, grpc_decide(grpc_reply_code(&r),
+					  r.retry_delay_ms >= 0));
+	/* just under the cap */
+	l = big_details_line(GRPC_MAX_DETAILS - 100);
+	grpc_reply_init(&r);
+	line(&r, l);
+	free(l);
+	EXPECT_EQ(100, r.retry_delay_ms);
+	EXPECT_FALSE(r.details_too_big);
+	/* over it: not read, and said (grpc.c counts and logs it) */
+	l = big_details_line(GRPC_MAX_DETAILS + 10);
+	grpc_reply_init(&r);
+	line(&r, l);
+	free(l);
+	EXPECT_EQ(-1, r.retry_delay_ms);
+	EXPECT_TRUE(r.details_too_big);
+}
+
+TEST(libcurl_requirements)
+{
+	char why[160];
+
+	EXPECT_EQ(0, libcurl_check(PROTO_GRPC, 0x075801, CURL_VERSION_HTTP2,
+				   "7.88.1", why, sizeof(why)));
+	EXPECT_EQ(-1, libcurl_check(PROTO_GRPC, 0x075801, 0, "7.88.1", why,
+				    sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "HTTP/2"));
+	/* HTTP/1.1 protocols do not need HTTP/2 */
+	EXPECT_EQ(0, libcurl_check(PROTO_HTTP_PROTOBUF, 0x075801, 0, "7.88.1",
+				   why, sizeof(why)));
+	/* CURLOPT_PROTOCOLS_STR: 7.85 */
+	EXPECT_EQ(-1, libcurl_check(PROTO_HTTP_JSON, 0x075400,
+				    CURL_VERSION_HTTP2, "7.84.0", why,
+				    sizeof(why)));
+	EXPECT_NE(NULL, strstr(why, "7.85"));
+	EXPECT_EQ(0, libcurl_check(PROTO_GRPC, 0x075500, CURL_VERSION_HTTP2,
+				   "7.85.0", why, sizeof(why)));
+}
+
 TEST(endpoint_rules)
 {
 	static const struct {
@@ -461,6 +581,63 @@ TEST(metadata_keys_lowercase)
 	ASSERT_NE(NULL, m);
 	EXPECT_STREQ("x-api-key: Value With CAPS", m);
 	free(m);
+}
+
+TEST(metadata_validated)
+{
+	static const struct {
+		const char *h;
+		bool grpc_ok, http_ok;
+	} t[] = {
+		{ "X-Api-Key=abc%20def, x-team = kernel", true, true },
+		{ "a.b_c-9=v", true, true },
+		{ "te=foo", false, true },
+		{ "TE=trailers", false, true },
+		{ "content-type=text/plain", false, true },
+		{ "Content-Type=text/plain", false, true },
+		{ "user-agent=me", false, true },
+		{ "host=h", false, true },
+		{ "grpc-timeout=1S", false, true },
+		{ "Grpc-Encoding=identity", false, true },
+		{ "connection=close", false, true },
+		{ "x-key=a%00b", false, false },
+		{ "x-key=a%0Db", false, false },
+		{ "x-key=a%0Ab", false, false },
+		{ "x-key=caf%C3%A9", false, true },
+		{ "x-key=a%09b", false, true },
+		{ "x-bin=aGVsbG8=", true, true },
+		{ "x-bin=aGVsbG8", true, true },
+		{ "x-bin=!!", false, true },
+		{ "x-bin=a", false, true },
+		{ "x/key=v", false, false },
+		{ "x@key=v", false, false },
+		{ "x key=v", false, false },
+		{ "=v", false, false },
+		{ "novalue", false, false },
+	};
+	char **h, why[256];
+	size_t i, n, k;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (int grpc = 0; grpc < 2; grpc++) {
+			bool ok = grpc ? t[i].grpc_ok : t[i].http_ok;
+			int ret;
+
+			h = NULL;
+			n = 0;
+			why[0] = '\0';
+			ret = parse_headers(t[i].h, grpc, &h, &n, why,
+					    sizeof(why));
+			EXPECT_EQ(ok ? 0 : -1, ret)
+				TH_LOG("%s (%s): %s", t[i].h,
+				       grpc ? "grpc" : "http", why);
+			if (!ok)
+				EXPECT_NE(0, why[0]);
+			for (k = 0; k < n; k++)
+				free(h[k]);
+			free(h);
+		}
+	}
 }
 
 static void clear_env(void)

@@ -2214,18 +2214,21 @@ TEST(pool_keeps_at_most_its_bound)
 
 TEST(headers_and_percent_decoding)
 {
-	char **h = NULL, *d;
+	char **h = NULL, *d, why[256];
 	size_t n = 0;
 
-	ASSERT_EQ(0, parse_headers(" a = b%2Cc ,x-k=%3D%zz", &h, &n));
+	ASSERT_EQ(0, parse_headers(" a = b%2Cc ,x-k=%3D%zz", false, &h, &n,
+				   why, sizeof(why)));
 	ASSERT_EQ(2, n);
 	EXPECT_STREQ("a: b,c", h[0]);
 	EXPECT_STREQ("x-k: =%zz", h[1]);
 	free(h[0]);
 	free(h[1]);
 	free(h);
-	EXPECT_EQ(-1, parse_headers("novalue", &h, &n));
-	EXPECT_EQ(-1, parse_headers("a b=c", &h, &n));
+	EXPECT_EQ(-1, parse_headers("novalue", false, &h, &n, why,
+				    sizeof(why)));
+	EXPECT_EQ(-1, parse_headers("a b=c", false, &h, &n, why,
+				    sizeof(why)));
 	d = percent_decode("100%", 4);
 	EXPECT_STREQ("100%", d);
 	free(d);

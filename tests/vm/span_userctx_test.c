@@ -3,7 +3,8 @@
  * Trace context from user space (issue 10): otelctl exec puts a command's
  * kernel spans into a W3C trace; the context survives fork and thread
  * creation and goes with the task; flags 00 record nothing; a malformed
- * traceparent is refused before anything runs; an unprivileged user sets
+ * --traceparent is refused before anything runs, a malformed $TRACEPARENT
+ * is ignored (W3C) and CMD runs without a context; an unprivileged user sets
  * and clears the context of its own thread through /dev/oteltrace-ctx and
  * can do nothing else there; a per-user limit keeps one uid from filling
  * the context table, and every refusal is counted.
@@ -260,10 +261,25 @@ TEST_F(userctx, malformed_traceparent_refused)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cmd[1] = bad[i];
 		EXPECT_EQ(2, otelctl_exec(NULL, 0, cmd)) TH_LOG("%s", bad[i]);
-		EXPECT_EQ(2, otelctl_exec(bad[i], 0, env)) TH_LOG("%s", bad[i]);
 	}
-	/* Not run: no span at all. */
+	/* --traceparent: not run, no span at all. */
 	EXPECT_EQ(0, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(0, stats(self->fd).context_remote);
+	/*
+	 * $TRACEPARENT: ignored (W3C), CMD runs without a context: its root
+	 * spans are in no trace of TP's, none has a remote parent.
+	 */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int status = otelctl_exec(bad[i], 0, env);
+
+		EXPECT_EQ(0, status) TH_LOG("$TRACEPARENT #%zu", i);
+	}
+	rec_drain(self->fd, &self->db);
+	for (i = 0; i < self->db.nr; i++) {
+		EXPECT_NE(OTEL_SPANF_REMOTE_PARENT,
+			  self->db.spans[i]->span_flags & OTEL_SPANF_REMOTE_PARENT);
+		EXPECT_NE(0, memcmp(self->db.spans[i]->trace_id, tid_bin, 16));
+	}
 	EXPECT_EQ(0, stats(self->fd).context_remote);
 
 	/* The kernel refuses a zero span id with a trace id, too. */

@@ -3,7 +3,10 @@
  * oteltrace_context.h: put the calling thread's kernel spans into your
  * application's trace.  Header only, no library; any user may call it.
  *
- *	#include "oteltrace_context.h"	(cc -I/path/to/oteltrace/userspace/include)
+ *	#include <oteltrace/oteltrace_context.h>	(installed: make install,
+ *						 or the oteld package)
+ *	#include "oteltrace_context.h"	(a source tree:
+ *					 cc -I/path/to/oteltrace/userspace/include)
  *
  *	otel_ctx_set_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
  *	...	kernel spans this thread begins with no current kernel span
@@ -32,7 +35,33 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+/*
+ * The uapi header: beside this one in a source tree (uapi/, two levels up),
+ * else installed as <oteltrace/oteltrace.h> (PREFIX/include/oteltrace/).
+ */
+#if defined(__has_include)
+#if __has_include("../../uapi/oteltrace.h")
 #include "../../uapi/oteltrace.h"
+#else
+#include <oteltrace/oteltrace.h>
+#endif
+#else
+#include <oteltrace/oteltrace.h>
+#endif
+
+/*
+ * Linux only.  O_CLOEXEC is POSIX.1-2008: strict ISO C modes (-std=c11,
+ * no feature macro) hide it; glibc still has it as __O_CLOEXEC, which has
+ * the right value for every architecture.  Otherwise, compile with
+ * -D_GNU_SOURCE or -D_POSIX_C_SOURCE=200809L.
+ */
+#if defined(O_CLOEXEC)
+#define OTEL_CTX__O_CLOEXEC	O_CLOEXEC
+#elif defined(__O_CLOEXEC)
+#define OTEL_CTX__O_CLOEXEC	__O_CLOEXEC
+#else
+#error "oteltrace_context.h needs O_CLOEXEC: -D_POSIX_C_SOURCE=200809L or -D_GNU_SOURCE"
+#endif
 
 /* "00-" 32 hex "-" 16 hex "-" 2 hex */
 #define OTEL_CTX_TRACEPARENT_LEN	55
@@ -114,10 +143,12 @@ err:
  */
 static inline int otel_ctx_open(void)
 {
-	int fd = open("/dev/" OTEL_CTX_DEVICE_NAME, O_RDONLY | O_CLOEXEC);
+	int fd = open("/dev/" OTEL_CTX_DEVICE_NAME,
+		      O_RDONLY | OTEL_CTX__O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT)
-		fd = open("/dev/" OTEL_DEVICE_NAME, O_RDONLY | O_CLOEXEC);
+		fd = open("/dev/" OTEL_DEVICE_NAME,
+			  O_RDONLY | OTEL_CTX__O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 

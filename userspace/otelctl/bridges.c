@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -29,42 +30,82 @@ static int usage(FILE *out, int status)
 	return status;
 }
 
+/* @s as a JSON string: quotes, backslash and bytes outside ASCII escaped */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * The list is made whole in memory and printed only then: an error half
+ * way prints nothing on stdout (no cut table, no unterminated JSON), only
+ * the error on stderr.
+ */
 static int list(int fd, int json)
 {
 	struct otel_bridge_req req;
+	char *text = NULL;
+	size_t len = 0;
 	unsigned int i;
+	FILE *f = open_memstream(&text, &len);
 
+	if (!f) {
+		errorf("bridges: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
 	if (json)
-		printf("[");
+		fputc('[', f);
 	for (i = 0;; i++) {
+		const char *mode;
+
 		memset(&req, 0, sizeof(req));
 		req.size = sizeof(req);
 		req.index = i;
 		if (ioctl(fd, OTEL_IOC_GET_BRIDGE, &req)) {
 			if (errno == ENOENT)
 				break;
-			errorf("bridges: %s", strerror(errno));
+			errorf("bridges: bridge %u: %s", i, strerror(errno));
+			fclose(f);
+			free(text);
 			return EXIT_RUNTIME;
 		}
 		req.name[sizeof(req.name) - 1] = '\0';
+		mode = req.mode < NR_MODES ? mode_names[req.mode] : "unknown";
 		if (json) {
-			printf("%s{\"name\":\"%s\",\"mode\":\"%s\",\"spans\":%llu,\"dropped\":%llu}",
-			       i ? "," : "", req.name,
-			       req.mode < NR_MODES ? mode_names[req.mode] : "unknown",
-			       (unsigned long long)req.spans,
-			       (unsigned long long)req.dropped);
+			fputs(i ? ",{\"name\":" : "{\"name\":", f);
+			json_string(f, req.name);
+			fprintf(f, ",\"mode\":\"%s\",\"spans\":%llu,\"dropped\":%llu}",
+				mode, (unsigned long long)req.spans,
+				(unsigned long long)req.dropped);
 			continue;
 		}
 		if (!i)
-			printf("%-10s %-7s %12s %12s\n", "NAME", "MODE", "SPANS",
-			       "DROPPED");
-		printf("%-10s %-7s %12llu %12llu\n", req.name,
-		       req.mode < NR_MODES ? mode_names[req.mode] : "unknown",
-		       (unsigned long long)req.spans,
-		       (unsigned long long)req.dropped);
+			fprintf(f, "%-10s %-7s %12s %12s\n", "NAME", "MODE",
+				"SPANS", "DROPPED");
+		fprintf(f, "%-10s %-7s %12llu %12llu\n", req.name, mode,
+			(unsigned long long)req.spans,
+			(unsigned long long)req.dropped);
 	}
 	if (json)
-		printf("]\n");
+		fputs("]\n", f);
+	if (fclose(f)) {
+		errorf("bridges: %s", strerror(errno));
+		free(text);
+		return EXIT_RUNTIME;
+	}
+	fwrite(text, 1, len, stdout);
+	free(text);
 	return EXIT_OK;
 }
 

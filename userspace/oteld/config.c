@@ -176,7 +176,7 @@ static char *trim(char *s)
 	return s;
 }
 
-char *percent_decode(const char *s, size_t len)
+char *percent_decode_n(const char *s, size_t len, size_t *outlen)
 {
 	char *out = malloc(len + 1), *o = out;
 	size_t i;
@@ -196,35 +196,141 @@ char *percent_decode(const char *s, size_t len)
 		}
 	}
 	*o = '\0';
+	if (outlen)
+		*outlen = o - out;
 	return out;
 }
 
-/* "k1=v1,k2=v2" to an array of "k1: v1" (for libcurl). */
-int parse_headers(const char *s, char ***out, size_t *n)
+char *percent_decode(const char *s, size_t len)
+{
+	return percent_decode_n(s, len, NULL);
+}
+
+/* RFC 9110 token characters: a header name */
+static bool tchar(unsigned char c)
+{
+	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/*
+ * One header, @key and its percent-decoded @val (@vlen bytes, a NUL in it
+ * counts): 0, or -1 with @why.  Every protocol: the name is a token, the
+ * value has no CR, LF or NUL (libcurl would cut it or split the request).
+ * gRPC (metadata, PROTOCOL-HTTP2.md): the lowercased name is
+ * [0-9a-z_.-]+, not one the transport sets (te, content-type, user-agent,
+ * host, grpc-*, HTTP/2's connection-specific ones); a value is printable
+ * ASCII, or, for a name ending in -bin, base64.
+ */
+static int check_header(const char *key, const char *val, size_t vlen,
+			bool grpc, char *why, size_t whylen)
+{
+	static const char *const reserved[] = {
+		"te", "content-type", "user-agent", "host", "content-length",
+		"connection", "keep-alive", "proxy-connection",
+		"transfer-encoding", "upgrade",
+	};
+	size_t i, klen = strlen(key);
+
+	if (!klen) {
+		snprintf(why, whylen, "a header without a name");
+		return -1;
+	}
+	for (i = 0; i < klen; i++) {
+		unsigned char c = (unsigned char)tolower((unsigned char)key[i]);
+
+		if (grpc ? !(isdigit(c) || (c >= 'a' && c <= 'z') ||
+			     c == '_' || c == '.' || c == '-') : !tchar(c)) {
+			snprintf(why, whylen, "header name '%.64s': character "
+				 "0x%02x not allowed%s", key, c, grpc ?
+				 " (gRPC metadata names are [0-9a-z_.-])" :
+				 "");
+			return -1;
+		}
+	}
+	for (i = 0; i < vlen; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c == '\0' || c == '\r' || c == '\n') {
+			snprintf(why, whylen, "header '%.64s': the value has "
+				 "a %s (after percent-decoding)", key,
+				 c ? "CR or LF" : "NUL (%00)");
+			return -1;
+		}
+	}
+	if (!grpc)
+		return 0;
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcasecmp(key, reserved[i]))
+			break;
+	if (i < sizeof(reserved) / sizeof(reserved[0]) ||
+	    !strncasecmp(key, "grpc-", 5)) {
+		snprintf(why, whylen, "header '%.64s': reserved, oteld's gRPC "
+			 "transport sets it (te, content-type, user-agent, "
+			 "host, grpc-*)", key);
+		return -1;
+	}
+	if (klen > 4 && !strcasecmp(key + klen - 4, "-bin")) {
+		uint8_t *bin = malloc(vlen + 1);
+		long n = bin ? grpc_base64_decode(val, vlen, bin, vlen + 1) : -1;
+
+		free(bin);
+		if (n < 0) {
+			snprintf(why, whylen, "header '%.64s': a -bin value "
+				 "must be base64", key);
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)val[i] < 0x20 ||
+		    (unsigned char)val[i] > 0x7e) {
+			snprintf(why, whylen, "header '%.64s': byte 0x%02x in "
+				 "the value (gRPC metadata values are printable "
+				 "ASCII; binary ones go in a -bin header)", key,
+				 (unsigned char)val[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * "k1=v1,k2=v2" to an array of "k1: v1" (for libcurl), each header checked
+ * for @grpc or HTTP (check_header()).  0, or -1 with @why (which names the
+ * header, never its value: it may be a credential).
+ */
+int parse_headers(const char *s, bool grpc, char ***out, size_t *n,
+		  char *why, size_t whylen)
 {
 	char *copy = strdup(s), *save = NULL, *tok;
 	char **v = NULL;
 	size_t k = 0;
 
+	snprintf(why, whylen, "out of memory");
 	if (!copy)
 		return -1;
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '='), *key, *val, **nv;
-		size_t len;
+		size_t len, vlen;
 
-		if (!eq)
+		if (!eq) {
+			snprintf(why, whylen, "expected key=value,key=value");
 			goto err;
+		}
 		*eq = '\0';
 		key = trim(tok);
-		val = percent_decode(trim(eq + 1), strlen(trim(eq + 1)));
-		if (!*key || strpbrk(key, ": \t\r\n") || !val ||
-		    strpbrk(val, "\r\n")) {
+		val = percent_decode_n(trim(eq + 1), strlen(trim(eq + 1)),
+				       &vlen);
+		if (!val) {
+			snprintf(why, whylen, "out of memory");
+			goto err;
+		}
+		if (check_header(key, val, vlen, grpc, why, whylen)) {
 			free(val);
 			goto err;
 		}
 		nv = realloc(v, (k + 1) * sizeof(*v));
-		len = strlen(key) + strlen(val) + 3;
+		len = strlen(key) + vlen + 3;
 		if (!nv) {
 			free(val);
 			goto err;
@@ -278,7 +384,7 @@ static int apply(struct config *c, const char **val, const char **src)
 					 src[S_ENDPOINT];
 	const char *p = val[S_PROTOCOL], *z = val[S_COMPRESSION];
 	const char *d = val[S_DISABLED], *ins = val[S_INSECURE];
-	char why[128];
+	char why[256];
 
 	if (!strcmp(p, "http/protobuf"))
 		c->protocol = PROTO_HTTP_PROTOBUF;
@@ -309,9 +415,13 @@ static int apply(struct config *c, const char **val, const char **src)
 		c->gzip = true;
 	else if (strcmp(z, "none") && *z)
 		return bad(src[S_COMPRESSION], z, "expected gzip or none");
-	if (parse_headers(val[S_HEADERS], &c->headers, &c->nr_headers))
-		return bad(src[S_HEADERS], val[S_HEADERS],
-			   "expected key=value,key=value");
+	if (parse_headers(val[S_HEADERS], c->protocol == PROTO_GRPC,
+			  &c->headers, &c->nr_headers, why, sizeof(why))) {
+		/* the value is not echoed: it may hold a credential */
+		fprintf(stderr, "oteld: %s: invalid value: %s\n",
+			src[S_HEADERS], why);
+		return -1;
+	}
 	if (!strcasecmp(d, "true"))
 		c->disabled = true;
 	else if (*d && strcasecmp(d, "false"))

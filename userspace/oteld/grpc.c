@@ -119,6 +119,7 @@ struct grpc *grpc_new(const struct config *c)
 	struct grpc *g = calloc(1, sizeof(*g));
 	struct curl_slist *l = NULL;
 	bool tls = !strncasecmp(c->endpoint, "https:", 6);
+	CURLcode rc;
 	size_t i;
 
 	if (!g)
@@ -153,11 +154,21 @@ struct grpc *grpc_new(const struct config *c)
 	l->next = &g->timeout;		/* unlinked before freeing */
 	g->timeout.data = g->timeout_hdr;
 	g->timeout.next = NULL;
-	curl_easy_setopt(g->curl, CURLOPT_URL, c->endpoint);
+	/* what gRPC cannot do without: refused, said, no exporter */
+	rc = curl_easy_setopt(g->curl, CURLOPT_HTTP_VERSION, tls ?
+			      (long)CURL_HTTP_VERSION_2TLS :
+			      (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(g->curl, CURLOPT_PROTOCOLS_STR,
+				      "http,https");
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(g->curl, CURLOPT_URL, c->endpoint);
+	if (rc != CURLE_OK) {
+		log_msg("gRPC: libcurl %s: %s", curl_version_info(
+			CURLVERSION_NOW)->version, curl_easy_strerror(rc));
+		goto err;
+	}
 	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, g->headers);
-	curl_easy_setopt(g->curl, CURLOPT_HTTP_VERSION, tls ?
-			 (long)CURL_HTTP_VERSION_2TLS :
-			 (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 	curl_easy_setopt(g->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(g->curl, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(g->curl, CURLOPT_READDATA, g);
@@ -169,7 +180,6 @@ struct grpc *grpc_new(const struct config *c)
 	curl_easy_setopt(g->curl, CURLOPT_WRITEDATA, g);
 	curl_easy_setopt(g->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(g->curl, CURLOPT_HEADERDATA, g);
-	curl_easy_setopt(g->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (!tls && h2c_reuse_broken()) {
 		static atomic_flag said = ATOMIC_FLAG_INIT;
 
@@ -316,6 +326,11 @@ enum send_result grpc_post(struct grpc *g, const void *body, size_t len,
 		snprintf(why, whylen, "the server does not speak HTTP/2 "
 			 "(gRPC needs it)");
 		return SEND_FAIL;
+	}
+	if (g->reply.details_too_big) {
+		atomic_fetch_add(&stats.grpc_details_too_big, 1);
+		log_msg("gRPC: grpc-status-details-bin over %u bytes: not read "
+			"(a RetryInfo in it is ignored)", GRPC_MAX_DETAILS);
 	}
 	code = grpc_reply_code(&g->reply);
 	r = grpc_decide(code, g->reply.retry_delay_ms >= 0);

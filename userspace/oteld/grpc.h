@@ -19,6 +19,8 @@
 	"/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define GRPC_PREFIX_LEN 5
 #define GRPC_DEFAULT_ENDPOINT "http://localhost:4317"
+/* The largest grpc-status-details-bin read (decoded google.rpc.Status). */
+#define GRPC_MAX_DETAILS (64u << 10)
 
 /* The status codes of gRPC (grpc/doc/statuscodes.md). */
 enum grpc_code {
@@ -61,6 +63,7 @@ struct grpc_reply {
 	bool grpc_type;		/* content-type application/grpc[+...] */
 	bool gzip;		/* grpc-encoding: gzip */
 	long retry_delay_ms;	/* RetryInfo's retry_delay, -1: none */
+	bool details_too_big;	/* grpc-status-details-bin over the cap */
 	char message[256];	/* grpc-message, percent-decoded */
 };
 
@@ -74,7 +77,8 @@ void grpc_reply_line(struct grpc_reply *r, const char *line, size_t len);
 /*
  * The call's outcome: grpc-status, or, without one, the code the gRPC spec
  * maps the HTTP answer to (HTTP 200 without grpc-status: UNKNOWN for a body
- * that is not gRPC, INTERNAL otherwise).
+ * that is not gRPC; UNAVAILABLE, retried, for a gRPC reply cut short, e.g.
+ * by RST_STREAM REFUSED_STREAM or CANCEL after the headers).
  */
 int grpc_reply_code(const struct grpc_reply *r);
 
@@ -105,6 +109,14 @@ int grpc_endpoint(const char *ep, bool insecure, char **url, char *why,
 
 /* Metadata: "Key: value" headers with the key lowercased (malloc'd). */
 char *grpc_metadata(const char *header);
+
+/*
+ * What oteld needs of the libcurl it runs with (version_num, features and
+ * version of curl_version_info()): 7.85 or later (CURLOPT_PROTOCOLS_STR),
+ * and HTTP/2 (nghttp2) for @protocol grpc.  0, or -1 with @why.
+ */
+int libcurl_check(enum protocol protocol, unsigned int version_num,
+		  int features, const char *version, char *why, size_t whylen);
 
 /* ---- grpc.c: the transport ---- */
 struct grpc;

@@ -8,6 +8,7 @@
  * google.protobuf.Any and google.protobuf.Duration, and the OTLP spec.
  */
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,13 +289,29 @@ static void set_message(struct grpc_reply *r, const char *v, size_t len)
 			r->message[i] = ' ';
 }
 
+/*
+ * A google.rpc.Status can be large (a long message, many details, a
+ * RetryInfo last): it is decoded into a buffer sized from the value, up to
+ * GRPC_MAX_DETAILS; a larger one is not read (details_too_big says so, the
+ * caller counts and logs it).
+ */
 static void set_details(struct grpc_reply *r, const char *v, size_t len)
 {
-	uint8_t bin[4096];
-	long n = grpc_base64_decode(v, len, bin, sizeof(bin));
+	size_t cap = len / 4 * 3 + 3;
+	uint8_t *bin;
+	long n;
 
+	if (cap > GRPC_MAX_DETAILS) {
+		r->details_too_big = true;
+		return;
+	}
+	bin = malloc(cap);
+	if (!bin)
+		return;
+	n = grpc_base64_decode(v, len, bin, cap);
 	if (n >= 0)
 		r->retry_delay_ms = grpc_retry_delay(bin, n);
+	free(bin);
 }
 
 static bool name_is(const char *p, size_t n, const char *name)
@@ -363,7 +380,17 @@ int grpc_reply_code(const struct grpc_reply *r)
 		return r->status;
 	switch (r->http_status) {
 	case 200:
-		return r->grpc_type ? GRPC_INTERNAL : GRPC_UNKNOWN;
+		/*
+		 * A gRPC reply (200, application/grpc) that never got to its
+		 * grpc-status: the stream ended without trailers.  That is what
+		 * a RST_STREAM after the headers looks like through libcurl
+		 * (7.88 returns CURLE_OK), and gRPC maps REFUSED_STREAM to
+		 * UNAVAILABLE and CANCEL to CANCELLED, both retried by OTLP: a
+		 * call cut short is UNAVAILABLE, retried within the export
+		 * timeout, not INTERNAL (dropped).  A 200 that is not gRPC at
+		 * all stays UNKNOWN.
+		 */
+		return r->grpc_type ? GRPC_UNAVAILABLE : GRPC_UNKNOWN;
 	case 400:
 		return GRPC_INTERNAL;
 	case 401:
@@ -529,4 +556,21 @@ char *grpc_metadata(const char *header)
 	for (p = m; *p && *p != ':'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return m;
+}
+
+int libcurl_check(enum protocol protocol, unsigned int version_num,
+		  int features, const char *version, char *why, size_t whylen)
+{
+	if (version_num < 0x075500) {
+		snprintf(why, whylen, "libcurl %s is too old: oteld needs "
+			 "7.85.0 or later", version);
+		return -1;
+	}
+	if (protocol == PROTO_GRPC && !(features & CURL_VERSION_HTTP2)) {
+		snprintf(why, whylen, "libcurl %s was built without HTTP/2 "
+			 "(nghttp2): the grpc protocol needs it; use "
+			 "http/protobuf or a libcurl with HTTP/2", version);
+		return -1;
+	}
+	return 0;
 }

@@ -88,7 +88,13 @@ struct http *http_new(const struct config *c)
 	if (!l)
 		goto err;
 	h->headers = l;
-	curl_easy_setopt(h->curl, CURLOPT_URL, c->endpoint);
+	if (curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https") ||
+	    curl_easy_setopt(h->curl, CURLOPT_URL, c->endpoint)) {
+		log_msg("libcurl %s refuses the URL or CURLOPT_PROTOCOLS_STR "
+			"(7.85 or later needed)",
+			curl_version_info(CURLVERSION_NOW)->version);
+		goto err;
+	}
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
 	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
@@ -99,7 +105,6 @@ struct http *http_new(const struct config *c)
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (c->ca_file)
 		curl_easy_setopt(h->curl, CURLOPT_CAINFO, c->ca_file);
 	if (c->client_cert)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "grpc.h"
 #include "oteld.h"
 #include "ring.h"
 
@@ -390,6 +391,19 @@ int main(int argc, char **argv)
 	if (resource_build(&r.res, &r.cfg)) {
 		config_free(&r.cfg);
 		return 2;
+	}
+	if (!r.cfg.no_export && !r.cfg.console) {
+		const curl_version_info_data *v =
+			curl_version_info(CURLVERSION_NOW);
+		char why[160];
+
+		if (libcurl_check(r.cfg.protocol, v->version_num, v->features,
+				  v->version, why, sizeof(why))) {
+			fprintf(stderr, "oteld: %s\n", why);
+			resource_free(&r.res);
+			config_free(&r.cfg);
+			return 2;
+		}
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r.as = assembler_new(r.cfg.max_open_spans,

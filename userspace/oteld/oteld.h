@@ -181,8 +181,11 @@ struct config {
 /* Returns 0, or 1 when it printed --help/--version, or -1 after an error. */
 int config_load(struct config *c, int argc, char **argv);
 void config_free(struct config *c);
-int parse_headers(const char *s, char ***out, size_t *n);
+int parse_headers(const char *s, bool grpc, char ***out, size_t *n,
+		  char *why, size_t whylen);
 char *percent_decode(const char *s, size_t len);
+/* As percent_decode(), *outlen the decoded length (a %00 shows in it). */
+char *percent_decode_n(const char *s, size_t len, size_t *outlen);
 
 /* ---- resource.c ---- */
 struct resource {
@@ -205,6 +208,7 @@ struct stats {
 	atomic_ullong kernel_dropped, kernel_overwritten;
 	atomic_ullong clock_jumps, clock_steps;
 	atomic_ullong records_comm, names_unresolved, partial_warnings;
+	atomic_ullong grpc_details_too_big;
 };
 
 extern struct stats stats;

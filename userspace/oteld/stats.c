@@ -30,6 +30,7 @@ static const struct {
 	COUNTER(kernel_dropped), COUNTER(kernel_overwritten),
 	COUNTER(clock_jumps), COUNTER(clock_steps), COUNTER(records_comm),
 	COUNTER(names_unresolved), COUNTER(partial_warnings),
+	COUNTER(grpc_details_too_big),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
