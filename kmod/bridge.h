@@ -105,6 +105,7 @@ long otel_bridge_ioctl(unsigned int cmd, void __user *arg);
 
 /* bridge_syscall.c: the exiting task's open system call span, if any. */
 void otel_bridge_syscall_task_exit(int idx);
+void otel_bridge_syscall_task_exec(int idx);
 bool otel_bridge_syscall_owns(const struct otel_kspan *span);
 
 #endif /* _OTELTRACE_BRIDGE_H */

@@ -28,6 +28,15 @@
  * failed) is recycled once it is BLK_STALE_NS old; a full window drops
  * the span, counted.  No lock, no allocation on any path.
  *
+ * Bio memory is reused, so an address says little about whose I/O it is:
+ * a submitter the bridge does not capture releases any capture left under
+ * its bio's address, and issue takes a capture only if it is younger than
+ * the request (rq->start_time_ns, stamped when the request was allocated,
+ * before block_getrq fires; 0 unless I/O accounting, statistics or an I/O
+ * scheduler need it: then younger than BLK_ISSUE_STALE_NS) and names the
+ * request's first sector.  A capture failing that is released: in all mode
+ * the request becomes a root.
+ *
  * Limits: a front merge makes another bio the request's head, so its span
  * loses the captured parent (all mode: a root; traced: no span); a request
  * completed in parts ends at its first part.
@@ -41,6 +50,7 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <trace/events/block.h>
 
 #include "bridge.h"
@@ -50,6 +60,7 @@
 #define BLK_ENTRIES		BIT(BLK_ENTRIES_BITS)
 #define BLK_WINDOW		8
 #define BLK_STALE_NS		(10ULL * NSEC_PER_SEC)
+#define BLK_ISSUE_STALE_NS	(2ULL * NSEC_PER_SEC)
 
 enum blk_state {
 	BLK_FREE,		/* key 0, or being claimed by its new owner */
@@ -65,6 +76,7 @@ enum blk_state {
  * @has_parent:	@parent is valid
  * @local:	@parent is a kernel span's (not a remote context)
  * @time:	when the context was captured (CLOCK_MONOTONIC ns)
+ * @sector:	the captured bio's first sector
  * @rq:		the request issued: identity only, never dereferenced
  * @parent:	the submitter's context
  * @span:	the request's span, from issue to completion
@@ -75,6 +87,7 @@ struct blk_entry {
 	bool				has_parent;
 	bool				local;
 	u64				time;
+	sector_t			sector;
 	const struct request		*rq;
 	struct otel_span_context	parent;
 	struct otel_kspan		span;
@@ -171,10 +184,10 @@ static notrace void blk_getrq_probe(void *data, struct bio *bio)
 		return;
 	if (READ_ONCE(b->mode) != OTEL_BRIDGE_ALL && in_task() &&
 	    otel_task_traced_slot() < 0)
-		return;
+		goto forget;
 	has = otel_context_capture(&ctx, &local);
 	if (!has && READ_ONCE(b->mode) != OTEL_BRIDGE_ALL)
-		return;
+		goto forget;
 
 	/* The same address again: a bio freed before its issue, reused. */
 	e = blk_lookup(tab, key);
@@ -187,8 +200,35 @@ static notrace void blk_getrq_probe(void *data, struct bio *bio)
 	e->has_parent = has;
 	e->local = local;
 	e->parent = ctx;
-	e->time = otel_clock_ns();
+	e->sector = bio->bi_iter.bi_sector;
+	/* rq->start_time_ns's clock (not NMI-safe; this is no NMI). */
+	e->time = ktime_get_ns();
 	atomic_set_release(&e->state, BLK_CAPTURED);
+	return;
+
+forget:
+	/* Not ours: a capture left under this address is not this bio's. */
+	if (atomic_read(&blk_used)) {
+		e = blk_lookup(tab, key);
+		if (e && blk_take(e, key, BLK_CAPTURED))
+			blk_release(e);
+	}
+}
+
+/*
+ * Is the capture in @e (taken) another bio's, left at the same address?
+ * See the top comment.
+ */
+static notrace bool blk_capture_stale(const struct blk_entry *e,
+				      const struct request *rq)
+{
+	u64 born = READ_ONCE(rq->start_time_ns);
+
+	if (e->sector != blk_rq_pos(rq))
+		return true;
+	if (born)
+		return e->time < born;
+	return otel_clock_ns() - e->time > BLK_ISSUE_STALE_NS;
 }
 
 static notrace const char *blk_span_name(const struct request *rq, u16 *len)
@@ -229,6 +269,15 @@ static notrace void blk_issue_probe(void *data, struct request *rq)
 		/* Not captured: already issued (a requeue), or busy. */
 		if (!blk_take(e, key, BLK_CAPTURED))
 			return;
+		if (unlikely(blk_capture_stale(e, rq))) {
+			if (READ_ONCE(b->mode) != OTEL_BRIDGE_ALL) {
+				blk_release(e);
+				return;
+			}
+			e->has_parent = false;
+			e->local = false;
+			e->time = otel_clock_ns();
+		}
 	} else {
 		if (READ_ONCE(b->mode) != OTEL_BRIDGE_ALL)
 			return;

@@ -5,34 +5,70 @@
  * (its irqaction's name), with linux.irq.number.  An interrupt belongs to
  * no task, so there is no traced mode: the bridge is off or all.
  *
- * Hardirq handlers do not nest on a CPU, so one handle per CPU holds the
- * span; it is the current span of the CPU's hardirq chain while the
- * handler runs, so spans a driver begins in its handler are its children.
+ * Handlers nest on a CPU: a chained handler (generic_handle_domain_irq_safe()
+ * and the like) runs the handlers of its child interrupts from inside its
+ * own, each with its own irq_handler_entry/exit.  So each CPU keeps a small
+ * stack of IRQ_DEPTH handles; the top one is the current span of the CPU's
+ * hardirq chain while its handler runs, so spans a driver begins in its
+ * handler (and the nested handlers' spans) are its children.  Deeper
+ * nesting makes no span (counted dropped); its exit is matched by depth.
+ * A nested handler runs deeper on the same stack than its parent's entry:
+ * an entry whose stack pointer is not below a level's recorded one finds
+ * that handler returned (its exit missed while the probes attached) and
+ * drops its span, counted, so a missed exit never offsets the stack.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/interrupt.h>
 #include <linux/kernel.h>
 #include <linux/percpu.h>
+#include <linux/sched/task_stack.h>
 #include <trace/events/irq.h>
 
 #include "bridge.h"
 
-static DEFINE_PER_CPU(struct otel_kspan, irq_span);
+#define IRQ_DEPTH	4
 
-/* irq:irq_handler_entry */
+/**
+ * struct irq_bridge_stack - one CPU's handler spans
+ * @span:	the spans of the handlers running, outermost first
+ * @sp:		the stack pointer at each one's entry
+ * @depth:	handlers entered and not exited, including those past
+ *		IRQ_DEPTH (no span)
+ */
+struct irq_bridge_stack {
+	struct otel_kspan	span[IRQ_DEPTH];
+	unsigned long		sp[IRQ_DEPTH];
+	unsigned int		depth;
+};
+
+static DEFINE_PER_CPU(struct irq_bridge_stack, irq_spans);
+
+/* irq:irq_handler_entry, hardirq context (interrupts off) */
 static notrace void irq_entry_probe(void *data, int irq,
 				    struct irqaction *action)
 {
-	struct otel_kspan *span = this_cpu_ptr(&irq_span);
+	struct irq_bridge_stack *st = this_cpu_ptr(&irq_spans);
+	unsigned long sp = current_stack_pointer;
 	struct otel_bridge *b = data;
+	struct otel_kspan *span;
+	unsigned int d = st->depth;
 
+	/* Levels whose handler returned unseen (see the top comment). */
+	while (d && d <= IRQ_DEPTH && st->sp[d - 1] <= sp) {
+		d--;
+		if (otel_kspan_abandon(&st->span[d]))
+			otel_bridge_count_drop(b);
+	}
+	st->depth = d + 1;
+	if (unlikely(d >= IRQ_DEPTH)) {
+		otel_bridge_count_drop(b);
+		return;
+	}
+	st->sp[d] = sp;
+	span = &st->span[d];
 	if (!static_branch_unlikely(&otel_tracing_key))
 		return;
-	/* An exit we missed (the probes attached in between). */
-	if (unlikely(READ_ONCE(span->cookie) & OTEL_KSPAN_ACTIVE) &&
-	    otel_kspan_abandon(span))
-		otel_bridge_count_drop(b);
 	otel_bridge_begin(b, span, action->name ? action->name : "irq", 0,
 			  NULL, OTEL_BEGIN_CURRENT);
 	otel_kspan_set_int(span, "linux.irq.number", irq);
@@ -42,8 +78,17 @@ static notrace void irq_entry_probe(void *data, int irq,
 static notrace void irq_exit_probe(void *data, int irq,
 				   struct irqaction *action, int ret)
 {
-	struct otel_kspan *span = this_cpu_ptr(&irq_span);
+	struct irq_bridge_stack *st = this_cpu_ptr(&irq_spans);
+	struct otel_kspan *span;
+	unsigned int d = st->depth;
 
+	/* An entry we missed (the probes attached in between). */
+	if (!d)
+		return;
+	st->depth = --d;
+	if (d >= IRQ_DEPTH)
+		return;
+	span = &st->span[d];
 	if (READ_ONCE(span->cookie) & OTEL_KSPAN_ACTIVE)
 		otel_kspan_end(span);
 }
@@ -56,14 +101,20 @@ static int irq_enable(struct otel_bridge *b)
 	return 0;
 }
 
-/* No probe runs any more: a span begun but never ended is dropped. */
+/* No probe runs any more: the spans begun but never ended are dropped. */
 static void irq_disable(struct otel_bridge *b)
 {
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
-		if (otel_kspan_abandon(per_cpu_ptr(&irq_span, cpu)))
-			otel_bridge_count_drop(b);
+		struct irq_bridge_stack *st = per_cpu_ptr(&irq_spans, cpu);
+		unsigned int i;
+
+		for (i = 0; i < IRQ_DEPTH; i++) {
+			if (otel_kspan_abandon(&st->span[i]))
+				otel_bridge_count_drop(b);
+		}
+		st->depth = 0;
 	}
 }
 

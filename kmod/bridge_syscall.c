@@ -20,8 +20,10 @@
  * call) is ended by oteltrace's task exit probe, status ERROR "task
  * exited" (otel_bridge_syscall_task_exit()).  A successful execve returns
  * through sys_exit in the new image, same task, same slot: its span ends
- * normally.  A forked child's first return (sys_exit with no sys_enter)
- * finds no span of its own and does nothing.  Compat (32-bit) calls are
+ * normally (from a thread other than the leader too: the exec probe
+ * follows the start time de_thread() gives it).  A forked child's first
+ * return (sys_exit with no sys_enter) finds no span of its own and does
+ * nothing.  Compat (32-bit) calls are
  * not bridged: their numbers are another table's.
  *
  * Switching the bridge off drops the spans still open (counted), without
@@ -164,6 +166,27 @@ notrace void otel_bridge_syscall_task_exit(int idx)
 	} else if (otel_kspan_abandon(&s->span)) {
 		otel_bridge_count_drop(&otel_bridge_syscall);
 	}
+}
+
+/**
+ * otel_bridge_syscall_task_exec() - the task owning slot @idx exec'd
+ * @idx:	its slot
+ *
+ * A thread other than the leader took the leader's start time in
+ * de_thread(): its execve span, still open, follows, so that sys_exit in
+ * the new image ends it.
+ *
+ * Context: the task, from oteltrace's sched_process_exec probe.
+ */
+notrace void otel_bridge_syscall_task_exec(int idx)
+{
+	struct sys_slot *s, *tab = READ_ONCE(sys_slots);
+
+	if (!tab)
+		return;
+	s = &tab[idx];
+	if (s->task == current)
+		s->start_time = current->start_time;
 }
 
 /**

@@ -36,8 +36,11 @@
  *
  * A task's slot is freed when it exits (sched_process_exit) and, should
  * anything in do_exit() claim it again after that hook, when the task is
- * freed (sched_process_free); the slot also records the task's start time,
- * so a recycled task_struct never inherits a stale slot.
+ * freed (sched_process_free, before the task_struct can be reused): so a
+ * recycled task_struct never inherits a stale slot, and the key alone
+ * identifies the task.  Not its start time: a thread other than the leader
+ * that calls execve() takes the leader's start time in de_thread(), and
+ * keeps its slot, its remote context and its open system call span.
  *
  * Remote context: the W3C context user space sets for its own thread
  * (OTEL_IOC_SET_TASK_CONTEXT, through dev.c or remote.c's world-usable
@@ -122,13 +125,6 @@ static notrace void slot_clear(int idx)
 	otel_slots[idx].stack.gen = gen;
 }
 
-/* A recycled task_struct: the slot was left by a dead task. */
-notrace void otel_slot_reset(int idx, u64 start_time)
-{
-	slot_clear(idx);
-	otel_slots[idx].start_time = start_time;
-}
-
 static notrace unsigned int window_free(u32 start)
 {
 	unsigned int i, n = 0;
@@ -160,7 +156,7 @@ static __always_inline int slot_claim(struct task_struct *t)
 			    cmpxchg(&otel_slot_key[idx], NULL, t))
 				continue;
 			/* cmpxchg() is a full barrier: the slot is ours. */
-			otel_slot_reset(idx, t->start_time);
+			slot_clear(idx);
 			atomic_inc(&otel_ctx_used);
 			return idx;
 		}
@@ -611,7 +607,8 @@ static long context_get(void __user *arg)
  * Both act on the calling thread, whichever device the call came through.
  *
  * Return: 0, -EFAULT, -EINVAL (reserved bytes set, or a zero span id with
- * a trace id), -ENOSPC (context table full), -EDQUOT (the caller's uid
+ * a trace id), -ENOSPC (context table full, or all users together hold
+ * context_remote_max remote contexts), -EDQUOT (the caller's uid
  * holds its limit of remote contexts) or -ENOTTY (other @cmd).
  */
 long otel_context_ioctl(unsigned int cmd, void __user *arg)
@@ -681,9 +678,14 @@ static void otel_task_fork_probe(void *data, struct task_struct *parent,
 		return;
 	from = &otel_slots[idx];
 
-	/* A slot left for a recycled task_struct is reset by find. */
+	/*
+	 * The free probe released the slot of the task_struct's last user:
+	 * one found here cannot be the new child's, start it afresh.
+	 */
 	cidx = otel_slot_find(child);
-	if (cidx < 0)
+	if (unlikely(cidx >= 0))
+		slot_clear(cidx);
+	else
 		cidx = slot_claim(child);
 	if (cidx < 0)
 		goto lost;
@@ -705,19 +707,24 @@ lost:
 }
 
 /*
- * sched_process_exec, in the task itself once the new program is loaded:
- * a set-user-ID or otherwise privilege-raising exec (AT_SECURE) starts
- * without the context its unprivileged caller gave it.
+ * sched_process_exec, in the task itself once the new program is loaded
+ * (after de_thread(): a non-leader has the leader's start time now, and
+ * keeps its slot, found by key): the syscall bridge follows the new start
+ * time; a set-user-ID or otherwise privilege-raising exec (AT_SECURE)
+ * starts without the context its unprivileged caller gave it.
  */
 static void otel_task_exec_probe(void *data, struct task_struct *t,
 				 pid_t old_pid, struct linux_binprm *bprm)
 {
 	int idx;
 
-	if (t != current || !bprm->secureexec)
+	if (t != current)
 		return;
 	idx = otel_slot_find(t);
-	if (idx >= 0)
+	if (idx < 0)
+		return;
+	otel_bridge_syscall_task_exec(idx);		/* bridge_syscall.c */
+	if (bprm->secureexec)
 		slot_drop_remote(idx);
 }
 

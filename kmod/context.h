@@ -26,7 +26,6 @@
 /**
  * struct otel_task_slot - a task's entry in the context table
  * @stack:	its chain of current spans
- * @start_time:	the task's start time (a recycled task_struct differs)
  * @remote:	the W3C context user space set for it, or its parent had
  *		when it was created
  * @remote_uid:	the uid @remote is charged to (remote.c's per-user limit)
@@ -34,7 +33,6 @@
  */
 struct otel_task_slot {
 	struct otel_ctx_stack		stack;
-	u64				start_time;
 	struct otel_span_context	remote;
 	kuid_t				remote_uid;
 	bool				has_remote;
@@ -47,7 +45,6 @@ extern struct otel_task_slot *otel_slots;
 extern atomic_t otel_ctx_used;
 DECLARE_PER_CPU(struct otel_ctx_stack, otel_irq_stacks[OTEL_CTX_IRQ_CELLS]);
 
-void otel_slot_reset(int idx, u64 start_time);
 int otel_slot_claim(struct task_struct *t);
 void otel_slot_maybe_release(u32 idx);
 void otel_context_pop_slow(struct otel_kspan *span);
@@ -84,7 +81,12 @@ static __always_inline u32 otel_slot_window(struct task_struct *t, int which)
 	return (v * 0x9fb21c651e98df25ULL) >> (64 - otel_ctx_bits);
 }
 
-/* The slot of @t, or -1; a lookup stops at its own key, never at a hole. */
+/*
+ * The slot of @t, or -1; a lookup stops at its own key, never at a hole.
+ * The key alone identifies the task: its slot is released when it exits
+ * and again when it is freed (context.c), before its task_struct can be
+ * reused.  Not its start time: a non-leader exec (de_thread()) changes it.
+ */
 static __always_inline int otel_slot_find(struct task_struct *t)
 {
 	unsigned int i, w;
@@ -95,13 +97,8 @@ static __always_inline int otel_slot_find(struct task_struct *t)
 		for (i = 0; i < OTEL_CTX_WINDOW; i++) {
 			u32 idx = (win + i) & otel_ctx_mask;
 
-			if (READ_ONCE(otel_slot_key[idx]) != t)
-				continue;
-			/* Left by a dead task whose task_struct we reuse. */
-			if (unlikely(otel_slots[idx].start_time !=
-				     t->start_time))
-				otel_slot_reset(idx, t->start_time);
-			return idx;
+			if (READ_ONCE(otel_slot_key[idx]) == t)
+				return idx;
 		}
 	}
 	return -1;

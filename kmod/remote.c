@@ -18,6 +18,15 @@
  * exempt: a root daemon's runaway thread pool must not starve the users
  * either; root can raise the limit at run time.
  *
+ * A uid is not a person: one user with subordinate uids (/etc/subuid) has
+ * thousands, and a few uids at their limit would fill the table.  So all
+ * remote contexts together are capped too, at context_remote_max (half the
+ * table by default; SET fails with -ENOSPC, a fork does not inherit): the
+ * rest of the table stays for the kernel's own chains of current spans,
+ * which the user device cannot take.  Charging each user namespace's owner
+ * as well (as ucounts do) would keep one such user from taking the whole
+ * remote share; that is not done (docs/user-context.md).
+ *
  * The counts live in a small hash of per-uid entries under one raw
  * spinlock: charges happen on SET, fork, exit and free (an RCU callback),
  * never on the span path, and the critical sections are a few
@@ -44,7 +53,12 @@
 static unsigned int context_per_user;
 module_param(context_per_user, uint, 0644);
 MODULE_PARM_DESC(context_per_user,
-		 "remote contexts one uid may hold (0, the default: a quarter of context_slots)");
+		 "remote contexts one uid may hold (0, the default: an eighth of context_slots)");
+
+static unsigned int context_remote_max;
+module_param(context_remote_max, uint, 0644);
+MODULE_PARM_DESC(context_remote_max,
+		 "remote contexts all uids together may hold (0, the default: half of context_slots)");
 
 /**
  * struct otel_quota_user - the remote contexts one uid holds
@@ -66,7 +80,7 @@ struct otel_quota_user {
  * @free:	unused entries of @pool
  * @pool:	one entry per context table slot
  * @held:	remote contexts held, all uids
- * @refused:	charges refused by the limit
+ * @refused:	charges refused by either limit
  */
 struct otel_quota {
 	raw_spinlock_t		lock;
@@ -85,7 +99,14 @@ static unsigned int quota_limit(void)
 {
 	unsigned int limit = READ_ONCE(context_per_user);
 
-	return limit ? limit : max(1U, (otel_ctx_mask + 1) / 4);
+	return limit ? limit : max(1U, (otel_ctx_mask + 1) / 8);
+}
+
+static unsigned int quota_total(void)
+{
+	unsigned int limit = READ_ONCE(context_remote_max);
+
+	return limit ? limit : (otel_ctx_mask + 1) / 2;
 }
 
 static struct hlist_head *quota_bucket(struct otel_quota *q, kuid_t uid)
@@ -110,7 +131,8 @@ static struct otel_quota_user *quota_find(struct otel_quota *q, kuid_t uid)
  *
  * The caller has claimed the slot the context goes to.
  *
- * Return: 0, or -EDQUOT when @uid holds context_per_user already.
+ * Return: 0, -EDQUOT when @uid holds context_per_user already, or
+ * -ENOSPC when all uids together hold context_remote_max.
  *
  * Context: task, softirq; takes a raw spinlock.
  */
@@ -122,6 +144,11 @@ notrace int otel_remote_charge(kuid_t uid)
 	int ret = 0;
 
 	raw_spin_lock_irqsave(&q->lock, flags);
+	if (q->held >= quota_total()) {
+		q->refused++;
+		ret = -ENOSPC;
+		goto out;
+	}
 	u = quota_find(q, uid);
 	if (u && u->held >= quota_limit()) {
 		q->refused++;

@@ -288,8 +288,9 @@ TEST_F_TIMEOUT(crowded, nesting_in_crowded_table, 120)
 	int n;
 
 	rec_db_init(&db);
-	/* One uid (root) fills the table here: lift its per-user limit. */
-	fd = span_load("context_slots=512 context_per_user=512", SPANTEST_KO);
+	/* One uid (root) fills the table here: lift both limits. */
+	fd = span_load("context_slots=512 context_per_user=512 context_remote_max=512",
+		       SPANTEST_KO);
 	ASSERT_LE(0, fd);
 	memset(&c, 0, sizeof(c));
 	c.fd = fd;

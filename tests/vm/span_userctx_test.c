@@ -214,6 +214,55 @@ TEST_F(userctx, exec_spans_carry_trace_and_parent)
 	EXPECT_LE(3, stats(self->fd).context_inherited);
 }
 
+/* A thread other than the leader sets the context, then exec's. */
+static void *set_then_exec(void *arg)
+{
+	if (otel_ctx_set_traceparent(TP01))
+		_exit(90);
+	execl("/bin/sh", "sh", "-c", SH_ROOTS(1), (char *)NULL);
+	_exit(91);
+}
+
+/*
+ * "An exec keeps it", from any thread: de_thread() gives a non-leader
+ * that exec's the leader's start time; the context (and its charge) must
+ * survive that, as they do a leader's exec.
+ */
+TEST_F(userctx, nonleader_exec_keeps_context)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, set_then_exec, NULL))
+			_exit(92);
+		pthread_join(t, NULL);
+		_exit(93);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("status %#x", status);
+	/* The leader's exec, for comparison. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (otel_ctx_set_traceparent(TP01))
+			_exit(90);
+		execl("/bin/sh", "sh", "-c", SH_ROOTS(1), (char *)NULL);
+		_exit(91);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_EQ(2, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(0, self->db.bad) TH_LOG("%s", self->db.why);
+	EXPECT_EQ(2, roots_in_trace(_metadata, &self->db));
+	EXPECT_EQ(0, remote_settles(self->fd, 0));
+}
+
 TEST_F(userctx, exec_as_unprivileged_user)
 {
 	const char *cmd[] = { "--traceparent", TP01, "--", "true", NULL };
@@ -629,6 +678,202 @@ TEST_F(userctx, per_user_limit)
 	EXPECT_EQ(0, span_write_file("/sys/module/oteltrace/parameters/context_per_user",
 				     "0"));
 	munmap(m2, sizeof(*m2));
+}
+
+/* One uid of many: set a context, then threads inherit it, hold. */
+static void *hold_inherited(void *arg)
+{
+	int *go = arg;
+	char x;
+
+	if (read(*go, &x, 1) < 0)
+		return NULL;
+	return NULL;
+}
+
+#define MANY_UIDS	12
+#define MANY_THREADS	40
+
+/*
+ * A uid is not a person (subordinate uids): uids 200000.. each set a
+ * context and start threads that inherit it, up to their limit, until the
+ * cap on all remote contexts (half the table) refuses a SET with ENOSPC.
+ * They never hold more than the cap, and root, in none of them, still
+ * gets a slot for its chain of kernel spans: they nest.
+ */
+TEST_F_TIMEOUT(userctx, many_uids_leave_room_for_span_chains, 120)
+{
+	int go[2], res[2], i, n, refused = 0;
+	const struct rec_span *s, *up;
+	pid_t kids[MANY_UIDS];
+	size_t nested = 0;
+	uint64_t held;
+	char r;
+
+	span_unload(self->fd);
+	/* 256 slots: at most 128 remote, 32 per uid. */
+	self->fd = span_load("context_slots=256", SPANTEST_KO);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	for (n = 0; n < MANY_UIDS && !refused; n++) {
+		kids[n] = fork();
+		ASSERT_LE(0, kids[n]);
+		if (!kids[n]) {
+			pthread_attr_t attr;
+			pthread_t t;
+			int ret, j;
+
+			close(go[1]);
+			if (setgroups(0, NULL) || setgid(200000 + n) ||
+			    setuid(200000 + n))
+				_exit(99);
+			ret = otel_ctx_set_traceparent(TP01);
+			r = ret == -ENOSPC ? 'N' : ret ? 'E' : 'y';
+			pthread_attr_init(&attr);
+			pthread_attr_setstacksize(&attr, 64 << 10);
+			for (j = 0; !ret && j < MANY_THREADS; j++)
+				pthread_create(&t, &attr, hold_inherited, &go[0]);
+			if (write(res[1], &r, 1) != 1)
+				_exit(98);
+			if (read(go[0], &r, 1) < 0)
+				_exit(97);
+			_exit(0);
+		}
+		ASSERT_EQ(1, read(res[0], &r, 1));
+		ASSERT_NE('E', r);
+		refused = r == 'N';
+	}
+	held = stats(self->fd).context_remote;
+	TH_LOG("%d uids, %llu remote contexts", n, (unsigned long long)held);
+	EXPECT_TRUE(refused);
+	EXPECT_GE(128, held);
+	EXPECT_LE(120, held);
+	/* A new uid (root) gets ENOSPC for a remote context... */
+	EXPECT_EQ(-ENOSPC, otel_ctx_set_traceparent(TP01));
+	/* ...but its kernel spans still have a chain: they nest. */
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, span_cmd("nest 4"));
+
+	close(go[1]);		/* every holder thread and child goes */
+	for (i = 0; i < n; i++)
+		waitpid(kids[i], NULL, 0);
+	close(go[0]);
+	close(res[0]);
+	close(res[1]);
+	EXPECT_EQ(0, remote_settles(self->fd, 0));
+
+	ASSERT_LT(0, rec_drain(self->fd, &self->db));
+	ASSERT_EQ(12, rec_count(&self->db, "t.nest"));
+	for (i = 0; i < (int)self->db.nr; i++) {
+		s = self->db.spans[i];
+		if (strcmp(s->name, "t.nest") ||
+		    rec_attr(s, 0, "t.depth")->value == 4)
+			continue;
+		up = rec_by_id(&self->db, s->parent_id);
+		if (up && rec_attr(up, 0, "t.depth")->value ==
+			  rec_attr(s, 0, "t.depth")->value + 1)
+			nested++;
+	}
+	EXPECT_EQ(9, nested);
+}
+
+static uint64_t rnd_state = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* Random ioctls, commands, sizes and pointers on the ctx device. */
+static int fuzz_child(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *map, *edge;
+	struct otel_context_req req;
+	unsigned long args[8];
+	unsigned int cmd, i;
+	int fd = open("/dev/" OTEL_CTX_DEVICE_NAME, O_RDONLY | O_CLOEXEC), k;
+
+	if (fd < 0)
+		return 10;
+	/* No read, write or mmap. */
+	if (read(fd, &req, sizeof(req)) >= 0 || write(fd, &req, 1) >= 0)
+		return 11;
+	if (mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, 0) != MAP_FAILED)
+		return 12;
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED || mprotect(map + pg, pg, PROT_NONE))
+		return 13;
+	/* A request straddling into an inaccessible page. */
+	edge = map + pg - sizeof(req) / 2;
+	args[0] = 0;
+	args[1] = 1;
+	args[2] = ~0ul;
+	args[3] = 0xffffffff81000000ul;
+	args[4] = (unsigned long)edge;
+	args[5] = (unsigned long)(map + pg);
+	args[6] = (unsigned long)map;
+	args[7] = 0x00007ffffffff000ul;
+	for (i = 0; i < 200000; i++) {
+		uint64_t r = rnd();
+
+		switch (r & 3) {
+		case 0:
+			cmd = (unsigned int)(r >> 8);
+			break;
+		case 1:
+			cmd = _IOC((r >> 8) & 3, OTEL_IOC_MAGIC, (r >> 12) & 0x1f,
+				   (r >> 20) & 0x3fff);
+			break;
+		default:
+			cmd = (r >> 8) & 1 ? OTEL_IOC_SET_TASK_CONTEXT :
+					     OTEL_IOC_GET_TASK_CONTEXT;
+			break;
+		}
+		for (k = 0; k < (int)sizeof(req); k++)
+			map[k] = (uint8_t)rnd();
+		ioctl(fd, cmd, args[(r >> 40) & 7]);
+	}
+	/* GET fills every byte (no stale stack bytes). */
+	memset(&req, 0xa5, sizeof(req));
+	if (ioctl(fd, OTEL_IOC_GET_TASK_CONTEXT, &req))
+		return 14;
+	for (k = 0; k < (int)sizeof(req.reserved); k++)
+		if (((uint8_t *)req.reserved)[k])
+			return 15;
+	/* The control device stays closed to this user. */
+	if (open("/dev/" OTEL_DEVICE_NAME, O_RDONLY) >= 0)
+		return 16;
+	/* Clear whatever the fuzz left. */
+	memset(&req, 0, sizeof(req));
+	ioctl(fd, OTEL_IOC_SET_TASK_CONTEXT, &req);
+	return 0;
+}
+
+/*
+ * An unprivileged user throws 200000 random ioctls (commands, sizes,
+ * pointers: kernel, unmapped, straddling a page) at /dev/oteltrace-ctx:
+ * nothing breaks, no read/write/mmap, GET leaks no byte, the control
+ * device stays closed, and nothing is left charged.
+ */
+TEST_F(userctx, ctx_device_fuzz_unprivileged)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY) ?
+		      99 : fuzz_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("status %#x", status);
+	EXPECT_EQ(0, remote_settles(self->fd, 0));
 }
 
 TEST_HARNESS_MAIN
