@@ -571,7 +571,8 @@ struct otel_clock {
  * afterwards inherit the remote context; an exec that raises privileges
  * (AT_SECURE) drops it; it goes when the thread exits.  SET fails with
  * EINVAL (reserved bytes set, or a zero span id with a trace id), ENOSPC
- * (context table full) or EDQUOT (the caller's real uid holds its limit of
+ * (context table full, or all users' remote contexts at context_remote_max)
+ * or EDQUOT (the caller's real uid holds its limit of
  * remote contexts, module parameter context_per_user).
  */
 struct otel_context_req {

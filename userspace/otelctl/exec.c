@@ -99,7 +99,7 @@ static const char *why(int err, char *buf, size_t len)
 	case -EDQUOT:
 		return "this user holds its limit of trace contexts (module parameter context_per_user)";
 	case -ENOSPC:
-		return "the kernel's task context table is full (module parameter context_slots)";
+		return "the kernel holds as many trace contexts as it allows (module parameters context_remote_max, context_slots)";
 	default:
 		return strerror(-err);
 	}
