@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hostcap: hostile / edge-case capture files for oteld (review of the
- * COMM-records change).  Each scenario writes one capture:
+ * hostcap: hostile / edge-case capture files for oteld (COMM records and
+ * the counts around them), for oteld_captures_test.sh.  Each scenario
+ * writes one capture:
  *
  *   hostcap empty-comm FILE   task renamed to "" (prctl(PR_SET_NAME, ""))
  *   hostcap pid-reuse FILE    pid recycled by another process, its COMM in
@@ -44,8 +45,9 @@ static void span_init(struct synth_span *s, uint64_t trace, uint64_t id)
 	synth_id(s->span_id, sizeof(s->span_id), id);
 }
 
-static void task_span(struct buf *b, uint64_t id, const char *name,
-		      uint32_t pid, uint32_t tgid, uint64_t t)
+/* A span begun on CPU @cpu in task @pid, ended (SPAN record) on CPU 0. */
+static void task_span_on(struct buf *b, uint64_t id, const char *name,
+			 uint32_t pid, uint32_t tgid, uint64_t t, uint16_t cpu)
 {
 	struct synth_span s;
 
@@ -53,8 +55,15 @@ static void task_span(struct buf *b, uint64_t id, const char *name,
 	synth_start(&s, t, OTEL_SPAN_KIND_INTERNAL, name, "hostcap", "1");
 	s.pid = pid;
 	s.tgid = tgid;
+	s.begin_cpu = cpu;
 	s.begin_context = OTEL_CTX_TASK;
 	synth_end(b, &s, 0, t + 100, 0, 0, 0);
+}
+
+static void task_span(struct buf *b, uint64_t id, const char *name,
+		      uint32_t pid, uint32_t tgid, uint64_t t)
+{
+	task_span_on(b, id, name, pid, tgid, t, 0);
 }
 
 /* A COMM record of any size, comm bytes as given (16, no NUL added). */
@@ -107,7 +116,7 @@ int main(int argc, char **argv)
 		pass(c);
 		/* pass 2: pid 100 now a thread of process 200 "newproc";
 		 * CPU 1 ring (its COMM) read after CPU 0 ring (its span) */
-		task_span(&b0, 2, "new-process", 100, 200, T0 + 2000);
+		task_span_on(&b0, 2, "new-process", 100, 200, T0 + 2000, 1);
 		synth_comm(&b1, 1, T0 + 1990, 100, 200, "newproc");
 		frame(c, &b0);
 		frame(c, &b1);
@@ -118,7 +127,8 @@ int main(int argc, char **argv)
 		frame(c, &b0);
 		pass(c);
 		/* renamed, began on CPU 1 (COMM there), ended on CPU 0 */
-		task_span(&b0, 2, "s2-after-rename", 100, 100, T0 + 2000);
+		task_span_on(&b0, 2, "s2-after-rename", 100, 100, T0 + 2000,
+			     1);
 		synth_comm(&b1, 1, T0 + 1990, 100, 100, "after");
 		frame(c, &b0);
 		frame(c, &b1);
@@ -137,7 +147,7 @@ int main(int argc, char **argv)
 		frame(c, &b0);
 		pass(c);
 	} else if (!strcmp(sc, "comm-flood")) {
-		char name[16];
+		char name[24];
 
 		for (i = 0; i < n; i++) {
 			snprintf(name, sizeof(name), "t%ld", i);
