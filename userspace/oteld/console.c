@@ -5,7 +5,7 @@
  * events, links and status.  A span whose parent is not in the batch is shown
  * as a root of its trace.  Strings are printed repaired to valid UTF-8
  * (utf8.c), as the OTLP encoders send them, with control characters and
- * '\\' escaped (\xNN, \u00NN, \\\\).
+ * '\' escaped (\xNN, \u00NN, \\).
  */
 #include <stdlib.h>
 #include <string.h>
