@@ -379,6 +379,12 @@ static notrace void pack_write(u8 *dst, const struct entry_pack *pk)
  * carries the count), in the span's count for the span itself and for an
  * event or link that is not the latest (they cannot be placed).
  */
+/* Dropped counts saturate: a count that wrapped would say "few". */
+static __always_inline void sat_add(u32 *count, u32 n)
+{
+	*count = *count > U32_MAX - n ? U32_MAX : *count + n;
+}
+
 static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
 				       const struct otel_kattr *attrs,
 				       unsigned int n, u32 *dropped)
@@ -387,7 +393,8 @@ static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
 
 	*dropped = 0;
 	if (target != OTEL_ATTR_TARGET_SPAN && target != span->target) {
-		span->dropped_attrs += n;	/* no such event or link, or not the latest */
+		/* no such event or link, or not the latest */
+		sat_add(&span->dropped_attrs, n);
 		return 0;
 	}
 	for (i = 0; i < n; i++)
@@ -400,7 +407,7 @@ static notrace unsigned int attr_admit(struct otel_kspan *span, u16 target,
 	}
 	take = min(valid, room);
 	if (target == OTEL_ATTR_TARGET_SPAN) {
-		span->dropped_attrs += n - take;
+		sat_add(&span->dropped_attrs, n - take);
 		span->attr_room -= take;
 	} else {
 		*dropped = n - take;
@@ -512,7 +519,8 @@ static notrace void note_comm(const struct otel_kspan *span)
 
 	BUILD_BUG_ON(sizeof(comm) != OTEL_COMM_LEN ||
 		     sizeof(current->comm) != OTEL_COMM_LEN);
-	memcpy(comm, current->comm, sizeof(comm));
+	/* a rename may race with this copy (see above): KCSAN, it is known */
+	data_race(memcpy(comm, current->comm, sizeof(comm)));
 	preempt_disable_notrace();
 	c = this_cpu_ptr(&otel_comm_cache[span->pid % OTEL_COMM_SLOTS]);
 	if (likely(c->pid == span->pid && c->gen == gen &&
@@ -817,7 +825,9 @@ notrace void __otel_kspan_begin(struct otel_kspan *span,
 			/* ids in the initial pid namespace, as perf's */
 			span->pid = task_pid_nr(current);
 			span->tgid = task_tgid_nr(current);
-			note_comm(span);
+			/* an idle task (pid 0) has no thread to name */
+			if (!is_idle_task(current))
+				note_comm(span);
 		} else {
 			span->pid = 0;
 			span->tgid = 0;
@@ -992,8 +1002,8 @@ notrace u16 __otel_kspan_add_event(struct otel_kspan *span, const char *name,
 	if (!recording(span))
 		return 0;
 	if (span->nr_events >= limit(&event_count_limit, OTEL_KSPAN_INDEX_MAX)) {
-		span->dropped_events++;
-		span->dropped_attrs += attrs ? n : 0;	/* nowhere to go */
+		/* its attributes go with it: not the span's (OTLP) */
+		sat_add(&span->dropped_events, 1);
 		return 0;
 	}
 	idx = ++span->nr_events;
@@ -1055,8 +1065,8 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 	if (!recording(span) || !context_valid(ctx))
 		return 0;
 	if (span->nr_links >= limit(&link_count_limit, OTEL_KSPAN_INDEX_MAX)) {
-		span->dropped_links++;
-		span->dropped_attrs += attrs ? n : 0;	/* nowhere to go */
+		/* its attributes go with it: not the span's (OTLP) */
+		sat_add(&span->dropped_links, 1);
 		return 0;
 	}
 	idx = ++span->nr_links;
@@ -1077,10 +1087,13 @@ notrace u16 __otel_kspan_add_link(struct otel_kspan *span,
 		r->index = idx;
 		r->nr_attrs = pk.count;
 		r->dropped_attributes = min_t(u32, dropped, U16_MAX);
+		/* what a u16 cannot hold goes in an ATTR record (u32) */
+		dropped -= r->dropped_attributes;
 		pack_write((u8 *)r + off, &pk);
 		otel_ring_commit(&r->hdr);
 	}
-	write_attr_records(span, span->target, attrs, n, &pos, left, vmax, 0);
+	write_attr_records(span, span->target, attrs, n, &pos, left, vmax,
+			   r ? dropped : 0);
 	return idx;
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_add_link);

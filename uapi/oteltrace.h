@@ -192,8 +192,9 @@ struct otel_attr_entry {
  * @nr_records:		records this span wrote before this one (EVENT, LINK,
  *			ATTR, SPAN_BEGIN), in any CPU's ring
  * @dropped_attributes:	span attributes cut by the span limits or invalid,
- *			and event or link attributes that had no event or
- *			link to go to (one that is not the latest)
+ *			and event or link attributes aimed at one that is
+ *			not the latest (not those of a dropped event or
+ *			link: they go with it); saturates at U32_MAX
  * @dropped_events:	events cut by the span limits
  * @dropped_links:	links cut by the span limits
  * @pid:		thread id of the task that began it, 0 in interrupt
@@ -364,8 +365,9 @@ struct otel_rec_link {
  * @tgid:	its process id, as otel_rec_span.tgid
  * @comm:	the task's comm, NUL-padded (not terminated when 16 long)
  *
- * Written in task context when a span begins and the CPU's small cache of
- * tasks it has named (pid and comm) misses: the task is new to it, or
+ * Written in task context (never for an idle task, pid 0) when a span
+ * begins and the CPU's small cache of tasks it has named (pid and comm)
+ * misses: the task is new to it, or
  * exec() or prctl(PR_SET_NAME) renamed it, or a reader opened the device
  * or cleared the rings since (every cache is forgotten then).  It lands in
  * the ring of the CPU the span began on, before the span's SPAN record was

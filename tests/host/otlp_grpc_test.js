@@ -76,9 +76,15 @@ async function oteld(cap, port, { args = [], env = {}, grpc: useGrpc = true } = 
 const sortSpans = (spans) => spans.map((s) => JSON.stringify(s)).sort();
 const ids = (rcv) => new Set(rcv.spans().map((s) => s.spanId));
 
-/* What the OTLP/HTTP (protobuf) path delivers for @cap: the reference. */
+/* gencap's anchor (mono 1 s): the strict check's clock for its captures. */
+const REAL0 = 1700000000000000000n;
+
+/*
+ * What the OTLP/HTTP (protobuf) path delivers for @cap: the reference,
+ * held to the strict check with the capture's clock.
+ */
 async function overHttp(cap, env = {}) {
-  const rcv = await http.start();
+  const rcv = await http.start({ strict: { refNs: () => REAL0 } });
   try {
     await oteld(cap, rcv.port, { env, grpc: false });
     assert.deepEqual(rcv.errors, []);
@@ -286,6 +292,22 @@ test('partial success in the reply: counted and logged, not retried', async () =
     assert.equal(r.stats.partial_rejected, 2);
     assert.equal(r.stats.export_retries, 0);
     assert.match(r.stderr, /partial success: the receiver rejected 2 spans: two spans too old/);
+  } finally { await rcv.close(); }
+});
+
+test('gRPC partial success goes through the shared check: a warning counted, logged once; rejected clamped to the spans sent, escaped', async () => {
+  const rcv = await grpc.start();
+  try {
+    rcv.partialNext(0, 'slow down');
+    rcv.partialNext(0, 'slow down');
+    rcv.partialNext(1000, 'too many\x1b[31m');
+    const r = await oteld(await gencap('many', '6'), rcv.port,
+      { args: ['--max-export-batch-size', '2'] });
+    assert.equal(r.stats.partial_warnings, 2);
+    assert.equal(r.stats.partial_rejected, 2);
+    assert.equal(r.stderr.match(/warning from the receiver \(logged once\): slow down/g).length, 1);
+    assert.match(r.stderr, /rejected 2 spans: too many\\x1b\[31m/);
+    assert.doesNotMatch(r.stderr, /\x1b/);
   } finally { await rcv.close(); }
 });
 

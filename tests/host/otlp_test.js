@@ -575,6 +575,24 @@ for (const [env, args, msg] of BAD) {
   });
 }
 
+test('the strict check flags an attribute with no value ({}) and one with an empty key', async () => {
+  const strict = require(path.join(path.dirname(process.env.RECEIVER), 'strict.js'));
+  const attr = (kv) => ({ resourceSpans: [{ resource: { attributes: [
+    { key: 'service.name', value: { stringValue: 's' } },
+    { key: 'telemetry.sdk.name', value: { stringValue: 'x' } },
+    { key: 'telemetry.sdk.language', value: { stringValue: 'c' } },
+    { key: 'telemetry.sdk.version', value: { stringValue: '1' } }] },
+  scopeSpans: [{ scope: { name: 'sc' }, spans: [{ traceId: traceId(1),
+    spanId: spanId(2), name: 'n', kind: 1, flags: 0x100, startTimeUnixNano: T(1e9),
+    endTimeUnixNano: T(1e9 + 10), attributes: [kv] }] }] }] });
+  /* what it says of attributes (Span.flags needs the raw protobuf) */
+  const said = (kv) => strict.check(attr(kv), null, null, { refNs: () => REAL0 })
+    .filter((x) => /attribute/.test(x)).join('\n');
+  assert.equal(said({ key: 'a', value: { intValue: 1 } }), '');
+  assert.match(said({ key: 'a', value: {} }), /attribute "a" has no value/);
+  assert.match(said({ key: '', value: { intValue: 1 } }), /attribute with an empty key/);
+});
+
 test('--stdout prints one tree per trace', async () => {
   const r = await run(OTELD, ['--input', await gencap('contract'), '--stdout']);
   assert.equal(r.code, 0, r.stderr);

@@ -879,7 +879,10 @@ TEST(duplicates_are_corrupt)
 /*
  * Attributes aimed at something the span does not have: event 0 (an EVENT
  * record with index 0), a link that never came, an event cut by the
- * limits: dropped, counted in dropped_attrs, never shown on another item.
+ * limits: dropped, never shown on another item, and never counted in the
+ * span's dropped_attrs (OTLP: the span's own attributes only).  Those of
+ * an event or link that cannot be named (index 0) count on it; those aimed
+ * at an item not there count in item_attrs_lost.
  */
 TEST(attributes_without_target_are_dropped)
 {
@@ -905,15 +908,18 @@ TEST(attributes_without_target_are_dropped)
 	assembler_feed(a, b.data, b.len);
 	ASSERT_EQ(1, o.n);
 	EXPECT_FALSE(o.s[0]->incomplete);
-	EXPECT_EQ(4 + 2 + 1 + 1 + 2 + 1, o.s[0]->dropped_attrs);
+	EXPECT_EQ(4, o.s[0]->dropped_attrs);
+	EXPECT_EQ(1 + 1 + 2, counter(&stats.item_attrs_lost));
 	ASSERT_EQ(1, o.s[0]->nr_attrs);
 	EXPECT_STREQ("mine", o.s[0]->attrs[0].key);
 	ASSERT_EQ(2, o.s[0]->nr_events);
 	EXPECT_STREQ("zero", o.s[0]->events[0].name);
+	EXPECT_EQ(2, o.s[0]->events[0].dropped_attrs);
 	/* event 0 matches no attribute target, the span's above all */
 	EXPECT_NE(OTEL_ATTR_TARGET_SPAN, o.s[0]->events[0].index);
 	EXPECT_EQ(0, count_target(o.s[0], o.s[0]->events[0].index));
 	EXPECT_EQ(1, o.s[0]->nr_links);
+	EXPECT_EQ(1, o.s[0]->links[0].dropped_attrs);
 	EXPECT_EQ(0, count_target(o.s[0], OTEL_ATTR_TARGET_LINK |
 					  o.s[0]->links[0].index));
 	release(&o);
@@ -925,7 +931,7 @@ TEST(attributes_without_target_are_dropped)
  * Per-event and per-link dropped attribute counts: from the EVENT and LINK
  * records, from ATTR records aimed at them (even when the ATTR comes
  * first), and the relay's own bound; a count aimed at an event the span
- * does not have goes to the span's count.
+ * does not have is not the span's: counted in item_attrs_lost.
  */
 TEST(item_dropped_counts)
 {
@@ -952,7 +958,8 @@ TEST(item_dropped_counts)
 	EXPECT_EQ(2 + 4, o.s[0]->events[0].dropped_attrs);
 	ASSERT_EQ(1, o.s[0]->nr_links);
 	EXPECT_EQ(3 + 6, o.s[0]->links[0].dropped_attrs);
-	EXPECT_EQ(1 + 5, o.s[0]->dropped_attrs);
+	EXPECT_EQ(1, o.s[0]->dropped_attrs);
+	EXPECT_EQ(1, counter(&stats.item_attrs_lost));
 	release(&o);
 	assembler_free(a);
 	buf_free(&b);
@@ -1150,6 +1157,364 @@ TEST(partial_success_warning_logged_once)
 	EXPECT_EQ(NULL, strstr(strstr(log, "deprecated field") + 1,
 			       "deprecated field"));
 	EXPECT_NE(NULL, strstr(log, "another"));
+}
+
+/*
+ * proto3 JSON: an int64 is a number or a decimal string, in range, no '+'
+ * or space; null is the field's default.  Out of range is no answer (not
+ * 2^63 - 1 spans rejected).
+ */
+TEST(partial_success_json_proto3)
+{
+	char msg[64];
+	char big[128];
+
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":"
+				    "99999999999999999999999}}", msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":"
+				    "\"99999999999999999999999\"}}", msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":"
+				    "9223372036854775808}}", msg));
+	EXPECT_EQ(INT64_MAX, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":"
+					   "\"9223372036854775807\"}}", msg));
+	EXPECT_EQ(0, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":"
+				   "-9223372036854775808}}", msg));
+	snprintf(big, sizeof(big), "{\"partialSuccess\":{\"rejectedSpans\":%s}}",
+		 "1234567890123456789012345678901234567890123456789012345678901234567890");
+	EXPECT_EQ(-1, JSON_REJECTED(big, msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":\" 5\"}}",
+				    msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":\"+5\"}}",
+				    msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":\"5 \"}}",
+				    msg));
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":\"\"}}",
+				    msg));
+	EXPECT_EQ(1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":1,"
+				   "\"errorMessage\":null}}", msg));
+	EXPECT_STREQ("", msg);
+	EXPECT_EQ(0, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":null,"
+				   "\"errorMessage\":\"w\"}}", msg));
+	EXPECT_STREQ("w", msg);
+	EXPECT_EQ(-1, JSON_REJECTED("{\"partialSuccess\":{\"rejectedSpans\":true}}",
+				    msg));
+}
+
+/*
+ * Rejected spans count up to the spans sent; the receiver's text reaches
+ * the log escaped: no control byte, no invalid UTF-8.
+ */
+TEST(partial_success_clamped_and_escaped)
+{
+	static const char body[] =
+		"{\"partialSuccess\":{\"rejectedSpans\":\"1000\","
+		"\"errorMessage\":\"a\\nFAKE LINE\\u001b[31m\\u0085\xff\"}}";
+	char log[4096] = "";
+	FILE *saved = stderr, *mem;
+
+	mem = fmemopen(log, sizeof(log) - 1, "w");
+	ASSERT_NE(NULL, mem);
+	stderr = mem;
+	partial_set_sent(3);
+	partial_success_check(true, body, strlen(body));
+	partial_set_sent(0);
+	fflush(mem);
+	stderr = saved;
+	fclose(mem);
+	EXPECT_EQ(3, counter(&stats.partial_rejected));
+	EXPECT_NE(NULL, strstr(log, "rejected 3 spans: a\\x0aFAKE LINE\\x1b[31m"
+			       "\\u0085" UTF8_REPLACEMENT));
+	EXPECT_EQ(NULL, strchr(log, '\x1b'));
+	EXPECT_EQ(NULL, strstr(log, "\xc2\x85"));
+	/* one line only */
+	ASSERT_NE(NULL, strchr(log, '\n'));
+	EXPECT_EQ('\0', strchr(log, '\n')[1]);
+}
+
+/* A name for the terminal: control bytes escaped, UTF-8 repaired. */
+TEST(utf8_escape_for_logs)
+{
+	char out[64];
+
+	EXPECT_EQ(strlen("a\\x1b\\x0a\\\\b" UTF8_REPLACEMENT "\xc3\xa9"),
+		  utf8_escape("a\x1b\n\\b\xff\xc3\xa9", 8, out, sizeof(out)));
+	EXPECT_STREQ("a\\x1b\\x0a\\\\b" UTF8_REPLACEMENT "\xc3\xa9", out);
+	/* whole characters only */
+	utf8_escape("ab\x01", 3, out, 5);
+	EXPECT_STREQ("ab", out);
+	utf8_escape("\x7f", 1, out, sizeof(out));
+	EXPECT_STREQ("\\x7f", out);
+}
+
+/* Two spans of task 100 after a COMM: hold logic helpers. */
+static void task_span(struct buf *b, struct synth_span *s, uint64_t id,
+		      uint16_t begin_cpu, uint16_t end_cpu, uint32_t pid,
+		      uint32_t tgid, uint64_t t)
+{
+	sstart(s, id, id, t);
+	s->pid = pid;
+	s->tgid = tgid;
+	s->begin_cpu = begin_cpu;
+	s->begin_context = OTEL_CTX_TASK;
+	synth_end(b, s, end_cpu, T0 + t + 100, 0, 0, 0);
+}
+
+/*
+ * A pid recycled by another process is not named with the old one's name:
+ * it waits for its own COMM (here in the other ring, later in the pass).
+ */
+TEST(recycled_pid_is_not_named_by_the_old_process)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_span s;
+	struct buf b = { 0 }, c = { 0 };
+
+	synth_comm(&b, 0, T0, 100, 100, "oldproc");
+	task_span(&b, &s, 1, 0, 0, 100, 100, 10);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(1, o.n);
+	EXPECT_STREQ("oldproc", o.s[0]->thread_name);
+	assembler_pass_end(a);
+	b.len = 0;
+	task_span(&b, &s, 2, 0, 0, 100, 200, 2000);
+	synth_comm(&c, 1, T0 + 1990, 100, 200, "newproc");
+	assembler_feed(a, b.data, b.len);
+	EXPECT_EQ(1, o.n);		/* waits */
+	EXPECT_TRUE(assembler_held(a));
+	assembler_feed(a, c.data, c.len);
+	assembler_pass_end(a);
+	ASSERT_EQ(2, o.n);
+	EXPECT_STREQ("newproc", o.s[1]->thread_name);
+	EXPECT_FALSE(assembler_held(a));
+	/* never named in the new process: unnamed, counted */
+	b.len = 0;
+	task_span(&b, &s, 3, 0, 0, 100, 300, 3000);
+	assembler_feed(a, b.data, b.len);
+	assembler_pass_end(a);
+	assembler_pass_end(a);
+	ASSERT_EQ(3, o.n);
+	EXPECT_STREQ("", o.s[2]->thread_name);
+	EXPECT_EQ(1, counter(&stats.names_unresolved));
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+/*
+ * A span begun (on CPU 1) after a rename whose COMM is in CPU 1's ring,
+ * not read yet when the SPAN (CPU 0's ring) is: the old name is not taken;
+ * the span waits for the end of the pass.  A span whose begin CPU's ring
+ * was read past its start takes the table's name at once.
+ */
+TEST(renamed_task_span_waits_for_the_new_name)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_span s;
+	struct buf b = { 0 }, c = { 0 };
+
+	synth_comm(&b, 1, T0, 100, 100, "before");
+	task_span(&b, &s, 1, 1, 1, 100, 100, 10);
+	assembler_feed(a, b.data, b.len);
+	assembler_pass_end(a);
+	ASSERT_EQ(1, o.n);
+	EXPECT_STREQ("before", o.s[0]->thread_name);
+	b.len = 0;
+	task_span(&b, &s, 2, 1, 0, 100, 100, 2000);
+	synth_comm(&c, 1, T0 + 1990, 100, 100, "after");
+	assembler_feed(a, b.data, b.len);
+	EXPECT_EQ(1, o.n);		/* held: CPU 1 not read up to its start */
+	assembler_feed(a, c.data, c.len);
+	assembler_pass_end(a);
+	ASSERT_EQ(2, o.n);
+	EXPECT_STREQ("after", o.s[1]->thread_name);
+	/* begun and ended on CPU 1: its ring is read past the start */
+	b.len = 0;
+	task_span(&b, &s, 3, 1, 1, 100, 100, 3000);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(3, o.n);
+	EXPECT_STREQ("after", o.s[2]->thread_name);
+	/* no newer COMM comes in the pass: the name there is taken */
+	b.len = 0;
+	task_span(&b, &s, 4, 2, 0, 100, 100, 4000);
+	assembler_feed(a, b.data, b.len);
+	EXPECT_EQ(3, o.n);
+	assembler_pass_end(a);
+	ASSERT_EQ(4, o.n);
+	EXPECT_STREQ("after", o.s[3]->thread_name);
+	EXPECT_EQ(0, counter(&stats.names_unresolved));
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+/*
+ * prctl(PR_SET_NAME, "") is legal: the task is named "", its spans get no
+ * thread.name (OTel: no empty attribute) and do not wait; nothing corrupt.
+ * A COMM of pid 0 (an idle task; an older kernel module wrote them) is not
+ * corrupt either, and names nothing.
+ */
+TEST(empty_and_idle_comm_are_not_corrupt)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct attr where[SPAN_WHERE_MAX];
+	struct synth_span s;
+	struct buf b = { 0 };
+
+	synth_comm(&b, 0, T0, 100, 100, "oldname");
+	synth_comm(&b, 0, T0 + 5, 100, 100, "");
+	synth_comm(&b, 0, T0 + 6, 0, 0, "swapper/0");
+	task_span(&b, &s, 1, 0, 0, 100, 100, 10);
+	task_span(&b, &s, 2, 0, 0, 0, 0, 20);
+	assembler_feed(a, b.data, b.len);
+	EXPECT_EQ(0, counter(&stats.records_corrupt));
+	EXPECT_EQ(3, counter(&stats.records_comm));
+	ASSERT_EQ(2, o.n);		/* neither waits */
+	EXPECT_STREQ("", o.s[0]->thread_name);
+	EXPECT_EQ(4, span_where_attrs(o.s[0], where));	/* no thread.name */
+	EXPECT_EQ(2, span_where_attrs(o.s[1], where));	/* pid 0: no thread */
+	assembler_pass_end(a);
+	assembler_pass_end(a);
+	EXPECT_EQ(0, counter(&stats.names_unresolved));
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+}
+
+/* The table holds COMM_SLOTS names: one pushed out is counted. */
+TEST(evicted_names_are_counted)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct buf b = { 0 };
+	uint32_t i;
+
+	for (i = 0; i < 20000; i++)
+		synth_comm(&b, 0, T0 + i, 1000 + i, 1000 + i, "t");
+	assembler_feed(a, b.data, b.len);
+	EXPECT_EQ(20000, counter(&stats.records_comm));
+	EXPECT_LE(20000 - 16384, counter(&stats.names_evicted));
+	EXPECT_GT(20000, counter(&stats.names_evicted));
+	assembler_free(a);
+	buf_free(&b);
+}
+
+/*
+ * An event or link dropped by the relay's bound takes its attributes (and
+ * their dropped count) with it: not the span's droppedAttributesCount.
+ */
+TEST(dropped_items_do_not_count_as_span_attributes)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_attrs two = { 0 };
+	struct synth_span s, to;
+	struct buf b = { 0 };
+	unsigned int i;
+
+	sstart(&s, 1, 2, 0);
+	sspan(&to, 3, 4);
+	synth_int(&two, "a", 1);
+	synth_int(&two, "b", 2);
+	for (i = 1; i <= SPAN_MAX_EVENTS + 1; i++)
+		synth_event_dropped(&b, &s, 0, T0 + i, i, "e", &two, 5);
+	for (i = 1; i <= SPAN_MAX_LINKS + 1; i++)
+		synth_link_dropped(&b, &s, 0, i, &to, &two, 7);
+	synth_end(&b, &s, 0, T0 + 1000, 0, 0, 0);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(1, o.n);
+	EXPECT_EQ(0, o.s[0]->dropped_attrs);
+	EXPECT_EQ(1, o.s[0]->dropped_events);
+	EXPECT_EQ(1, o.s[0]->dropped_links);
+	EXPECT_EQ(5, o.s[0]->events[0].dropped_attrs);
+	EXPECT_EQ(7, o.s[0]->links[0].dropped_attrs);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+}
+
+/*
+ * Dropped counts aimed at 65,534 distinct events and links: bounded work
+ * (SPAN_MAX_EVENTS + SPAN_MAX_LINKS targets kept), the rest counted.
+ */
+TEST(item_drop_targets_are_bounded)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_span s;
+	struct buf b = { 0 };
+	struct timespec t0, t1;
+	long i;
+
+	sstart(&s, 1, 2, 0);
+	for (i = 0; i < 65534; i++)
+		synth_attr_dropped(&b, &s, 0,
+				   (uint16_t)((i % 0x7fff) + 1) |
+				   (i & 0x8000 ? OTEL_ATTR_TARGET_LINK : 0) |
+				   (i >= 0x7fff ? OTEL_ATTR_TARGET_LINK : 0),
+				   NULL, 3);
+	synth_event_dropped(&b, &s, 0, T0 + 1, 1, "ev", NULL, 1);
+	synth_end(&b, &s, 0, T0 + 100, 0, 0, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assembler_feed(a, b.data, b.len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ASSERT_EQ(1, o.n);
+	EXPECT_EQ(1 + 3, o.s[0]->events[0].dropped_attrs);
+	EXPECT_EQ(0, o.s[0]->dropped_attrs);
+	EXPECT_EQ(65534 - 1, counter(&stats.item_attrs_lost));
+	/* quadratic took 46 s under ASan; bounded, well under 5 s */
+	EXPECT_GT(5, t1.tv_sec - t0.tv_sec);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+}
+
+/*
+ * Anchors that convert as the last one kept (periodic re-anchors, no step)
+ * do not push steps out of the history; a span older than the oldest kept
+ * is converted with it, counted (clock_too_old).
+ */
+TEST(anchor_history_keeps_steps)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o, 16);
+	struct synth_span s;
+	struct buf b = { 0 };
+	struct anchor an;
+	uint64_t i;
+
+	/* 200 re-anchors without a step: the first anchor still holds */
+	for (i = 1; i <= 200; i++) {
+		an.mono_ns = T0 + i * 1000;
+		an.real_ns = REAL0 + i * 1000 + (i & 1) * 10;	/* jitter */
+		assembler_set_anchor(a, &an);
+	}
+	sstart(&s, 1, 1, 10);
+	synth_end(&b, &s, 0, T0 + 20, 0, 0, 0);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(1, o.n);
+	EXPECT_EQ(REAL0 + 10, o.s[0]->start);
+	EXPECT_EQ(0, counter(&stats.clock_too_old));
+	/* 70 steps of 1 h: a span older than the 64 kept is counted */
+	for (i = 1; i <= 70; i++) {
+		an.mono_ns = T0 + 1000000 + i * 1000000;
+		an.real_ns = REAL0 + 1000000 + i * 1000000 +
+			     i * 3600 * T0;
+		assembler_set_anchor(a, &an);
+	}
+	b.len = 0;
+	sstart(&s, 1, 2, 10);
+	synth_end(&b, &s, 0, T0 + 20, 0, 0, 0);
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(2, o.n);
+	EXPECT_EQ(1, counter(&stats.clock_too_old));
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
 }
 
 TEST(attribute_limit_counts_drops)

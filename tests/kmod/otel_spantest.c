@@ -12,7 +12,8 @@
  *		out-of-order pair "t.ooo.a"/"t.ooo.b" and a root "t.ooo.after"
  *   attrs	"t.attrs": one attribute of each type and edge values
  *   limits	"t.limits.attrs" (130 attributes), "t.limits.events" (131
- *		events), "t.limits.links" (129 links), "t.limits.evattrs" (an
+ *		events, the last 3 with an attribute), "t.limits.links" (129
+ *		links, the last with an attribute), "t.limits.evattrs" (an
  *		event with 130 attributes, then one aimed at an older event)
  *   events	"t.events": events with time and attributes, links with
  *		attributes
@@ -236,16 +237,20 @@ static void cmd_limits(void)
 		otel_kspan_set_int(&s, "t.i", i);
 	otel_kspan_end(&s);
 
+	/* the 3 events and the link cut carry attributes: not the span's */
+	a = OTEL_KATTR_INT("t.i", 1);
 	otel_kspan_begin(&s, "t.limits.events", T_KIND);
 	for (i = 0; i < 131; i++)
-		otel_kspan_add_event(&s, "t.ev");
+		otel_kspan_add_event_attrs(&s, "t.ev", 0, i < 128 ? NULL : &a,
+					   i < 128 ? 0 : 1);
 	otel_kspan_end(&s);
 
 	otel_kspan_begin_child(&other, NULL, "t.limits.target", T_KIND);
 	otel_kspan_get_context(&other, &ctx);
 	otel_kspan_begin(&s, "t.limits.links", T_KIND);
 	for (i = 0; i < 129; i++)
-		otel_kspan_add_link(&s, &ctx, NULL, 0);
+		otel_kspan_add_link(&s, &ctx, i < 128 ? NULL : &a,
+				    i < 128 ? 0 : 1);
 	otel_kspan_end(&s);
 	otel_kspan_end(&other);
 

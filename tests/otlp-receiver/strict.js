@@ -12,8 +12,9 @@
  *    passes its capture's clock), events inside their span, no child
  *    starting before its parent (checked across every request received);
  *  - strings: valid UTF-8 (the decoders refuse anything else), no lone
- *    surrogate from JSON escapes, attribute keys unique in each list, every
- *    value exactly one of the scalar kinds oteld writes;
+ *    surrogate from JSON escapes, attribute keys non-empty and unique in
+ *    each list, every value exactly one of the scalar kinds oteld writes
+ *    (an empty AnyValue is flagged);
  *  - flags: Span.flags bits 0-9 only, 0x200 only with 0x100; Link.flags
  *    the W3C flags only (a LINK record says nothing of is_remote);
  *  - kind 1..5 (0 only if the driver gave none), status code 0..2, a
@@ -68,6 +69,7 @@ function checkAttrs(v, where, list) {
   const seen = new Set();
   for (const kv of list || []) {
     if (typeof kv.key !== 'string') v.push(`${where}: attribute without a key`);
+    else if (kv.key === '') v.push(`${where}: attribute with an empty key`);
     if (seen.has(kv.key)) v.push(`${where}: attribute key "${kv.key}" twice`);
     seen.add(kv.key);
     if (LONE_SURROGATE.test(kv.key)) v.push(`${where}: key "${kv.key}" has a lone surrogate`);
@@ -78,6 +80,8 @@ function checkAttrs(v, where, list) {
       'intValue', 'doubleValue'].includes(k));
     if (kinds.length > 1 || others.length)
       v.push(`${where}: attribute "${kv.key}" has values ${Object.keys(val)}`);
+    else if (!kinds.length)
+      v.push(`${where}: attribute "${kv.key}" has no value`);
     if (typeof val.stringValue === 'string' && LONE_SURROGATE.test(val.stringValue))
       v.push(`${where}: attribute "${kv.key}" has a lone surrogate`);
   }

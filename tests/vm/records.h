@@ -660,8 +660,8 @@ static inline void rec_link_rec(struct rec_db *db, struct rec_span *s,
 }
 
 /*
- * A COMM: 48 bytes, task context, no span id, a pid, a name NUL-padded
- * after its end (and not empty).
+ * A COMM: 48 bytes, task context, no span id, a pid (never an idle task's
+ * 0), a name NUL-padded after its end ("" is one).
  */
 static inline void rec_comm_rec(struct rec_db *db, const uint8_t *p,
 				size_t size)
@@ -677,8 +677,8 @@ static inline void rec_comm_rec(struct rec_db *db, const uint8_t *p,
 		return;
 	}
 	len = strnlen(r->comm, OTEL_COMM_LEN);
-	if (!len || !rec_is_zero((const uint8_t *)r->comm + len,
-				 OTEL_COMM_LEN - len)) {
+	/* "" is a name: prctl(PR_SET_NAME, "") */
+	if (!rec_is_zero((const uint8_t *)r->comm + len, OTEL_COMM_LEN - len)) {
 		rec_bad(db, "comm name or padding", r->hdr.type);
 		return;
 	}

@@ -308,6 +308,7 @@ TEST_F(api, limits_count_what_they_cut)
 	EXPECT_EQ(128, s->nr_events);
 	EXPECT_EQ(128, s->nr_records);
 	EXPECT_EQ(3, s->dropped_events);
+	EXPECT_EQ(0, s->dropped_attrs);	/* the cut events' went with them */
 	for (i = 0, n = 0; i < s->nr_events; i++) {
 		if (s->events[i].index >= 1 && s->events[i].index <= 128 &&
 		    !seen[s->events[i].index]++)
@@ -321,6 +322,7 @@ TEST_F(api, limits_count_what_they_cut)
 	EXPECT_EQ(128, s->nr_links);
 	EXPECT_EQ(128, s->nr_records);
 	EXPECT_EQ(1, s->dropped_links);
+	EXPECT_EQ(0, s->dropped_attrs);	/* the cut link's went with it */
 
 	/*
 	 * 130 on event 1 (2 cut), each an ATTR record aimed at it, then one

@@ -38,12 +38,16 @@
  * converted after a wall-clock step and the re-anchor that followed it is
  * off by nothing: what it says is what the wall clock said when it ran.
  *
- * COMM records name tasks: the table maps a pid to its comm, and a span
- * begun in a task is given its name (struct span.thread_name) when it is
- * finished.  The COMM may sit in another CPU's ring, read later in the same
- * pass or, at worst, in the next one: a span whose task is not named yet
- * waits until the end of the next pass (assembler_pass_end()), then goes
- * out without a name, counted (names_unresolved).  The timers (grace, span timeout) run on
+ * COMM records name tasks: the table maps a pid (and its tgid) to its
+ * comm, and a span begun in a task is given its name (struct
+ * span.thread_name) when it is finished.  The COMM may sit in another CPU's
+ * ring, read later in the same pass or, at worst, in the next one: a span
+ * whose task is not named yet (or whose pid the table knows in another
+ * process: recycled) waits until the end of the next pass
+ * (assembler_pass_end()), then goes out without a name, counted
+ * (names_unresolved).  One whose task is named, but by a COMM older than
+ * the span while the ring of the CPU it began on was not read up to its
+ * start (a rename's COMM may be there), waits for the end of this pass.  The timers (grace, span timeout) run on
  * CLOCK_MONOTONIC as oteld reads it when reading live rings, and on the
  * replay clock in a replay (see advance_clock()).
  */
@@ -58,6 +62,11 @@
 #define EXPIRE_EVERY_NS 100000000ull	/* 100 ms: the timers' resolution */
 #define GONE_SLOTS	4096		/* remembered ids of incomplete spans */
 #define COMM_SLOTS	16384		/* task names, two ways per pid */
+#define RING_CPUS	65536		/* otel_rec_hdr.cpu is a __u16 */
+/* anchors closer than this to the last one kept say nothing new */
+#define ANCHOR_EPSILON_NS 100000ull	/* 100 us */
+/* distinct events and links a span keeps dropped counts for, at most */
+#define SPAN_MAX_ITEM_DROPS (SPAN_MAX_EVENTS + SPAN_MAX_LINKS)
 #define MAX_CLOCK_JUMP_NS (3600ull * 1000000000ull)	/* see advance_clock() */
 
 /*
@@ -84,13 +93,21 @@ struct assembler {
 	/* anchors by mono_ns, oldest first; the last one is current */
 	struct anchor anchors[ANCHOR_HISTORY];
 	size_t nr_anchors;
+	bool anchors_trimmed;	/* the oldest ones were let go */
 	/* pid -> comm from COMM records; slot pairs, older one replaced */
 	struct comm_entry {
 		uint32_t pid, tgid;
 		uint64_t seq;
+		uint64_t time_ns;	/* its COMM's, CLOCK_MONOTONIC */
 		char comm[OTEL_COMM_LEN + 1];
 	} *comms;
 	uint64_t comm_seq;
+	/*
+	 * by CPU: the latest time the ring stamped on a record read from its
+	 * ring (an EVENT's excepted), to tell whether a COMM it wrote before
+	 * a span began may still be unread (resolve_name())
+	 */
+	uint64_t *ring_seen;
 	/* finished spans waiting for their task's name (linked by ->next) */
 	struct span *pend_new, *pend_old;
 	span_sink sink;
@@ -212,9 +229,11 @@ struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 		n <<= 1;
 	a->buckets = calloc(n, sizeof(*a->buckets));
 	a->comms = calloc(COMM_SLOTS, sizeof(*a->comms));
-	if (!a->buckets || !a->comms) {
+	a->ring_seen = calloc(RING_CPUS, sizeof(*a->ring_seen));
+	if (!a->buckets || !a->comms || !a->ring_seen) {
 		free(a->buckets);
 		free(a->comms);
+		free(a->ring_seen);
 		free(a);
 		return NULL;
 	}
@@ -244,32 +263,57 @@ void assembler_set_max_record(struct assembler *a, size_t max)
 	a->max_record = max ? max : OTEL_REC_MAX_SIZE;
 }
 
+/* Does @an convert like @last, to within ANCHOR_EPSILON_NS? */
+static bool same_offset(const struct anchor *last, const struct anchor *an)
+{
+	uint64_t t = anchor_to_real(last, an->mono_ns);
+	uint64_t d = t > an->real_ns ? t - an->real_ns : an->real_ns - t;
+
+	return d <= ANCHOR_EPSILON_NS;
+}
+
 /*
  * An anchor is a CLOCK_MONOTONIC reading too: a replay's clock follows it.
  * It holds from its mono_ns on; one read earlier than anchors already kept
- * (a capture spliced by hand) replaces them.
+ * (a capture spliced by hand) replaces them.  One that converts as the
+ * last one kept does (the periodic re-anchor when the wall clock was not
+ * stepped) is not kept: the history holds the last ANCHOR_HISTORY steps,
+ * not the last minutes.
  */
 void assembler_set_anchor(struct assembler *a, const struct anchor *an)
 {
 	while (a->nr_anchors &&
 	       a->anchors[a->nr_anchors - 1].mono_ns >= an->mono_ns)
 		a->nr_anchors--;
+	if (a->nr_anchors &&
+	    same_offset(&a->anchors[a->nr_anchors - 1], an)) {
+		advance_clock(a, an->mono_ns);
+		return;
+	}
 	if (a->nr_anchors == ANCHOR_HISTORY) {
 		memmove(a->anchors, a->anchors + 1,
 			(ANCHOR_HISTORY - 1) * sizeof(a->anchors[0]));
 		a->nr_anchors--;
+		a->anchors_trimmed = true;
 	}
 	a->anchors[a->nr_anchors++] = *an;
 	advance_clock(a, an->mono_ns);
 }
 
-/* The anchor current at CLOCK_MONOTONIC @t: the latest read by then. */
+/*
+ * The anchor current at CLOCK_MONOTONIC @t: the latest read by then.  A
+ * time older than the oldest anchor kept, when older ones were let go, is
+ * converted with the oldest, counted (clock_too_old): the wall clock was
+ * stepped more than ANCHOR_HISTORY times since.
+ */
 static const struct anchor *anchor_at(const struct assembler *a, uint64_t t)
 {
 	size_t i = a->nr_anchors;
 
 	while (i > 1 && a->anchors[i - 1].mono_ns > t)
 		i--;
+	if (i == 1 && a->anchors_trimmed && t < a->anchors[0].mono_ns)
+		atomic_fetch_add(&stats.clock_too_old, 1);
 	return &a->anchors[i - 1];
 }
 
@@ -282,18 +326,28 @@ static struct comm_entry *comm_slots(const struct assembler *a, uint32_t pid)
 	return &a->comms[(v >> 40) % (COMM_SLOTS / 2) * 2];
 }
 
-static const char *comm_find(const struct assembler *a, uint32_t pid)
+/*
+ * The name of thread @pid of process @tgid.  A pid recycled by another
+ * process (another tgid) is not named with the old one's name: unknown
+ * until the new task's COMM comes.
+ */
+static const struct comm_entry *comm_find(const struct assembler *a,
+					  uint32_t pid, uint32_t tgid)
 {
-	struct comm_entry *e = comm_slots(a, pid);
+	const struct comm_entry *e = comm_slots(a, pid);
 
-	if (e[0].pid == pid && e[0].comm[0])
-		return e[0].comm;
-	if (e[1].pid == pid && e[1].comm[0])
-		return e[1].comm;
+	if (e[0].pid == pid && e[0].tgid == tgid)
+		return &e[0];
+	if (e[1].pid == pid && e[1].tgid == tgid)
+		return &e[1];
 	return NULL;
 }
 
-/* Name @pid: its slot, an empty one, or the pair's older one. */
+/*
+ * Name @pid: its slot, an empty one, or the pair's older one; a task's name
+ * pushed out so is counted (names_evicted): the table holds COMM_SLOTS
+ * tasks, fewer when pids collide.
+ */
 static void comm_set(struct assembler *a, const struct otel_rec_comm *r)
 {
 	struct comm_entry *e = comm_slots(a, r->pid);
@@ -302,40 +356,62 @@ static void comm_set(struct assembler *a, const struct otel_rec_comm *r)
 	if (e[0].pid != r->pid &&
 	    (e[1].pid == r->pid || e[1].seq < e[0].seq))
 		e++;
+	if (e->pid && e->pid != r->pid)
+		atomic_fetch_add(&stats.names_evicted, 1);
 	e->pid = r->pid;
 	e->tgid = r->tgid;
 	e->seq = ++a->comm_seq;
+	e->time_ns = r->hdr.time_ns;
 	memcpy(e->comm, r->comm, len);
 	e->comm[len] = '\0';
 }
 
+/*
+ * A name may be "" (prctl(PR_SET_NAME, "")): the task is named, with no
+ * name, and its spans carry no thread.name.  pid 0, an idle task, has no
+ * thread to name (the kernel writes no COMM for it; an older one did):
+ * counted, not kept.
+ */
 static void decode_comm(struct assembler *a, size_t size)
 {
 	const struct otel_rec_comm *r = &a->rec.comm;
 
-	/* a pid, and a name: the kernel never names a task "" or pid 0 */
-	if (size < sizeof(*r) || !r->pid || !r->comm[0]) {
+	if (size < sizeof(*r)) {
 		atomic_fetch_add(&stats.records_corrupt, 1);
 		return;
 	}
 	atomic_fetch_add(&stats.records_comm, 1);
 	advance_clock(a, r->hdr.time_ns);
-	comm_set(a, r);
+	if (r->pid)
+		comm_set(a, r);
 }
 
 /* Does @s wait for a name?  A span begun in a task, not named yet. */
 static bool wants_name(const struct span *s)
 {
-	return s->begin_context == OTEL_CTX_TASK && s->pid && !s->thread_name[0];
+	return s->begin_context == OTEL_CTX_TASK && s->pid && !s->named;
 }
 
-static bool resolve_name(const struct assembler *a, struct span *s)
+/*
+ * Name @s from the table.  The name its task had when the span began is
+ * the latest COMM written before the span's start: the kernel writes one
+ * in the ring of the CPU the span began on, before the span starts, when
+ * the task is new to that CPU or was renamed.  While that ring has not been
+ * read up to the span's start, a newer COMM than the table's may still
+ * come: with @may_hold the span then waits (for the end of the pass).
+ */
+static bool resolve_name(const struct assembler *a, struct span *s,
+			 bool may_hold)
 {
-	const char *name = comm_find(a, s->pid);
+	const struct comm_entry *e = comm_find(a, s->pid, s->tgid);
 
-	if (!name)
+	if (!e)
 		return false;
-	snprintf(s->thread_name, sizeof(s->thread_name), "%s", name);
+	if (may_hold && e->time_ns < s->start_mono &&
+	    a->ring_seen[s->begin_cpu] < s->start_mono)
+		return false;
+	memcpy(s->thread_name, e->comm, sizeof(s->thread_name));
+	s->named = true;
 	return true;
 }
 
@@ -347,6 +423,11 @@ uint64_t assembler_last_time(const struct assembler *a)
 size_t assembler_open(const struct assembler *a)
 {
 	return a->open;
+}
+
+bool assembler_held(const struct assembler *a)
+{
+	return a->pend_new || a->pend_old;
 }
 
 /* ---- attribute entries ---- */
@@ -477,7 +558,8 @@ static void sat_add(uint32_t *count, uint32_t n)
 /*
  * Attributes dropped for the event or link @target (which may arrive
  * later): kept with the span, counted on the item when it is finished
- * (place_item_drops()).  Out of memory they count as the span's.
+ * (place_item_drops()).  Never on the span: its droppedAttributesCount
+ * counts the span's own attributes only.
  */
 static void item_drop(struct span *s, uint16_t target, uint32_t n)
 {
@@ -492,10 +574,15 @@ static void item_drop(struct span *s, uint16_t target, uint32_t n)
 			return;
 		}
 	}
-	d = s->alloc == SPAN_PARTS ?
+	/*
+	 * A span keeps at most SPAN_MAX_EVENTS events and SPAN_MAX_LINKS
+	 * links: the counts of more targets than that (a hostile stream)
+	 * are let go, counted, which keeps this search bounded.
+	 */
+	d = s->alloc == SPAN_PARTS && s->nr_item_drops < SPAN_MAX_ITEM_DROPS ?
 	    realloc(s->item_drops, (s->nr_item_drops + 1) * sizeof(*d)) : NULL;
 	if (!d) {
-		sat_add(&s->dropped_attrs, n);
+		atomic_fetch_add(&stats.item_attrs_lost, 1);
 		return;
 	}
 	s->item_drops = d;
@@ -713,11 +800,6 @@ undo:
 }
 
 /* Count the @nr entries at @off as attributes with nowhere to go. */
-static void drop_entries(struct span *s, unsigned int nr)
-{
-	while (nr--)
-		drop_attr(s, TARGET_NOWHERE, false);
-}
 
 /* ---- the identity of a span: ids, names, start ---- */
 
@@ -1021,12 +1103,16 @@ static bool has_link(const struct span *s, uint16_t index)
 	return false;
 }
 
-/* An event's or link's own attributes, or dropped if unaddressable. */
+/*
+ * An event's or link's own attributes; those of one that cannot be named
+ * by an attribute target are dropped, counted on it (*@dropped).
+ */
 static bool add_item_entries(struct span *s, const uint8_t *rec, size_t off,
-			     unsigned int nr, uint16_t target)
+			     unsigned int nr, uint16_t target,
+			     uint32_t *dropped)
 {
 	if (target == TARGET_NOWHERE) {
-		drop_entries(s, nr);
+		sat_add(dropped, nr);
 		return true;
 	}
 	return add_entries(s, rec, off, nr, target, ORDER_ITEM);
@@ -1050,9 +1136,8 @@ static bool apply_event(struct span *s, const struct otel_rec_event *r)
 	if (target != TARGET_NOWHERE && has_event(s, r->index))
 		return false;	/* the kernel numbers events once */
 	if (s->nr_events >= SPAN_MAX_EVENTS) {
+		/* its attributes go with it: not the span's (OTLP) */
 		sat_add(&s->dropped_events, 1);
-		drop_entries(s, r->nr_attrs);
-		sat_add(&s->dropped_attrs, r->dropped_attributes);
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		return true;
 	}
@@ -1068,7 +1153,7 @@ static bool apply_event(struct span *s, const struct otel_rec_event *r)
 	if (!n->name)
 		return false;
 	if (!add_item_entries(s, (const uint8_t *)r, r->attrs_offset,
-			      r->nr_attrs, target)) {
+			      r->nr_attrs, target, &n->dropped_attrs)) {
 		free(n->name);
 		return false;
 	}
@@ -1089,9 +1174,8 @@ static bool apply_link(struct span *s, const struct otel_rec_link *r)
 	if (target != TARGET_NOWHERE && has_link(s, r->index))
 		return false;	/* the kernel numbers links once */
 	if (s->nr_links >= SPAN_MAX_LINKS) {
+		/* its attributes go with it: not the span's (OTLP) */
 		sat_add(&s->dropped_links, 1);
-		drop_entries(s, r->nr_attrs);
-		sat_add(&s->dropped_attrs, r->dropped_attributes);
 		atomic_fetch_add(&stats.span_items_dropped, 1);
 		return true;
 	}
@@ -1099,16 +1183,17 @@ static bool apply_link(struct span *s, const struct otel_rec_link *r)
 	if (!n)
 		return false;
 	s->links = n;
+	n = &s->links[s->nr_links];
+	n->dropped_attrs = r->dropped_attributes;
 	if (!add_item_entries(s, (const uint8_t *)r, sizeof(*r), r->nr_attrs,
-			      target))
+			      target, &n->dropped_attrs))
 		return false;
-	n = &s->links[s->nr_links++];
+	s->nr_links++;
 	/* index 0 stays 0: OTEL_ATTR_TARGET_LINK | 0 is nobody's target */
 	n->index = target == TARGET_NOWHERE ? 0 : r->index;
 	memcpy(n->trace_id, r->trace_id, sizeof(n->trace_id));
 	memcpy(n->span_id, r->span_id, sizeof(n->span_id));
 	n->trace_flags = r->trace_flags;
-	n->dropped_attrs = r->dropped_attributes;
 	return true;
 }
 
@@ -1173,8 +1258,9 @@ static void place_item_drops(struct span *s)
 					placed = true;
 				}
 		}
+		/* the item is not there (dropped, counted, or lost) */
 		if (!placed)
-			sat_add(&s->dropped_attrs, s->item_drops[i].n);
+			atomic_fetch_add(&stats.item_attrs_lost, 1);
 	}
 	s->nr_item_drops = 0;
 }
@@ -1190,7 +1276,7 @@ static void prune_attrs(struct span *s)
 			continue;
 		}
 		free_attr(s, &s->attrs[i]);
-		sat_add(&s->dropped_attrs, 1);
+		atomic_fetch_add(&stats.item_attrs_lost, 1);
 	}
 	s->nr_attrs = kept;
 }
@@ -1299,6 +1385,7 @@ static void deliver(struct assembler *a, struct span *s, bool incomplete)
 	const struct anchor *an = anchor_at(a, s->start);
 	size_t i;
 
+	s->start_mono = s->start;
 	s->start = anchor_to_real(an, s->start);
 	s->end = anchor_to_real(an, s->end);
 	for (i = 0; i < s->nr_events; i++)
@@ -1313,7 +1400,7 @@ static void deliver(struct assembler *a, struct span *s, bool incomplete)
 	} else {
 		atomic_fetch_add(&stats.spans_complete, 1);
 	}
-	if (wants_name(s) && !resolve_name(a, s)) {
+	if (wants_name(s) && !resolve_name(a, s, true)) {
 		pend(&a->pend_new, s);
 		return;
 	}
@@ -1329,8 +1416,8 @@ static void release_pending(struct assembler *a, struct span *list,
 	for (s = list; s; s = next) {
 		next = s->next;
 		s->next = NULL;
-		if (resolve_name(a, s) || last) {
-			if (!s->thread_name[0])
+		if (resolve_name(a, s, false) || last) {
+			if (!s->named)
 				atomic_fetch_add(&stats.names_unresolved, 1);
 			a->sink(s, a->arg);
 		} else {
@@ -1560,6 +1647,9 @@ static void decode(struct assembler *a, size_t size)
 {
 	const struct otel_rec_hdr *h = &a->rec.hdr;
 
+	/* an EVENT's time may come from the driver, the others' from the ring */
+	if (h->type != OTEL_REC_EVENT && h->time_ns > a->ring_seen[h->cpu])
+		a->ring_seen[h->cpu] = h->time_ns;
 	if (h->type == OTEL_REC_RAW) {
 		atomic_fetch_add(&stats.records_raw, 1);
 		return;
@@ -1674,6 +1764,7 @@ void assembler_free(struct assembler *a)
 	}
 	block_cache_drain(&a->blocks);
 	free(a->comms);
+	free(a->ring_seen);
 	free(a->buckets);
 	free(a);
 }

@@ -4,7 +4,8 @@
  * children under their parent by start time, with duration, attributes,
  * events, links and status.  A span whose parent is not in the batch is shown
  * as a root of its trace.  Strings are printed repaired to valid UTF-8
- * (utf8.c), as the OTLP encoders send them.
+ * (utf8.c), as the OTLP encoders send them, with control characters and
+ * '\' escaped (\xNN, \u00NN, \\).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +23,27 @@ static void hex(FILE *f, const uint8_t *p, size_t n)
 		fprintf(f, "%02x", *p++);
 }
 
-/* @s repaired to valid UTF-8. */
+/*
+ * @s repaired to valid UTF-8, control characters escaped (utf8_escape()):
+ * a name from a task or a driver does not drive the terminal.
+ */
 static void text(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t left = strlen((const char *)p), n;
+	size_t n = strlen(s ? s : "");
+	char small[256], *out = small;
 
-	while (left) {
-		switch (utf8_next(p, left, &n)) {
-		case UTF8_OK:
-			fwrite(p, 1, n, f);
-			break;
-		case UTF8_BAD:
-			fputs(UTF8_REPLACEMENT, f);
-			break;
-		case UTF8_CUT:
-			return;
-		}
-		p += n;
-		left -= n;
+	/* at most 4 bytes out for each byte in, and the NUL */
+	if (4 * n + 1 > sizeof(small))
+		out = malloc(4 * n + 1);
+	if (!out) {
+		fputs("(out of memory)", f);
+		return;
 	}
+	utf8_escape(s ? s : "", n, out, 4 * n + 1 > sizeof(small) ?
+		    4 * n + 1 : sizeof(small));
+	fputs(out, f);
+	if (out != small)
+		free(out);
 }
 
 static void print_value(FILE *f, const struct attr *a)

@@ -105,6 +105,7 @@ static void send_batch(struct worker *w, struct span *const *spans,
 		wait = deadline - now;
 		if (wait > (uint64_t)c->timeout_ms)
 			wait = c->timeout_ms;
+		partial_set_sent(n);
 		switch (w->grpc ?
 			grpc_post(w->grpc, w->enc.body, w->enc.len, wait,
 				  &retry_after, why, sizeof(why)) :

@@ -250,10 +250,8 @@ static int inflate_reply(struct grpc *g, const uint8_t *msg, size_t len)
 static void check_partial(struct grpc *g)
 {
 	const uint8_t *msg;
-	char text[256] = "";
 	bool compressed;
 	size_t len;
-	long long n;
 	int ret;
 
 	ret = grpc_frame_parse(g->resp.data, g->resp.len, &compressed, &msg,
@@ -272,12 +270,7 @@ static void check_partial(struct grpc *g)
 		msg = g->inflated.data;
 		len = g->inflated.len;
 	}
-	n = otlp_proto_rejected(msg, len, text, sizeof(text));
-	if (n > 0) {
-		atomic_fetch_add(&stats.partial_rejected, n);
-		log_msg("partial success: the receiver rejected %lld spans: %s",
-			n, text);
-	}
+	partial_success_check(false, msg, len);
 }
 
 enum send_result grpc_post(struct grpc *g, const void *body, size_t len,

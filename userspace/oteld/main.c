@@ -196,14 +196,15 @@ static void housekeeping(struct relay *r, bool force)
 }
 
 /*
- * How long poll() may sleep: a tick while spans are open (their timers),
- * else until the next housekeeping, so an idle relay stays asleep.
+ * How long poll() may sleep: a tick while spans are open (their timers) or
+ * wait for their task's name (the end of the next pass lets them go), else
+ * until the next housekeeping, so an idle relay stays asleep.
  */
 static int poll_timeout(struct relay *r)
 {
 	uint64_t now = mono_ms(), next;
 
-	if (assembler_open(r->as))
+	if (assembler_open(r->as) || assembler_held(r->as))
 		return TICK_MS;
 	next = r->last_anchor + REANCHOR_MS;
 	if (r->last_stats + r->cfg.stats_interval_ms < next)

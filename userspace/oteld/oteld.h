@@ -84,6 +84,7 @@ struct span {
 	uint16_t begin_cpu;	/* CPU the span began on */
 	uint8_t begin_context;	/* enum otel_context it began in */
 	char thread_name[OTEL_COMM_LEN + 1];	/* its comm; "" if unknown */
+	bool named;		/* thread_name is its task's ("" may be) */
 	struct attr *attrs;
 	struct event *events;
 	struct link *links;
@@ -110,6 +111,7 @@ struct span {
 	size_t nr_item_drops;
 	uint32_t nr_seen, nr_expected;
 	uint64_t first_mono, end_seen_mono;
+	uint64_t start_mono;		/* start, CLOCK_MONOTONIC */
 	struct span *hnext;		/* hash chain */
 	struct span *prev, *next;	/* age list, then queue */
 };
@@ -209,6 +211,7 @@ struct stats {
 	atomic_ullong clock_jumps, clock_steps;
 	atomic_ullong records_comm, names_unresolved, partial_warnings;
 	atomic_ullong grpc_details_too_big;
+	atomic_ullong names_evicted, item_attrs_lost, clock_too_old;
 };
 
 extern struct stats stats;
@@ -254,6 +257,8 @@ void assembler_flush(struct assembler *a);
 /* The replay clock: latest ring-stamped record time or anchor. */
 uint64_t assembler_last_time(const struct assembler *a);
 size_t assembler_open(const struct assembler *a);
+/* Spans finished but held for their task's name (assembler_pass_end()). */
+bool assembler_held(const struct assembler *a);
 
 /* ---- queue.c ---- */
 struct queue;
@@ -308,8 +313,13 @@ long long otlp_proto_rejected(const void *body, size_t len, char *msg,
 /* ---- partial.c ---- */
 long long otlp_json_rejected(const void *body, size_t len, char *msg,
 			     size_t msglen);
-/* Count and log the partial success of a 2xx answer's body, if any. */
+/*
+ * Count and log the partial success of a 2xx answer's body (OTLP/JSON or
+ * protobuf), if any; rejected spans count up to the spans of the request
+ * this thread sent last, set before sending with partial_set_sent().
+ */
 void partial_success_check(bool json, const void *body, size_t len);
+void partial_set_sent(size_t n);
 
 /* ---- http.c ---- */
 struct http;

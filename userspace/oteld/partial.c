@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "oteld.h"
+#include "utf8.h"
 
 #define JSON_MAX_DEPTH	64
 #define WARNINGS_KEPT	64	/* distinct warnings remembered */
@@ -145,11 +146,39 @@ static bool string(struct json *j, char *out, size_t cap)
 	return eat(j, '"');
 }
 
-/* A number; *@v gets its integer value when it is an integer. */
+/*
+ * An int64 in decimal, the whole of @s[0..@n): an optional '-', then digits
+ * only (no sign '+', no space); false when not one, or out of range.
+ */
+static bool int64_of(const char *s, size_t n, long long *v)
+{
+	unsigned long long u = 0, max = (unsigned long long)INT64_MAX;
+	bool neg = n && *s == '-';
+	size_t i = neg;
+
+	if (i == n)
+		return false;
+	if (neg)
+		max++;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (u > (max - (unsigned)(s[i] - '0')) / 10)
+			return false;
+		u = u * 10 + (unsigned)(s[i] - '0');
+	}
+	*v = neg ? (long long)(0 - u) : (long long)u;
+	return true;
+}
+
+/*
+ * A number; *@integer says whether it is written as an integer, and *@v
+ * gets its value then (@v may be NULL); false when invalid, or an integer
+ * out of int64's range asked for in @v.
+ */
 static bool number(struct json *j, long long *v, bool *integer)
 {
 	const char *s = j->p;
-	char buf[64], *end;
 
 	ws(j);
 	s = j->p;
@@ -180,11 +209,8 @@ static bool number(struct json *j, long long *v, bool *integer)
 		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
 			j->p++;
 	}
-	if (*integer && v && (size_t)(j->p - s) < sizeof(buf)) {
-		memcpy(buf, s, j->p - s);
-		buf[j->p - s] = '\0';
-		*v = strtoll(buf, &end, 10);
-	}
+	if (*integer && v)
+		return int64_of(s, (size_t)(j->p - s), v);
 	return true;
 }
 
@@ -275,25 +301,38 @@ struct partial {
 	size_t msglen;
 };
 
-/* ExportTracePartialSuccess: rejectedSpans (int64: a string or a number). */
+/*
+ * ExportTracePartialSuccess, as proto3 JSON maps it: rejectedSpans is an
+ * int64, a number or a decimal string (in range, no '+' or space); null
+ * is a field's default (0, "").
+ */
 static bool partial_member(struct json *j, const char *key, void *arg)
 {
 	struct partial *ps = arg;
-	char num[32], *end;
+	char num[32];
 	bool integer;
 
 	if (!strcmp(key, "rejectedSpans") || !strcmp(key, "rejected_spans")) {
+		ps->rejected = 0;
+		if (literal(j, "null"))
+			return true;
 		ws(j);
 		if (j->p < j->end && *j->p == '"') {
-			if (!string(j, num, sizeof(num)))
+			/* 20 digits and a sign at most: longer is too long */
+			if (!string(j, num, sizeof(num)) ||
+			    strlen(num) > 20)
 				return false;
-			ps->rejected = strtoll(num, &end, 10);
-			return end != num && !*end;
+			return int64_of(num, strlen(num), &ps->rejected);
 		}
 		return number(j, &ps->rejected, &integer) && integer;
 	}
-	if (!strcmp(key, "errorMessage") || !strcmp(key, "error_message"))
+	if (!strcmp(key, "errorMessage") || !strcmp(key, "error_message")) {
+		if (ps->msglen)
+			ps->msg[0] = '\0';
+		if (literal(j, "null"))
+			return true;
 		return string(j, ps->msg, ps->msglen);
+	}
 	return value(j);
 }
 
@@ -329,6 +368,14 @@ long long otlp_json_rejected(const void *body, size_t len, char *msg,
 
 /* ---- what is logged ---- */
 
+/* Spans in the request this thread sent last (partial_set_sent()). */
+static _Thread_local size_t sent_spans;
+
+void partial_set_sent(size_t n)
+{
+	sent_spans = n;
+}
+
 static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t warned[WARNINGS_KEPT];
 static size_t nr_warned;
@@ -359,23 +406,32 @@ static bool first_time(const char *msg)
 	return first;
 }
 
+/*
+ * The receiver's text goes to the log escaped (utf8_escape()): no control
+ * byte or invalid UTF-8 from the network reaches a terminal or a log file.
+ * Rejected spans are at most the spans sent (partial_set_sent()): a
+ * receiver saying more is believed for those only.
+ */
 void partial_success_check(bool json, const void *body, size_t len)
 {
-	char msg[512];
+	char msg[512], esc[512];
 	long long n;
 
 	if (!len)
 		return;
 	n = json ? otlp_json_rejected(body, len, msg, sizeof(msg)) :
 		   otlp_proto_rejected(body, len, msg, sizeof(msg));
+	utf8_escape(msg, strlen(msg), esc, sizeof(esc));
+	if (n > 0 && sent_spans && (unsigned long long)n > sent_spans)
+		n = (long long)sent_spans;
 	if (n > 0) {
 		atomic_fetch_add(&stats.partial_rejected, n);
 		log_msg("partial success: the receiver rejected %lld spans: %s",
-			n, msg[0] ? msg : "(no message)");
+			n, esc[0] ? esc : "(no message)");
 	} else if (n == 0 && msg[0]) {
 		atomic_fetch_add(&stats.partial_warnings, 1);
 		if (first_time(msg))
 			log_msg("partial success: warning from the receiver "
-				"(logged once): %s", msg);
+				"(logged once): %s", esc);
 	}
 }

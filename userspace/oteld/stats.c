@@ -31,6 +31,8 @@ static const struct {
 	COUNTER(clock_jumps), COUNTER(clock_steps), COUNTER(records_comm),
 	COUNTER(names_unresolved), COUNTER(partial_warnings),
 	COUNTER(grpc_details_too_big),
+	COUNTER(names_evicted), COUNTER(item_attrs_lost),
+	COUNTER(clock_too_old),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))

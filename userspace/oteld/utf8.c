@@ -18,6 +18,7 @@
  * F4 80..8F 80..BF 80..BF.  No overlong forms, surrogates or code points
  * past U+10FFFF.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -131,5 +132,47 @@ size_t utf8_repair(const char *s, size_t n, char *out)
 		}
 		i += len;
 	}
+	return o;
+}
+
+size_t utf8_escape(const char *s, size_t n, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, len, k;
+	char esc[8];
+	const char *put;
+
+	if (!cap)
+		return 0;
+	while (n) {
+		enum utf8_kind kind = utf8_next(p, n, &len);
+
+		put = esc;
+		if (kind == UTF8_CUT)
+			break;
+		if (kind == UTF8_BAD) {
+			put = UTF8_REPLACEMENT;
+			k = UTF8_REPLACEMENT_LEN;
+		} else if (len == 1 && (*p < 0x20 || *p == 0x7f)) {
+			k = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		} else if (len == 1 && *p == '\\') {
+			k = 2;
+			memcpy(esc, "\\\\", 2);
+		} else if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			/* U+0080..U+009F: C1 controls (0x9b is CSI) */
+			k = (size_t)snprintf(esc, sizeof(esc), "\\u%04x",
+					     (unsigned int)p[1]);
+		} else {
+			put = (const char *)p;
+			k = len;
+		}
+		if (o + k >= cap)
+			break;
+		memcpy(out + o, put, k);
+		o += k;
+		p += len;
+		n -= len;
+	}
+	out[o] = '\0';
 	return o;
 }

@@ -23,5 +23,12 @@ size_t utf8_valid_prefix(const char *s, size_t n);
 size_t utf8_repaired_len(const char *s, size_t n);
 /* Write @s repaired to @out (utf8_repaired_len() bytes); returns that. */
 size_t utf8_repair(const char *s, size_t n, char *out);
+/*
+ * @s for a log line or a terminal, NUL-ended in @out (@cap > 0 bytes,
+ * whole characters only): ill-formed sequences repaired, control
+ * characters (C0, DEL, C1) and '\\' written as \xNN, \u00NN and \\.
+ * Returns the bytes written.
+ */
+size_t utf8_escape(const char *s, size_t n, char *out, size_t cap);
 
 #endif
