@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return 2;
-	c = capture_create(out, &anchor, 2);
+	c = capture_create(out, &anchor, 2, 0);
 	if (!c)
 		return 1;
 	if (!strcmp(sc, "empty-comm")) {
