@@ -375,7 +375,11 @@ test('a capture flagged as marking passes replays its first pass as live', async
 const M0 = 5000000000n;
 const R0 = 1600000000123456789n;
 const M1 = M0 + 10000000000n;	/* 10 s later, as oteld re-anchors */
-const R1 = R0 + 10000000000n + 777n;	/* the wall clock moved 777 ns more */
+/*
+ * The wall clock moved 1.000777 ms more: past the 100 us by which oteld
+ * keeps a new anchor (docs/oteld.md, "Clock"), so spans after it use it.
+ */
+const R1 = R0 + 10000000000n + 1000777n;
 function handCapture() {
   const c0 = commRecord({ pid: 4343, tgid: 4340, comm: 'hand-named', cpu: 0, time: M0 + 1500n });
   const c = spanRecord({ trace: traceHex(1), span: spanHex(3), parent: spanHex(1),
