@@ -174,12 +174,7 @@ struct grpc *grpc_new(const struct config *c)
 	curl_easy_setopt(g->curl, CURLOPT_READDATA, g);
 	curl_easy_setopt(g->curl, CURLOPT_SEEKFUNCTION, on_seek);
 	curl_easy_setopt(g->curl, CURLOPT_SEEKDATA, g);
-	curl_easy_setopt(g->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(g->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(g->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(g->curl, CURLOPT_WRITEDATA, g);
-	curl_easy_setopt(g->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(g->curl, CURLOPT_HEADERDATA, g);
+	http_easy_common(g->curl, c, on_body, on_header, g);
 	if (!tls && h2c_reuse_broken()) {
 		static atomic_flag said = ATOMIC_FLAG_INIT;
 
@@ -191,12 +186,6 @@ struct grpc *grpc_new(const struct config *c)
 				">= 8.0 can)", curl_version_info(
 				CURLVERSION_NOW)->version);
 	}
-	if (c->ca_file)
-		curl_easy_setopt(g->curl, CURLOPT_CAINFO, c->ca_file);
-	if (c->client_cert)
-		curl_easy_setopt(g->curl, CURLOPT_SSLCERT, c->client_cert);
-	if (c->client_key)
-		curl_easy_setopt(g->curl, CURLOPT_SSLKEY, c->client_key);
 	return g;
 err:
 	grpc_free(g);

@@ -62,6 +62,24 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+void http_easy_common(CURL *curl, const struct config *c,
+		      curl_write_callback on_body, curl_write_callback on_header,
+		      void *arg)
+{
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, arg);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, arg);
+	if (c->ca_file)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_file);
+	if (c->client_cert)
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, c->client_cert);
+	if (c->client_key)
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, c->client_key);
+}
+
 struct http *http_new(const struct config *c)
 {
 	struct http *h = calloc(1, sizeof(*h));
@@ -99,18 +117,7 @@ struct http *http_new(const struct config *c)
 	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-	if (c->ca_file)
-		curl_easy_setopt(h->curl, CURLOPT_CAINFO, c->ca_file);
-	if (c->client_cert)
-		curl_easy_setopt(h->curl, CURLOPT_SSLCERT, c->client_cert);
-	if (c->client_key)
-		curl_easy_setopt(h->curl, CURLOPT_SSLKEY, c->client_key);
+	http_easy_common(h->curl, c, on_body, on_header, h);
 	return h;
 err:
 	http_free(h);

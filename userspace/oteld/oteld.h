@@ -18,6 +18,7 @@
 #ifndef OTELD_H
 #define OTELD_H
 
+#include <curl/curl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -332,6 +333,13 @@ enum send_result {
 };
 
 struct http *http_new(const struct config *c);
+/*
+ * What the HTTP and gRPC exporters set alike on their libcurl handle: no
+ * signals, TCP keep-alive, the body and header callbacks, the TLS files.
+ */
+void http_easy_common(CURL *curl, const struct config *c,
+		      curl_write_callback on_body, curl_write_callback on_header,
+		      void *arg);
 void http_free(struct http *h);
 /* One POST; *retry_after_ms is set from Retry-After (or -1). */
 enum send_result http_post(struct http *h, const void *body, size_t len,
