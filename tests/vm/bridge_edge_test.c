@@ -18,13 +18,8 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "bridge_util.h"
 #include "span_util.h"
-
-static const uint8_t tid[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d,
-				 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e,
-				 0x47, 0x36 };
-static const uint8_t sid[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02,
-				0xb7 };
 
 FIXTURE(edge) {
 	int fd;
@@ -44,37 +39,11 @@ FIXTURE_TEARDOWN(edge)
 	span_unload(self->fd);
 }
 
-static int bridge_set(int fd, const char *name, unsigned int mode)
-{
-	struct otel_bridge_req req = { .size = sizeof(req), .mode = mode };
-
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	return ioctl(fd, OTEL_IOC_SET_BRIDGE, &req) ? -errno : 0;
-}
-
 static uint64_t bridge_dropped(int fd, const char *name)
 {
 	struct otel_bridge_req req;
-	unsigned int i;
 
-	for (i = 0;; i++) {
-		memset(&req, 0, sizeof(req));
-		req.size = sizeof(req);
-		req.index = i;
-		if (ioctl(fd, OTEL_IOC_GET_BRIDGE, &req))
-			return ~0ull;
-		if (!strcmp(req.name, name))
-			return req.dropped;
-	}
-}
-
-static int set_context(int fd)
-{
-	struct otel_context_req req = { .trace_flags = OTEL_TRACE_FLAG_SAMPLED };
-
-	memcpy(req.trace_id, tid, 16);
-	memcpy(req.span_id, sid, 8);
-	return ioctl(fd, OTEL_IOC_SET_TASK_CONTEXT, &req) ? -errno : 0;
+	return bridge_get(fd, name, &req) ? ~0ull : req.dropped;
 }
 
 static int64_t attr_int(const struct rec_span *s, const char *key)

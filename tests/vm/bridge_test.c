@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "bridge_util.h"
 #include "span_util.h"
 
 /* How a command runs as a child of $TRACEPARENT (argv: CTX_EXEC, then it). */
@@ -20,12 +21,6 @@
 #define TRACE_HEX	"4bf92f3577b34da6a3ce929d0e0e4736"
 #define SPAN_HEX	"00f067aa0ba902b7"
 #define TRACEPARENT	"00-" TRACE_HEX "-" SPAN_HEX "-01"
-
-static const uint8_t tid[16] = { 0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d,
-				 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e,
-				 0x47, 0x36 };
-static const uint8_t sid[8] = { 0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02,
-				0xb7 };
 
 FIXTURE(bridge) {
 	int fd;
@@ -43,40 +38,6 @@ FIXTURE_TEARDOWN(bridge)
 {
 	rec_db_free(&self->db);
 	span_unload(self->fd);
-}
-
-/* OTEL_IOC_SET_BRIDGE: 0 or -errno. */
-static int bridge_set(int fd, const char *name, unsigned int mode)
-{
-	struct otel_bridge_req req = { .size = sizeof(req), .mode = mode };
-
-	snprintf(req.name, sizeof(req.name), "%s", name);
-	return ioctl(fd, OTEL_IOC_SET_BRIDGE, &req) ? -errno : 0;
-}
-
-/* OTEL_IOC_GET_BRIDGE of the bridge called @name: 0 or -errno. */
-static int bridge_get(int fd, const char *name, struct otel_bridge_req *out)
-{
-	unsigned int i;
-
-	for (i = 0;; i++) {
-		memset(out, 0, sizeof(*out));
-		out->size = sizeof(*out);
-		out->index = i;
-		if (ioctl(fd, OTEL_IOC_GET_BRIDGE, out))
-			return -errno;
-		if (!strcmp(out->name, name))
-			return 0;
-	}
-}
-
-static int set_context(int fd)
-{
-	struct otel_context_req req = { .trace_flags = OTEL_TRACE_FLAG_SAMPLED };
-
-	memcpy(req.trace_id, tid, 16);
-	memcpy(req.span_id, sid, 8);
-	return ioctl(fd, OTEL_IOC_SET_TASK_CONTEXT, &req) ? -errno : 0;
 }
 
 static int64_t attr_int(const struct rec_span *s, const char *key)
