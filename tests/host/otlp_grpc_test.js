@@ -16,6 +16,7 @@ const assert = require('assert/strict');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { makePki } = require('./pki.js');
 const { spawn } = require('child_process');
 const http = require(process.env.RECEIVER);
 const grpc = require(process.env.GRPC_RECEIVER);
@@ -339,30 +340,9 @@ test('a message over the server\'s limit: RESOURCE_EXHAUSTED, dropped and counte
   } finally { await rcv.close(); }
 });
 
-/* A CA, a server certificate for 127.0.0.1, a client certificate. */
-async function makePki() {
-  const d = fs.mkdtempSync(path.join(tmp, 'pki-'));
-  const f = (n) => path.join(d, n);
-  const ssl = async (...a) => {
-    const r = await run('openssl', a);
-    assert.equal(r.code, 0, r.stderr);
-  };
-  fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-subj', '/CN=oteld-test-ca', '-keyout', f('ca.key'), '-out', f('ca.pem'));
-  for (const [n, cn] of [['server', '127.0.0.1'], ['client', 'oteld-client']]) {
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`,
-      '-keyout', f(`${n}.key`), '-out', f(`${n}.csr`));
-    await ssl('x509', '-req', '-in', f(`${n}.csr`), '-CA', f('ca.pem'), '-CAkey',
-      f('ca.key'), '-CAcreateserial', '-days', '2', '-out', f(`${n}.pem`),
-      ...(n === 'server' ? ['-extfile', f('san.ext')] : []));
-  }
-  return f;
-}
-
 test('TLS (ALPN h2): CA-verified server, mTLS, host:port means TLS', async () => {
-  if (!fs.existsSync('/usr/bin/openssl')) return;
-  const f = await makePki();
+  /* setup installs openssl: makePki() fails loudly without it */
+  const f = makePki(tmp);
   const rd = (n) => fs.readFileSync(f(n));
   const rcv = await grpc.start({ tls: { key: rd('server.key'), cert: rd('server.pem'), ca: rd('ca.pem') } });
   try {

@@ -13,6 +13,7 @@ const assert = require('assert/strict');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { makePki } = require('./pki.js');
 const { spawn } = require('child_process');
 const receiver = require(process.env.RECEIVER);
 
@@ -603,30 +604,9 @@ test('--stdout prints one tree per trace', async () => {
   assert.match(r.stdout, /demo\.unended .* INCOMPLETE/);
 });
 
-/* A CA, a server certificate for 127.0.0.1, a client certificate. */
-async function makePki() {
-  const d = fs.mkdtempSync(path.join(tmp, 'pki-'));
-  const f = (n) => path.join(d, n);
-  const ssl = async (...a) => {
-    const r = await run('openssl', a);
-    assert.equal(r.code, 0, r.stderr);
-  };
-  fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-subj', '/CN=oteld-test-ca', '-keyout', f('ca.key'), '-out', f('ca.pem'));
-  for (const [n, cn] of [['server', '127.0.0.1'], ['client', 'oteld-client']]) {
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`,
-      '-keyout', f(`${n}.key`), '-out', f(`${n}.csr`));
-    await ssl('x509', '-req', '-in', f(`${n}.csr`), '-CA', f('ca.pem'), '-CAkey',
-      f('ca.key'), '-CAcreateserial', '-days', '2', '-out', f(`${n}.pem`),
-      ...(n === 'server' ? ['-extfile', f('san.ext')] : []));
-  }
-  return f;
-}
-
 test('TLS: CA-verified server, client certificate and key (mTLS)', async () => {
   /* setup installs openssl: makePki() fails loudly without it */
-  const f = await makePki();
+  const f = makePki(tmp);
   const rd = (n) => fs.readFileSync(f(n));
   const rcv = await start({ tls: { key: rd('server.key'), cert: rd('server.pem'), ca: rd('ca.pem') } });
   try {
