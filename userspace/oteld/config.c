@@ -356,21 +356,6 @@ err:
 	return -1;
 }
 
-static char *make_endpoint(const char *base, bool append)
-{
-	size_t len = strlen(base) + sizeof("/v1/traces");
-	char *e = malloc(len);
-
-	if (!e)
-		return NULL;
-	if (!append)
-		snprintf(e, len, "%s", base);
-	else
-		snprintf(e, len, "%s%sv1/traces", base,
-			 base[strlen(base) - 1] == '/' ? "" : "/");
-	return e;
-}
-
 static char *dup_or_null(const char *s)
 {
 	return s && *s ? strdup(s) : NULL;
@@ -405,11 +390,10 @@ static int apply(struct config *c, const char **val, const char **src)
 		if (grpc_endpoint(ep, !strcasecmp(ins, "true"), &c->endpoint,
 				  why, sizeof(why)))
 			return bad(ep_src, ep, why);
-	} else {
-		if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
-			return bad(ep_src, ep,
-				   "expected an http:// or https:// URL");
-		c->endpoint = make_endpoint(ep, !traces_ep);
+	} else if (http_endpoint(ep, !traces_ep, &c->endpoint, why,
+				 sizeof(why))) {
+		/* base URL + v1/traces, query kept (endpoint.c) */
+		return bad(ep_src, ep, why);
 	}
 	if (!strcmp(z, "gzip"))
 		c->gzip = true;

@@ -190,6 +190,15 @@ char *percent_decode(const char *s, size_t len);
 /* As percent_decode(), *outlen the decoded length (a %00 shows in it). */
 char *percent_decode_n(const char *s, size_t len, size_t *outlen);
 
+/*
+ * ---- endpoint.c ----
+ * The OTLP/HTTP URL to post to, in *@out (malloc'd): @url checked with
+ * libcurl's URL API, "v1/traces" appended to its path if @append_signal
+ * (OTEL_EXPORTER_OTLP_ENDPOINT), its query kept.  0, or -1 with @why.
+ */
+int http_endpoint(const char *url, bool append_signal, char **out,
+		  char *why, size_t whylen);
+
 /* ---- resource.c ---- */
 struct resource {
 	struct attr *attrs;
