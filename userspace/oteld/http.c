@@ -4,6 +4,13 @@
  * every request it sends (so its connection is kept alive), with the
  * configured headers, TLS files and timeout.  It classifies the answer;
  * export.c decides on retries.
+ *
+ * Redirects are followed as HTTP says (the OTLP specification leaves the
+ * answers it does not list to HTTP): up to HTTP_MAX_REDIRECTS of them, the
+ * POST and its body sent again to the new location (301, 302 and 303 too:
+ * OTLP has nothing to GET), never from https to http.  libcurl sends no
+ * Authorization or Cookie header to another host.  Every request starts
+ * from the configured endpoint.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -14,6 +21,7 @@
 #include "oteld.h"
 
 #define MAX_RESPONSE (4u << 20)	/* OTLP: read at most 4 MiB of answer */
+#define HTTP_MAX_REDIRECTS 5
 
 struct http {
 	CURL *curl;
@@ -21,6 +29,8 @@ struct http {
 	const struct config *c;
 	struct buf resp;
 	long retry_after_ms;
+	bool redirect_logged;
+	char location[512];	/* the last Location: answered */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -33,12 +43,31 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* Retry-After: delay-seconds or an HTTP-date. */
+/* Location: kept to say where a redirect not followed went. */
+static void keep_location(struct http *h, const char *p, size_t len)
+{
+	while (len && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
+		       p[len - 1] == ' '))
+		len--;
+	if (len >= sizeof(h->location))
+		len = sizeof(h->location) - 1;
+	memcpy(h->location, p, len);
+	h->location[len] = '\0';
+}
+
+/* Retry-After: delay-seconds or an HTTP-date; Location. */
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct http *h = arg;
 	size_t len = size * n;
 	char v[128];
+
+	if (len > 9 && !strncasecmp(p, "Location:", 9))
+		keep_location(h, p + 9, len - 9);
 
 	if (len > 12 && len < sizeof(v) + 12 &&
 	    !strncasecmp(p, "Retry-After:", 12)) {
@@ -115,6 +144,12 @@ struct http *http_new(const struct config *c)
 	}
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
 	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRECTS);
+	curl_easy_setopt(h->curl, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+	curl_easy_setopt(h->curl, CURLOPT_REDIR_PROTOCOLS_STR,
+			 strncasecmp(c->endpoint, "https:", 6) ? "http,https" :
+			 "https");
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
 	http_easy_common(h->curl, c, on_body, on_header, h);
@@ -135,6 +170,39 @@ void http_free(struct http *h)
 	free(h);
 }
 
+/* The endpoint answered with a redirect that was followed: say so once. */
+static void redirected(struct http *h)
+{
+	char *url = NULL;
+	long n = 0;
+
+	if (curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_COUNT, &n) || !n)
+		return;
+	curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url);
+	if (!h->redirect_logged)
+		log_msg("%s redirects to %s (%ld redirect%s followed; set the "
+			"endpoint there to save a round trip)", h->c->endpoint,
+			url ? url : "?", n, n > 1 ? "s" : "");
+	else
+		log_debug("redirected to %s", url ? url : "?");
+	h->redirect_logged = true;
+}
+
+/* Why a request failed, with the redirect it failed on, if any. */
+static void redirect_failed(struct http *h, CURLcode rc, char *why,
+			    size_t whylen)
+{
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL && h->location[0])
+		snprintf(why, whylen, "a redirect to %s not followed (%s: "
+			 "http or https, never https to http)", h->location,
+			 curl_easy_strerror(rc));
+	else if (rc == CURLE_TOO_MANY_REDIRECTS)
+		snprintf(why, whylen, "more than %d redirects from %s",
+			 HTTP_MAX_REDIRECTS, h->c->endpoint);
+	else
+		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+}
+
 enum send_result http_post(struct http *h, const void *body, size_t len,
 			   long timeout_ms, long *retry_after_ms, char *why,
 			   size_t whylen)
@@ -144,6 +212,7 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 
 	h->resp.len = 0;
 	h->retry_after_ms = -1;
+	h->location[0] = '\0';
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
@@ -153,18 +222,23 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 	atomic_fetch_add(&stats.export_requests, 1);
 	*retry_after_ms = h->retry_after_ms;
 	if (rc != CURLE_OK) {
-		snprintf(why, whylen, "%s", curl_easy_strerror(rc));
-		/* TLS setup and URL errors will not heal by retrying. */
+		redirect_failed(h, rc, why, whylen);
+		/*
+		 * TLS setup and URL errors, a redirect loop or one to a
+		 * scheme not allowed, will not heal by retrying.
+		 */
 		switch (rc) {
 		case CURLE_SSL_CACERT_BADFILE:
 		case CURLE_SSL_CERTPROBLEM:
 		case CURLE_UNSUPPORTED_PROTOCOL:
 		case CURLE_URL_MALFORMAT:
+		case CURLE_TOO_MANY_REDIRECTS:
 			return SEND_FAIL;
 		default:
 			return SEND_RETRY;
 		}
 	}
+	redirected(h);
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 	snprintf(why, whylen, "HTTP %ld", code);
 	if (code >= 200 && code < 300) {
