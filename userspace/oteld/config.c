@@ -134,7 +134,10 @@ static void usage(FILE *f)
 		"  --%-24s more log\n"
 		"  --%-24s this help\n"
 		"  --%-24s the version\n"
-		"Exit status: 0 success, 1 run-time failure, 2 bad usage.\n",
+		"Exit status: 0 success (drops are counted), 1 run-time "
+		"failure (device,\n  input or capture file), 2 bad usage or "
+		"configuration, 3 internal error\n  (out of memory, a thread "
+		"that cannot start).\n",
 		"stdout", "no-export", "replay-drop", "", "verbose", "help",
 		"version");
 }
@@ -153,7 +156,9 @@ static int parse_long(const char *src, const char *val, long min, long max,
 
 	errno = 0;
 	v = strtol(val, &end, 10);
-	if (errno || end == val || *end || v < min || v > max) {
+	/* the whole value: no space or sign before, nothing after */
+	if (errno || end == val || *end || v < min || v > max ||
+	    !(isdigit((unsigned char)*val) || *val == '-')) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "expected an integer %ld..%ld",
@@ -356,6 +361,52 @@ err:
 	return -1;
 }
 
+/* OTEL_RESOURCE_ATTRIBUTES parses (resource.c says how). */
+static int check_resource(const char *src, const char *val)
+{
+	struct resource r = { 0 };
+	char why[128];
+	int ret = 0;
+
+	if (val && *val && resource_parse(&r, val, why, sizeof(why)))
+		ret = bad(src, val, why);
+	resource_free(&r);
+	return ret;
+}
+
+/* A file option names a file oteld can read, now (libcurl reads it later). */
+static int check_readable(const char *src, const char *path)
+{
+	FILE *f;
+
+	if (!path || !*path)
+		return 0;
+	f = fopen(path, "r");
+	if (!f)
+		return bad(src, path, strerror(errno));
+	fclose(f);
+	return 0;
+}
+
+int config_files_readable(const struct config *c, const char *who)
+{
+	const char *files[] = { c->ca_file, c->client_key, c->client_cert };
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = files[i] ? fopen(files[i], "r") : NULL;
+
+		if (files[i] && !f) {
+			fprintf(stderr, "oteld: %s cannot read %s: %s\n", who,
+				files[i], strerror(errno));
+			return -1;
+		}
+		if (f)
+			fclose(f);
+	}
+	return 0;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s && *s ? strdup(s) : NULL;
@@ -448,6 +499,18 @@ static int apply(struct config *c, const char **val, const char **src)
 		return bad(src[S_BATCH], v,
 			   "must not exceed the max queue size");
 	}
+	if (c->retry_initial_ms > c->retry_max_ms) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%ld", c->retry_initial_ms);
+		return bad(src[S_RETRY_INITIAL], v,
+			   "must not exceed --retry-max");
+	}
+	if (check_resource(src[S_RESOURCE], val[S_RESOURCE]) ||
+	    check_readable(src[S_CERTIFICATE], val[S_CERTIFICATE]) ||
+	    check_readable(src[S_CLIENT_KEY], val[S_CLIENT_KEY]) ||
+	    check_readable(src[S_CLIENT_CERT], val[S_CLIENT_CERT]))
+		return -1;
 	if (!!val[S_CLIENT_KEY] != !!val[S_CLIENT_CERT])
 		return bad(val[S_CLIENT_KEY] ? src[S_CLIENT_KEY] :
 		src[S_CLIENT_CERT], val[S_CLIENT_KEY] ? val[S_CLIENT_KEY] :

@@ -14,8 +14,10 @@
  * than the stop deadline.  The console exporter (--stdout) runs one thread,
  * so that trees do not interleave.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,6 +206,7 @@ struct exporter *exporter_start(const struct config *c,
 {
 	size_t n = c->console ? 1 : (size_t)c->exporters, i;
 	struct exporter *e;
+	int err = 0;
 
 	e = calloc(1, sizeof(*e) + (n ? n : 1) * sizeof(e->workers[0]));
 	if (!e)
@@ -212,17 +215,18 @@ struct exporter *exporter_start(const struct config *c,
 	e->q = q;
 	e->nr_workers = n ? n : 1;
 	for (i = 0; i < e->nr_workers; i++) {
-		if (worker_init(e, &e->workers[i], r, i) ||
-		    pthread_create(&e->workers[i].thread, NULL, run,
-				   &e->workers[i])) {
+		err = worker_init(e, &e->workers[i], r, i) ? ENOMEM :
+		      pthread_create(&e->workers[i].thread, NULL, run,
+				     &e->workers[i]);
+		if (err) {
 			worker_free(&e->workers[i]);
 			break;
 		}
 		e->started++;
 	}
 	if (e->started < e->nr_workers) {
-		log_msg("exporter: cannot start thread %zu of %zu",
-			e->started + 1, e->nr_workers);
+		log_msg("exporter: cannot start thread %zu of %zu: %s",
+			e->started + 1, e->nr_workers, strerror(err));
 		exporter_stop(e);
 		return NULL;
 	}

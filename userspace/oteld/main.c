@@ -370,10 +370,43 @@ static void install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * What the queue still holds once the exporter stopped (it drains the
+ * queue, so only a start-up failure leaves any): counted, never lost
+ * silently.
+ */
+static void count_unsent(struct relay *r)
+{
+	size_t n = r->q ? queue_len(r->q) : 0;
+
+	if (n) {
+		atomic_fetch_add(&stats.dropped_export_failed, n);
+		log_msg("dropped %zu spans: no exporter to send them", n);
+	}
+}
+
+/* After --user: oteld can still read its TLS files and write its stats. */
+static int check_files(struct relay *r)
+{
+	char who[300];
+
+	if (r->cfg.user) {
+		snprintf(who, sizeof(who), "--user %s", r->cfg.user);
+		if (config_files_readable(&r->cfg, who))
+			return -1;
+	}
+	if (r->cfg.stats_file && stats_write(r->cfg.stats_file)) {
+		fprintf(stderr, "oteld: --stats-file: cannot write '%s': %s\n",
+			r->cfg.stats_file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct relay r;
-	int ret, status = 1;
+	int ret, status = OTELD_EXIT_FAILURE;
 
 	/* first, so a SIGTERM during a slow start still means "drain, exit 0" */
 	install_signals();
@@ -382,7 +415,7 @@ int main(int argc, char **argv)
 	ret = config_load(&r.cfg, argc, argv);
 	if (ret) {
 		config_free(&r.cfg);
-		return ret > 0 ? 0 : 2;
+		return ret > 0 ? 0 : OTELD_EXIT_USAGE;
 	}
 	if (r.cfg.disabled) {
 		log_msg("OTEL_SDK_DISABLED=true: nothing to do");
@@ -391,7 +424,7 @@ int main(int argc, char **argv)
 	}
 	if (resource_build(&r.res, &r.cfg)) {
 		config_free(&r.cfg);
-		return 2;
+		return OTELD_EXIT_USAGE;
 	}
 	if (!r.cfg.no_export && !r.cfg.console) {
 		const curl_version_info_data *v =
@@ -403,22 +436,35 @@ int main(int argc, char **argv)
 			fprintf(stderr, "oteld: %s\n", why);
 			resource_free(&r.res);
 			config_free(&r.cfg);
-			return 2;
+			return OTELD_EXIT_USAGE;
 		}
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r.as = assembler_new(r.cfg.max_open_spans,
 			     r.cfg.span_timeout_ms * 1000000ull,
 			     r.cfg.grace_ms * 1000000ull, sink, &r);
-	if (!r.as || open_source(&r))
+	if (!r.as) {
+		log_msg("out of memory for %ld open spans", r.cfg.max_open_spans);
+		status = OTELD_EXIT_INTERNAL;
+		goto out;
+	}
+	if (open_source(&r))
 		goto out;
 	if (r.cfg.user && drop_privileges(r.cfg.user))
 		goto out;
+	if (check_files(&r)) {
+		status = OTELD_EXIT_USAGE;
+		goto out;
+	}
 	if (!r.cfg.no_export) {
-		/* blocks for as many spans as can be in flight */
+		/*
+		 * Blocks for as many spans as can be in flight.  Nothing is
+		 * read before the exporter runs: a failure here loses nothing.
+		 */
+		status = OTELD_EXIT_INTERNAL;
 		if (pool_init(r.cfg.max_queue +
 			      r.cfg.exporters * r.cfg.max_batch)) {
-			log_msg("out of memory");
+			log_msg("out of memory for the span pool");
 			goto out;
 		}
 		r.q = queue_new(r.cfg.max_queue, r.cfg.max_batch,
@@ -427,7 +473,8 @@ int main(int argc, char **argv)
 			queue_set_blocking(r.q, true);
 		r.exp = r.q ? exporter_start(&r.cfg, &r.res, r.q) : NULL;
 		if (!r.exp) {
-			log_msg("cannot start the exporter");
+			log_msg("cannot start the exporter: exiting (status %d)",
+				OTELD_EXIT_INTERNAL);
 			goto out;
 		}
 	}
@@ -438,11 +485,12 @@ int main(int argc, char **argv)
 	/* what is still open goes out as it is, marked incomplete */
 	assembler_flush(r.as);
 	push_finished(&r);
-	status = ret ? 1 : 0;
+	status = ret ? OTELD_EXIT_FAILURE : 0;
 out:
 	exporter_stop(r.exp);
+	count_unsent(&r);
 	if (capture_close(r.capture))
-		status = 1;
+		status = OTELD_EXIT_FAILURE;
 	report(&r, "exit");
 	queue_free(r.q);
 	assembler_free(r.as);

@@ -35,6 +35,13 @@
 #define SPAN_MAX_EVENTS	128
 #define SPAN_MAX_LINKS	128
 
+/* Exit statuses (docs/oteld.md, oteld --help). */
+enum {
+	OTELD_EXIT_FAILURE = 1,		/* run-time: device, input, capture */
+	OTELD_EXIT_USAGE = 2,		/* bad configuration */
+	OTELD_EXIT_INTERNAL = 3,	/* out of memory, a thread not started */
+};
+
 /* ---- log.c ---- */
 extern int log_verbose;
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -183,6 +190,8 @@ struct config {
 
 /* Returns 0, or 1 when it printed --help/--version, or -1 after an error. */
 int config_load(struct config *c, int argc, char **argv);
+/* The TLS files can still be read (by @who, after --user): 0, or -1. */
+int config_files_readable(const struct config *c, const char *who);
 void config_free(struct config *c);
 int parse_headers(const char *s, bool grpc, char ***out, size_t *n,
 		  char *why, size_t whylen);
@@ -206,6 +215,12 @@ struct resource {
 };
 
 int resource_build(struct resource *r, const struct config *c);
+/*
+ * Add "k=v,k=v" (OTEL_RESOURCE_ATTRIBUTES: trimmed, percent-decoded) to
+ * @r; 0, or -1 with @why (an empty key, no '=', a %00).
+ */
+int resource_parse(struct resource *r, const char *s, char *why,
+		   size_t whylen);
 void resource_free(struct resource *r);
 
 /* ---- stats.c ---- */

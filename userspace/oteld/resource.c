@@ -99,30 +99,92 @@ static void machine_id(char *out, size_t len)
 	}
 }
 
-/* "k=v,k=v", keys and values percent-decoded; -1 on a malformed pair. */
-static int apply_env(struct resource *r, const char *s)
+/* Spaces and tabs around @s[0..*len): W3C Baggage's OWS. */
+static const char *trim_ows(const char *s, size_t *len)
+{
+	while (*len && (*s == ' ' || *s == '\t')) {
+		s++;
+		(*len)--;
+	}
+	while (*len && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+		(*len)--;
+	return s;
+}
+
+/* @s[0..len) percent-decoded into *@out; -1 (with @why) on a %00. */
+static int decode_part(const char *s, size_t len, unsigned int member,
+		       const char *what, char **out, char *why, size_t whylen)
+{
+	size_t n;
+
+	*out = percent_decode_n(s, len, &n);
+	if (!*out) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (strlen(*out) != n) {
+		snprintf(why, whylen, "member %u: a NUL (%%00) in the %s",
+			 member, what);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * OTEL_RESOURCE_ATTRIBUTES (the SDK environment specification): W3C
+ * Baggage's format without properties, "key1=value1,key2=value2", spaces
+ * and tabs around keys, values and commas left out (OWS), keys and values
+ * percent-decoded, every value a string.  An empty member is skipped; a
+ * member without '=', an empty key or a %00 is an error (-1, with @why).
+ */
+int resource_parse(struct resource *r, const char *s, char *why,
+		   size_t whylen)
 {
 	const char *p = s;
+	unsigned int member = 0;
 
 	while (*p) {
-		const char *end = p + strcspn(p, ","), *eq;
-		char *k, *v;
+		const char *end = p + strcspn(p, ","), *eq, *k0, *v0;
+		size_t klen, vlen, mlen = end - p;
+		char *k = NULL, *v = NULL;
 		int ret;
 
+		trim_ows(p, &mlen);
 		eq = memchr(p, '=', end - p);
-		if (!eq || eq == p) {
-			fprintf(stderr, "oteld: OTEL_RESOURCE_ATTRIBUTES: "
-				"invalid value '%s': expected key=value,...\n",
-				s);
+		member++;
+		if (!mlen) {
+			/* an empty member: nothing lost */
+		} else if (!eq) {
+			snprintf(why, whylen, "member %u: no '=' (expected "
+				 "key=value,key=value)", member);
 			return -1;
+		} else {
+			klen = eq - p;
+			vlen = end - eq - 1;
+			k0 = trim_ows(p, &klen);
+			v0 = trim_ows(eq + 1, &vlen);
+			if (!klen) {
+				snprintf(why, whylen, "member %u: an empty key",
+					 member);
+				return -1;
+			}
+			if (decode_part(k0, klen, member, "key", &k, why,
+					whylen) ||
+			    decode_part(v0, vlen, member, "value", &v, why,
+					whylen)) {
+				free(k);
+				return -1;
+			}
+			ret = set(r, k, v);
+			free(k);
+			free(v);
+			if (ret) {
+				snprintf(why, whylen, "out of memory");
+				return -1;
+			}
 		}
-		k = percent_decode(p, eq - p);
-		v = percent_decode(eq + 1, end - eq - 1);
-		ret = k && v ? set(r, k, v) : -1;
-		free(k);
-		free(v);
-		if (ret)
-			return -1;
 		p = *end ? end + 1 : end;
 	}
 	return 0;
@@ -131,7 +193,7 @@ static int apply_env(struct resource *r, const char *s)
 int resource_build(struct resource *r, const struct config *c)
 {
 	struct utsname u;
-	char host[256] = "", desc[512], id[128];
+	char host[256] = "", desc[512], id[128], why[128];
 
 	memset(r, 0, sizeof(*r));
 	uname(&u);
@@ -149,8 +211,12 @@ int resource_build(struct resource *r, const struct config *c)
 	    set(r, "telemetry.sdk.language", "c") ||
 	    set(r, "telemetry.sdk.version", OTELD_VERSION))
 		goto err;
-	if (c->resource_attrs && apply_env(r, c->resource_attrs))
+	if (c->resource_attrs &&
+	    resource_parse(r, c->resource_attrs, why, sizeof(why))) {
+		/* config_load() checked it: only out of memory gets here */
+		fprintf(stderr, "oteld: resource attributes: %s\n", why);
 		goto err;
+	}
 	if (c->service_name && set(r, "service.name", c->service_name))
 		goto err;
 	return 0;
