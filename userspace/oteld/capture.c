@@ -12,6 +12,8 @@ struct capture {
 	const char *path;
 	uint32_t flags;
 	bool failed;
+	uint64_t pos;		/* reading: bytes read so far */
+	uint64_t frames;	/* reading: frames read so far */
 };
 
 struct capture *capture_create(const char *path, const struct anchor *a,
@@ -104,6 +106,7 @@ struct capture *capture_open(const char *path, struct anchor *a)
 	a->mono_ns = h.mono_ns;
 	a->real_ns = h.real_ns;
 	c->flags = h.flags;
+	c->pos = sizeof(h);
 	return c;
 err:
 	fclose(c->f);
@@ -111,25 +114,69 @@ err:
 	return NULL;
 }
 
+/* What fread() got of @len bytes, and where the file ended if short. */
+static size_t read_part(struct capture *c, void *p, size_t len)
+{
+	size_t n = fread(p, 1, len, c->f);
+
+	c->pos += n;
+	return n;
+}
+
+/*
+ * A file that ends inside a frame was cut short (a writer killed, a full
+ * disk): say where.  What there is of a RECORDS frame's bytes is handed
+ * on (CAPTURE_CUT): its whole records are kept, the record cut in two is
+ * counted corrupt by the assembler.
+ */
 int capture_next(struct capture *c, uint32_t *type, struct buf *out)
 {
 	struct capture_frame fr;
-	size_t padded;
+	size_t padded, n;
 
-	if (fread(&fr, sizeof(fr), 1, c->f) != 1)
-		return feof(c->f) ? 0 : -1;
+	n = read_part(c, &fr, sizeof(fr));
+	if (n != sizeof(fr)) {
+		if (ferror(c->f)) {
+			log_msg("%s: %s", c->path, strerror(errno));
+			return -1;
+		}
+		if (!n)
+			return 0;
+		log_msg("%s: cut at byte %llu, inside the header of frame %llu "
+			"(%zu of its 8 bytes)", c->path,
+			(unsigned long long)c->pos,
+			(unsigned long long)c->frames + 1, n);
+		return -1;
+	}
+	c->frames++;
 	if (fr.len > CAPTURE_MAX_FRAME) {
-		log_msg("%s: frame of %u bytes: corrupt file", c->path, fr.len);
+		log_msg("%s: frame %llu at byte %llu: %u bytes: corrupt file",
+			c->path, (unsigned long long)c->frames,
+			(unsigned long long)(c->pos - sizeof(fr)), fr.len);
 		return -1;
 	}
 	padded = (fr.len + 7) & ~7u;
 	out->len = 0;
-	if (buf_reserve(out, padded) ||
-	    (padded && fread(out->data, padded, 1, c->f) != 1)) {
-		log_msg("%s: truncated frame", c->path);
+	if (buf_reserve(out, padded)) {
+		log_msg("%s: out of memory for a frame of %u bytes", c->path,
+			fr.len);
 		return -1;
 	}
-	out->len = fr.len;
+	n = padded ? read_part(c, out->data, padded) : 0;
 	*type = fr.type;
+	if (n < padded && ferror(c->f)) {
+		log_msg("%s: %s", c->path, strerror(errno));
+		return -1;
+	}
+	if (n < fr.len) {
+		log_msg("%s: cut at byte %llu, inside frame %llu (type %u, %zu "
+			"of its %u bytes)", c->path,
+			(unsigned long long)c->pos,
+			(unsigned long long)c->frames, fr.type, n, fr.len);
+		out->len = n;
+		return CAPTURE_CUT;
+	}
+	/* the padding alone is missing: the frame is whole */
+	out->len = fr.len;
 	return 1;
 }

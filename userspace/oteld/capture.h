@@ -54,7 +54,13 @@ int capture_close(struct capture *c);
 struct capture *capture_open(const char *path, struct anchor *a);
 /* The header's CAPTURE_F_* of a capture opened for reading. */
 uint32_t capture_flags(const struct capture *c);
-/* 1: a frame in @out (type in *type), 0: end of file, -1: bad file. */
+/*
+ * 1: a frame in @out (type in *type), 0: end of file, -1: bad file or cut
+ * short where nothing of a frame can be kept, CAPTURE_CUT: the last frame,
+ * cut short, its bytes there are in @out.  Where a file is bad or cut is
+ * logged.
+ */
+#define CAPTURE_CUT	2
 int capture_next(struct capture *c, uint32_t *type, struct buf *out);
 
 #endif

@@ -252,7 +252,7 @@ static int run_replay(struct relay *r)
 {
 	struct buf frame = { 0 };
 	uint32_t type;
-	int ret;
+	int ret = 0;
 
 	/*
 	 * A capture that says it marks every pass is replayed pass by pass
@@ -297,9 +297,11 @@ static int run_replay(struct relay *r)
 		/* the replay clock is the records' own */
 		assembler_expire(r->as, assembler_last_time(r->as));
 		push_finished(r);
+		if (ret == CAPTURE_CUT)
+			break;	/* kept what there was: a run-time failure */
 	}
 	buf_free(&frame);
-	return stopping ? 0 : ret;
+	return stopping ? 0 : ret ? -1 : 0;
 }
 
 static int drop_privileges(const char *user)
