@@ -9,6 +9,7 @@
  * ENCODER_KEEP_BYTES is released after that batch (encoder_trim()), so what
  * a burst took is given back.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,51 @@ void encoder_init(struct encoder *e, const struct config *c,
 	memset(e, 0, sizeof(*e));
 	e->c = c;
 	e->r = r;
-	e->wire.limit = c->max_request_bytes;
+	encoder_set_limit(e, c->max_request_bytes);
+}
+
+void encoder_set_limit(struct encoder *e, size_t limit)
+{
+	e->limit = limit;
+	e->wire.limit = limit;
+}
+
+/* Bytes of the uncompressed request of @spans, or 0 (out of memory). */
+static size_t raw_size(struct encoder *e, struct span *const *spans,
+		       size_t n)
+{
+	size_t limit = e->limit, len = 0;
+
+	encoder_set_limit(e, 0);
+	if (e->c->protocol == PROTO_HTTP_JSON) {
+		e->json.len = 0;
+		if (!otlp_json_encode(spans, n, e->r, &e->json))
+			len = e->json.len;
+	} else if (!wire_encode(&e->wire, spans, n, e->r)) {
+		len = wire_len(&e->wire);
+	}
+	encoder_set_limit(e, limit);
+	return len;
+}
+
+size_t encoder_base_size(struct encoder *e)
+{
+	/* the lengths around the scopes grow with them: 2 x 4 bytes */
+	if (!e->base)
+		e->base = raw_size(e, NULL, 0) + 8;
+	return e->base;
+}
+
+size_t encoder_span_size(struct encoder *e, struct span *s)
+{
+	size_t one, base;
+
+	if (e->c->protocol != PROTO_HTTP_JSON)
+		return wire_span_size(s) + wire_scope_size(s);
+	/* its scope's wrapper included, and a comma */
+	base = encoder_base_size(e);
+	one = raw_size(e, &s, 1);
+	return one > base ? one - base + 8 + 1 : SIZE_MAX;
 }
 
 static int gzip_init(z_stream *zs)
@@ -62,6 +107,24 @@ int gzip_buf(const void *in, size_t len, struct buf *out)
 	return ret;
 }
 
+/*
+ * Whether the JSON of @spans surely passes the limit: it is never smaller
+ * than their protobuf (field names against one-byte tags, hex ids, times
+ * in decimal), whose size is cheap to add up.  A batch far too large is
+ * then not encoded whole only to be cut.
+ */
+static bool json_over_limit(struct encoder *e, struct span *const *spans,
+			    size_t n)
+{
+	size_t i, total = 0;
+
+	if (!e->limit)
+		return false;
+	for (i = 0; i < n && total <= e->limit; i++)
+		total += wire_span_size(spans[i]);
+	return total > e->limit;
+}
+
 int encoder_run(struct encoder *e, struct span *const *spans, size_t n)
 {
 	const void *raw;
@@ -69,9 +132,11 @@ int encoder_run(struct encoder *e, struct span *const *spans, size_t n)
 	int ret;
 
 	if (e->c->protocol == PROTO_HTTP_JSON) {
+		if (json_over_limit(e, spans, n))
+			return 1;
 		e->json.len = 0;
 		ret = otlp_json_encode(spans, n, e->r, &e->json);
-		if (!ret && e->json.len > (size_t)e->c->max_request_bytes)
+		if (!ret && e->limit && e->json.len > e->limit)
 			ret = 1;
 		raw = e->json.data;
 		len = e->json.len;
@@ -82,6 +147,7 @@ int encoder_run(struct encoder *e, struct span *const *spans, size_t n)
 	}
 	if (ret)
 		return ret;
+	e->raw_len = len;
 	if (e->c->gzip) {
 		if (!e->gzip_ready) {
 			if (gzip_init(&e->zs))
@@ -97,6 +163,22 @@ int encoder_run(struct encoder *e, struct span *const *spans, size_t n)
 	e->body = raw;
 	e->len = len;
 	return 0;
+}
+
+size_t encoder_cut(struct encoder *e, struct span *const *spans,
+		   size_t *sizes, size_t n, size_t limit)
+{
+	size_t total = encoder_base_size(e), k;
+
+	for (k = 0; k < n; k++) {
+		if (!sizes[k])
+			sizes[k] = encoder_span_size(e, spans[k]);
+		if (k && (sizes[k] > limit || total > limit - sizes[k]))
+			break;
+		total = sizes[k] > SIZE_MAX - total ? SIZE_MAX :
+			total + sizes[k];
+	}
+	return k;
 }
 
 void encoder_trim(struct encoder *e)

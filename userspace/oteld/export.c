@@ -7,9 +7,11 @@
  * rate.  Each thread encodes its batch (protobuf or JSON, gzip) into
  * buffers it keeps, sends it, retries retryable failures with exponential
  * backoff (x1.5, +-50% jitter, capped; Retry-After wins when longer) until
- * OTEL_BSP_EXPORT_TIMEOUT is spent, splits a batch that is too big (by our
- * byte cap or the server's 413).  Every span that does not arrive is counted
- * with its reason.  Stopping closes the queue: every thread finishes the
+ * OTEL_BSP_EXPORT_TIMEOUT is spent.  A batch larger than the byte cap is
+ * cut into requests by the size of each span, measured once, and each
+ * request encoded once; a 413 from the server lowers the cap for every
+ * thread to half the refused request and cuts what it refused at that.
+ * Every span that does not arrive is counted with its reason.  Stopping closes the queue: every thread finishes the
  * batch it holds and the threads drain what is queued, retrying no later
  * than the stop deadline.  The console exporter (--stdout) runs one thread,
  * so that trees do not interleave.
@@ -31,6 +33,7 @@ struct worker {
 	struct grpc *grpc;	/* instead of http for OTLP/gRPC */
 	struct encoder enc;
 	struct span **batch;
+	size_t *sizes;		/* each batch span's bytes; 0: not measured */
 	unsigned int seed;
 };
 
@@ -38,6 +41,7 @@ struct exporter {
 	const struct config *c;
 	struct queue *q;
 	atomic_ullong stop_deadline;	/* mono ms; 0 while running */
+	atomic_size_t learned_cap;	/* bytes a 413 allows; 0: none yet */
 	size_t nr_workers, started;
 	struct worker workers[];
 };
@@ -77,55 +81,48 @@ static uint64_t deadline_of(struct exporter *e, uint64_t batch_deadline)
 	return stop && stop < batch_deadline ? stop : batch_deadline;
 }
 
-static void send_batch(struct worker *w, struct span *const *spans,
-		       size_t n, uint64_t batch_deadline)
+/*
+ * Send the body in w->enc, @n spans, retrying as the answers allow until
+ * the batch's deadline.  Delivered and failed spans are counted here; a
+ * request too large for the endpoint (SEND_TOO_BIG) is the caller's.
+ */
+static enum send_result post(struct worker *w, size_t n,
+			     uint64_t batch_deadline)
 {
 	const struct config *c = w->e->c;
 	uint64_t backoff = c->retry_initial_ms, deadline, now, wait;
+	enum send_result r;
 	long retry_after;
 	char why[256];
-	int ret;
 
-	ret = encoder_run(&w->enc, spans, n);
-	if (ret == 1 && n > 1)
-		goto split;
-	if (ret) {
-		drop(ret == 1 ? &stats.dropped_too_big :
-		     &stats.dropped_export_failed, n,
-		     ret == 1 ? "span larger than --max-request-bytes" :
-		     "out of memory encoding");
-		return;
-	}
 	for (;;) {
 		deadline = deadline_of(w->e, batch_deadline);
 		now = now_ms();
 		if (now >= deadline) {
 			drop(&stats.dropped_export_failed, n,
 			     "export timeout spent");
-			return;
+			return SEND_FAIL;
 		}
 		wait = deadline - now;
 		if (wait > (uint64_t)c->timeout_ms)
 			wait = c->timeout_ms;
 		partial_set_sent(n);
-		switch (w->grpc ?
+		r = w->grpc ?
 			grpc_post(w->grpc, w->enc.body, w->enc.len, wait,
 				  &retry_after, why, sizeof(why)) :
 			http_post(w->http, w->enc.body, w->enc.len, wait,
-				  &retry_after, why, sizeof(why))) {
+				  &retry_after, why, sizeof(why));
+		switch (r) {
 		case SEND_OK:
 			atomic_fetch_add(&stats.spans_exported, n);
 			log_debug("exported %zu spans (%zu bytes)", n,
 				  w->enc.len);
-			return;
+			return r;
 		case SEND_TOO_BIG:
-			if (n > 1)
-				goto split;
-			drop(&stats.dropped_too_big, n, "HTTP 413 for one span");
-			return;
+			return r;
 		case SEND_FAIL:
 			drop(&stats.dropped_export_failed, n, why);
-			return;
+			return r;
 		case SEND_RETRY:
 			break;
 		}
@@ -138,16 +135,136 @@ static void send_batch(struct worker *w, struct span *const *spans,
 		if (!backoff_sleep(wait, deadline_of(w->e, batch_deadline))) {
 			drop(&stats.dropped_export_failed, n,
 			     "retries would outlast the export timeout");
-			return;
+			return SEND_FAIL;
 		}
 		atomic_fetch_add(&stats.export_retries, 1);
 		backoff = backoff * 3 / 2;
 		if (backoff > (uint64_t)c->retry_max_ms)
 			backoff = c->retry_max_ms;
 	}
-split:	/* each half encodes into the same buffers: this body is done */
-	send_batch(w, spans, n / 2, batch_deadline);
-	send_batch(w, spans + n / 2, n - n / 2, batch_deadline);
+}
+
+/* The bytes a request may have: --max-request-bytes, or what a 413 taught. */
+static size_t request_cap(struct exporter *e)
+{
+	size_t learned = atomic_load(&e->learned_cap);
+
+	return learned && learned < (size_t)e->c->max_request_bytes ?
+	       learned : (size_t)e->c->max_request_bytes;
+}
+
+/*
+ * The endpoint refused a request of @len bytes as too large (HTTP 413):
+ * from now on every thread cuts its requests at half of that, so later
+ * batches are built small enough instead of being refused in turn.
+ */
+static void learn_cap(struct exporter *e, size_t len)
+{
+	size_t want = len / 2, cur = atomic_load(&e->learned_cap);
+
+	while (!cur || want < cur) {
+		if (atomic_compare_exchange_weak(&e->learned_cap, &cur, want)) {
+			log_msg("the endpoint refused %zu bytes as too large: "
+				"requests are cut at %zu bytes from now on (a "
+				"lower --max-request-bytes starts there)", len,
+				want);
+			return;
+		}
+	}
+}
+
+static void send_cut(struct worker *w, struct span **spans, size_t n,
+		     uint64_t deadline, bool must_split);
+
+/*
+ * One request of @spans: encoded (at most --max-request-bytes) and sent.
+ * One the endpoint finds too large is cut smaller; a single span too large
+ * is dropped, counted.
+ */
+static void send_one(struct worker *w, struct span **spans, size_t n,
+		     uint64_t deadline)
+{
+	size_t *size = &w->sizes[spans - w->batch];
+	size_t cap = w->e->c->max_request_bytes;
+	int ret;
+
+	/* measured too large: not even encoded */
+	ret = n == 1 && *size != SIZE_MAX &&
+	      *size + encoder_base_size(&w->enc) > cap;
+	encoder_set_limit(&w->enc, cap);
+	if (!ret)
+		ret = encoder_run(&w->enc, spans, n);
+	if (ret < 0) {
+		drop(&stats.dropped_export_failed, n, "out of memory encoding");
+		return;
+	}
+	if (!ret) {
+		if (post(w, n, deadline) != SEND_TOO_BIG)
+			return;
+		if (n == 1) {
+			drop(&stats.dropped_too_big, 1, "HTTP 413 for one span");
+			return;
+		}
+		learn_cap(w->e, w->enc.raw_len);
+	} else if (n == 1) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "span larger than "
+			 "--max-request-bytes (%zu bytes encoded, %zu at most)",
+			 *size, cap);
+		drop(&stats.dropped_too_big, 1, why);
+		return;
+	}
+	send_cut(w, spans, n, deadline, true);
+}
+
+/*
+ * @spans cut into requests of at most request_cap() bytes, by each span's
+ * size (measured once: w->sizes), and sent; with @must_split (the whole
+ * was too large), in two at least.
+ */
+static void send_cut(struct worker *w, struct span **spans, size_t n,
+		     uint64_t deadline, bool must_split)
+{
+	size_t *sizes = &w->sizes[spans - w->batch], k;
+
+	while (n) {
+		k = encoder_cut(&w->enc, spans, sizes, n, request_cap(w->e));
+		if (must_split && k == n && n > 1)
+			k = n / 2;
+		must_split = false;
+		send_one(w, spans, k, deadline);
+		spans += k;
+		sizes += k;
+		n -= k;
+	}
+}
+
+/*
+ * A batch off the queue: one request when it fits (the common case: no
+ * span measured), else cut by bytes.  A 413 lowers the cap for good.
+ */
+static void send_batch(struct worker *w, size_t n, uint64_t deadline)
+{
+	int ret;
+
+	encoder_set_limit(&w->enc, request_cap(w->e));
+	ret = encoder_run(&w->enc, w->batch, n);
+	if (ret < 0) {
+		drop(&stats.dropped_export_failed, n, "out of memory encoding");
+		return;
+	}
+	memset(w->sizes, 0, n * sizeof(*w->sizes));
+	if (!ret) {
+		if (post(w, n, deadline) != SEND_TOO_BIG)
+			return;
+		if (n == 1) {
+			drop(&stats.dropped_too_big, 1, "HTTP 413 for one span");
+			return;
+		}
+		learn_cap(w->e, w->enc.raw_len);
+	}
+	send_cut(w, w->batch, n, deadline, !ret);
 }
 
 static void *run(void *arg)
@@ -162,8 +279,7 @@ static void *run(void *arg)
 			fflush(stdout);
 			atomic_fetch_add(&stats.spans_exported, n);
 		} else {
-			send_batch(w, w->batch, n,
-				   now_ms() + c->export_timeout_ms);
+			send_batch(w, n, now_ms() + c->export_timeout_ms);
 			encoder_trim(&w->enc);
 		}
 		span_free_batch(w->batch, n);
@@ -177,6 +293,7 @@ static void worker_free(struct worker *w)
 	grpc_free(w->grpc);
 	encoder_free(&w->enc);
 	free(w->batch);
+	free(w->sizes);
 }
 
 static int worker_init(struct exporter *e, struct worker *w,
@@ -187,7 +304,8 @@ static int worker_init(struct exporter *e, struct worker *w,
 		  (unsigned int)(i * 0x9e3779b9u);
 	encoder_init(&w->enc, e->c, r);
 	w->batch = calloc(e->c->max_batch, sizeof(*w->batch));
-	if (!w->batch)
+	w->sizes = calloc(e->c->max_batch, sizeof(*w->sizes));
+	if (!w->batch || !w->sizes)
 		return -1;
 	if (!e->c->console && e->c->protocol == PROTO_GRPC) {
 		w->grpc = grpc_new(e->c);

@@ -44,6 +44,14 @@ int wire_encode(struct wire *w, struct span *const *spans, size_t n,
 void wire_free(struct wire *w);
 
 /*
+ * otlp_size.c: the bytes wire_encode() writes for @s (its ScopeSpans.spans
+ * field), exactly, without encoding it; and at most what the ScopeSpans
+ * around a span of @s's scope adds.
+ */
+size_t wire_span_size(const struct span *s);
+size_t wire_scope_size(const struct span *s);
+
+/*
  * encode.c: one exporter thread's request bodies, buffers kept between
  * batches (released after a batch that grew one past ENCODER_KEEP_BYTES).
  */
@@ -52,21 +60,41 @@ void wire_free(struct wire *w);
 struct encoder {
 	const struct config *c;
 	const struct resource *r;
+	size_t limit;		/* body bytes at most (encoder_set_limit()) */
+	size_t base;		/* a request of no span; 0: not known yet */
 	struct wire wire;	/* protobuf */
 	struct buf json, gz;
 	z_stream zs;
 	bool gzip_ready;
 	const uint8_t *body;	/* encoder_run()'s result */
 	size_t len;
+	size_t raw_len;		/* its length before compression */
 };
 
 void encoder_init(struct encoder *e, const struct config *c,
 		  const struct resource *r);
 /*
  * Encode @spans (protocol, byte cap, gzip) into e->body, e->len: 0, 1 when
- * the body passes --max-request-bytes, -1 out of memory.
+ * the body before compression passes the limit (--max-request-bytes, or
+ * encoder_set_limit()'s), -1 out of memory.
  */
 int encoder_run(struct encoder *e, struct span *const *spans, size_t n);
+void encoder_set_limit(struct encoder *e, size_t limit);
+/*
+ * Bytes, before compression, of a request of no span (0: out of memory),
+ * and at most what @s adds to a request: measured once per span, the sum
+ * bounds a batch's body.  Protobuf: computed (otlp_size.c); JSON: @s
+ * encoded alone.  Either leaves e->body undefined.
+ */
+size_t encoder_base_size(struct encoder *e);
+size_t encoder_span_size(struct encoder *e, struct span *s);
+/*
+ * How many of the @n spans, from the first, make a request of at most
+ * @limit bytes by their sizes in @sizes (encoder_span_size(), measured
+ * here where 0 and kept there): at least one, even one too large.
+ */
+size_t encoder_cut(struct encoder *e, struct span *const *spans,
+		   size_t *sizes, size_t n, size_t limit);
 /* After a batch: give back what grew past ENCODER_KEEP_BYTES. */
 void encoder_trim(struct encoder *e);
 void encoder_free(struct encoder *e);
