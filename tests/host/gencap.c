@@ -5,6 +5,8 @@
  *   gencap contract FILE   the contract scenario (otlp_test.js checks it)
  *   gencap many N FILE     N one-attribute root spans
  *   gencap utf8 FILE       one span whose strings are not valid UTF-8
+ *   gencap big N KB FILE   N root spans of about KB kilobytes each: 900-byte
+ *                          string attributes in ATTR records (256 at most)
  *
  * Capture clock anchor: mono 1 s = Unix 1700000000 s, so a record at
  * mono 1 s + x ns is exported at 1700000000000000000 + x.
@@ -159,6 +161,38 @@ static void utf8(struct capture *c)
 	buf_free(&b);
 }
 
+/*
+ * N root spans of about @kb KiB encoded each: one 900-byte string attribute
+ * per ATTR record (up to the 256 attributes a span keeps), then the SPAN.
+ */
+static void big(struct capture *c, long n, long kb)
+{
+	long i, k, nr_attrs = kb * 1024 / 915;
+	struct buf b = { 0 };
+	struct synth_span s;
+	char key[24], val[901];
+
+	if (nr_attrs > SPAN_MAX_ATTRS)
+		nr_attrs = SPAN_MAX_ATTRS;
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	for (i = 0; i < n; i++) {
+		span_init(&s, 3000 + i, 7000 + i, NULL);
+		synth_start(&s, T0 + i * 1000, OTEL_SPAN_KIND_SERVER, "big",
+			    "oteltrace_big", "1");
+		for (k = 0; k < nr_attrs; k++) {
+			struct synth_attrs one = { 0 };
+
+			snprintf(key, sizeof(key), "a%ld", k);
+			synth_str(&one, key, val);
+			synth_attr(&b, &s, 0, OTEL_ATTR_TARGET_SPAN, &one);
+		}
+		synth_end(&b, &s, 0, T0 + i * 1000 + 500, 0, 0, 0);
+		frame(c, &b);
+	}
+	buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	struct capture *c;
@@ -169,9 +203,11 @@ int main(int argc, char **argv)
 		out = argv[2];
 	else if (argc == 4 && !strcmp(argv[1], "many"))
 		out = argv[3];
+	else if (argc == 5 && !strcmp(argv[1], "big"))
+		out = argv[4];
 	else {
-		fprintf(stderr,
-			"usage: gencap contract FILE | many N FILE | utf8 FILE\n");
+		fprintf(stderr, "usage: gencap contract FILE | many N FILE | "
+			"utf8 FILE | big N KB FILE\n");
 		return 2;
 	}
 	c = capture_create(out, &anchor, 2, 0);
@@ -181,6 +217,8 @@ int main(int argc, char **argv)
 		utf8(c);
 	else if (argc == 3)
 		contract(c);
+	else if (argc == 5)
+		big(c, atol(argv[2]), atol(argv[3]));
 	else
 		many(c, atol(argv[2]));
 	return capture_close(c) ? 1 : 0;
