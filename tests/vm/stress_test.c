@@ -15,8 +15,9 @@
  *    writers stopped (TCG cannot patch the static key under running
  *    writers, docs/testing.md);
  *  - oteld_sigkill: oteld (ASan + UBSan) reads and is killed with SIGKILL,
- *    twice, then drains and stops; what each killed oteld consumed is
- *    walked in the rings, the last one's own count must match.
+ *    again and again (twice at least), then one drains and stops; what
+ *    each killed oteld consumed is walked in the rings, the last one's own
+ *    count must match.
  *
  * Each ends with the writers stopped and everything read, and asserts
  * exactly: records tried == read + dropped + overwritten + discarded (the
@@ -545,9 +546,9 @@ static void walk_consumed(struct __test_metadata *_metadata, struct rings *rs,
 TEST_F_TIMEOUT(stress, oteld_sigkill, 1800)
 {
 	uint64_t from[RING_MAX_CPUS] = { 0 }, target[RING_MAX_CPUS], read_killed;
-	double until = stress_until(), t0, round_s = 0, end;
+	double until = stress_until(), t0, one_s = 0, end;
 	struct otel_cpu_stats s = { 0 };
-	int rounds = 0, k, st, last;
+	int n = 0, st, last;
 	struct oteld_run o;
 	unsigned int cpu;
 	struct rings rs;
@@ -558,58 +559,57 @@ TEST_F_TIMEOUT(stress, oteld_sigkill, 1800)
 	ASSERT_EQ(0, rings_map(&rs, self->fd));
 	ASSERT_EQ(0, stress_set("budget", 0));
 	ASSERT_EQ(0, stress_set("run", 1));
+	/* two killed at least, then one more each time there is time left */
 	do {
 		t0 = now_s();
-		last = t0 + round_s >= until;
-		for (k = 0; k < 3; k++) {
-			ASSERT_EQ(0, stress_set("budget", OTELD_BUDGET));
-			for (cpu = 0; cpu < rs.nr; cpu++)
-				target[cpu] = __atomic_load_n(&rs.prod[cpu]->producer_pos,
-							      __ATOMIC_ACQUIRE);
-			ASSERT_EQ(0, oteld_start(&o));
-			if (k == 1)
-				ASSERT_EQ(0, set_sampler(self->fd,
-							 OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO,
-							 OTEL_RATIO_ONE / 3));
-			/* oteld reads while the writers write */
-			end = now_s() + 300;
-			while (!caught_up(&rs, target, from) && now_s() < end)
-				usleep(1000);
-			ASSERT_TRUE(caught_up(&rs, target, from));
-			if (k < 2 || !last) {
-				ASSERT_EQ(0, kill(o.pid, SIGKILL));
-				ASSERT_EQ(o.pid, waitpid(o.pid, &st, 0));
-				EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-				walk_consumed(_metadata, &rs, &self->ck, from);
-				oteld_cleanup(&o);
-				continue;
-			}
-			/* the last one: writers done, oteld drains and stops */
-			end = now_s() + 300;
-			while (stress_param("budget") > 0 && now_s() < end)
-				usleep(2000);
-			ASSERT_EQ(0, stress_set("run", 0));
-			read_killed = stress_read(&self->ck);
-			ASSERT_EQ(0, wait_in_syscall(o.pid, o.pid, SYS_poll, 120) &&
-				     wait_in_syscall(o.pid, o.pid, SYS_ppoll, 1));
-			ASSERT_EQ(0, kill(o.pid, SIGTERM));
+		last = n >= 2 && t0 + one_s >= until;
+		ASSERT_EQ(0, stress_set("budget", OTELD_BUDGET));
+		for (cpu = 0; cpu < rs.nr; cpu++)
+			target[cpu] = __atomic_load_n(&rs.prod[cpu]->producer_pos,
+						      __ATOMIC_ACQUIRE);
+		ASSERT_EQ(0, oteld_start(&o));
+		if (n == 1)
+			ASSERT_EQ(0, set_sampler(self->fd,
+						 OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO,
+						 OTEL_RATIO_ONE / 3));
+		/* oteld reads while the writers write */
+		end = now_s() + 300;
+		while (!caught_up(&rs, target, from) && now_s() < end)
+			usleep(1000);
+		ASSERT_TRUE(caught_up(&rs, target, from));
+		n++;
+		if (!last) {
+			ASSERT_EQ(0, kill(o.pid, SIGKILL));
 			ASSERT_EQ(o.pid, waitpid(o.pid, &st, 0));
-			EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 			walk_consumed(_metadata, &rs, &self->ck, from);
-			/* its own count is what it consumed */
-			EXPECT_EQ((long long)(stress_read(&self->ck) - read_killed),
-				  oteld_stat(&o, "records"));
-			ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
-			EXPECT_EQ((long long)stats_dropped(&s),
-				  oteld_stat(&o, "kernel_dropped"));
-			EXPECT_EQ(0, oteld_stat(&o, "records_corrupt"));
-			EXPECT_TRUE(sanitizers_quiet(_metadata, &o));
 			oteld_cleanup(&o);
+			one_s = now_s() - t0;
+			continue;
 		}
-		rounds++;
-		round_s = now_s() - t0;
+		/* the last one: writers done, oteld drains and stops */
+		end = now_s() + 300;
+		while (stress_param("budget") > 0 && now_s() < end)
+			usleep(2000);
+		ASSERT_EQ(0, stress_set("run", 0));
+		read_killed = stress_read(&self->ck);
+		ASSERT_EQ(0, wait_in_syscall(o.pid, o.pid, SYS_poll, 120) &&
+			     wait_in_syscall(o.pid, o.pid, SYS_ppoll, 1));
+		ASSERT_EQ(0, kill(o.pid, SIGTERM));
+		ASSERT_EQ(o.pid, waitpid(o.pid, &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		walk_consumed(_metadata, &rs, &self->ck, from);
+		/* its own count is what it consumed */
+		EXPECT_EQ((long long)(stress_read(&self->ck) - read_killed),
+			  oteld_stat(&o, "records"));
+		ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
+		EXPECT_EQ((long long)stats_dropped(&s),
+			  oteld_stat(&o, "kernel_dropped"));
+		EXPECT_EQ(0, oteld_stat(&o, "records_corrupt"));
+		EXPECT_TRUE(sanitizers_quiet(_metadata, &o));
+		oteld_cleanup(&o);
 	} while (!last);
-	TH_LOG("%d rounds of 3 oteld", rounds);
+	TH_LOG("%d oteld, %d killed", n, n - 1);
 	/* every record was consumed by one of them */
 	for (cpu = 0; cpu < rs.nr; cpu++)
 		EXPECT_EQ(rs.prod[cpu]->producer_pos, from[cpu]);
