@@ -280,6 +280,33 @@ static void ring_empty(struct otel_ring *ring)
 	WRITE_ONCE(ring->cons->consumer_pos, head);
 }
 
+/*
+ * A paused ring's records that no reader has had, counted in `discarded`
+ * before a resize or a mode change throws them away: every record stays
+ * written or counted (docs/ring.md, rule 8).  Walks from the read start to
+ * producer_pos; a header that cannot be one (consumer_pos moved into a
+ * record by user space) ends the walk.
+ */
+static void ring_count_discarded(struct otel_ring *ring)
+{
+	u64 size = otel_ring_bytes, prod, pos, off, n = 0;
+	const struct otel_rec_hdr *rec;
+	u16 sz;
+
+	lockdep_assert_held(&otel_ring_mutex);
+	prod = READ_ONCE(ring->prod->producer_pos);
+	for (pos = otel_ring_read_start(ring, prod); pos != prod; pos += sz) {
+		off = pos & (size - 1);
+		rec = (const struct otel_rec_hdr *)(ring->data + off);
+		sz = rec->size;
+		if (sz < 8 || (sz & 7) || off + sz > size || prod - pos < sz)
+			break;
+		if (rec->type != OTEL_REC_PAD)
+			n++;
+	}
+	local64_add(n, &ring->stat.discarded);
+}
+
 static void ring_zero_stats(struct otel_ring *ring)
 {
 	local64_set(&ring->stat.records, 0);
@@ -289,6 +316,7 @@ static void ring_zero_stats(struct otel_ring *ring)
 	local64_set(&ring->stat.dropped_nested, 0);
 	local64_set(&ring->stat.dropped_disabled, 0);
 	local64_set(&ring->stat.overwritten, 0);
+	local64_set(&ring->stat.discarded, 0);
 	local64_set(&ring->stat.wakeups, 0);
 }
 
@@ -335,7 +363,8 @@ void otel_ring_clear(void)
  * otel_ring_set_mode() - switch between discard and overwrite mode
  * @mode:	enum otel_ring_mode
  *
- * A change empties the rings (the overwrite tail must start at a record).
+ * A change empties the rings (the overwrite tail must start at a record);
+ * the records no reader had are counted in `discarded`.
  * Context: process, otel_ring_mutex held.
  * Return: 0 or -EINVAL.
  */
@@ -348,6 +377,8 @@ int otel_ring_set_mode(u32 mode)
 	if (mode == otel_ring_cur_mode)
 		return 0;
 	ring_pause();
+	for_each_possible_cpu(cpu)	/* read start of the old mode */
+		ring_count_discarded(otel_rings[cpu]);
 	WRITE_ONCE(otel_ring_cur_mode, mode);
 	for_each_possible_cpu(cpu)
 		ring_empty(otel_rings[cpu]);
@@ -385,7 +416,8 @@ static bool ring_size_valid(u64 size)
  * otel_ring_resize() - reallocate every ring with a new data size
  * @size:	bytes, a power of two in [OTEL_RING_MIN_SIZE, OTEL_RING_MAX_SIZE]
  *
- * The records in the rings are lost; the statistics stay.
+ * The records in the rings are lost, those no reader had counted in
+ * `discarded`; the statistics stay.
  * Context: process, otel_ring_mutex held.
  * Return: 0, -EINVAL, -EBUSY while the rings are mapped, or -ENOMEM.
  */
@@ -426,6 +458,7 @@ int otel_ring_resize(u64 size)
 	for_each_possible_cpu(cpu) {
 		void *old = otel_rings[cpu]->area;
 
+		ring_count_discarded(otel_rings[cpu]);
 		ring_area_set(otel_rings[cpu], areas[cpu], cpu, size);
 		areas[cpu] = old;	/* freed below */
 	}
@@ -492,6 +525,7 @@ void otel_ring_stats(unsigned int cpu, struct otel_cpu_stats *out)
 		out->dropped_nested += local64_read(&ring->stat.dropped_nested);
 		out->dropped_disabled += local64_read(&ring->stat.dropped_disabled);
 		out->overwritten += local64_read(&ring->stat.overwritten);
+		out->discarded += local64_read(&ring->stat.discarded);
 		out->wakeups += local64_read(&ring->stat.wakeups);
 	}
 }

@@ -73,6 +73,7 @@ struct otel_ring {
 		local64_t	dropped_nested;
 		local64_t	dropped_disabled;
 		local64_t	overwritten;
+		local64_t	discarded;
 		local64_t	wakeups;
 	} stat;
 };

@@ -486,7 +486,15 @@ struct otel_info {
  * @dropped_disabled:	records dropped while the ring was paused/cleared
  * @overwritten:	overwrite mode: records overwritten by newer ones
  * @wakeups:		reader wakeups sent
+ * @discarded:		records written that a resize or a mode change threw
+ *			away before any reader had them (a kernel without
+ *			this counter returns zero here)
  * @reserved:		zero
+ *
+ * Every record tried is counted once: in @records or in one @dropped_*.
+ * Of those written, @overwritten counts the ones overwrite mode wrote
+ * over and @discarded the ones thrown away unread.  OTEL_IOC_CLEAR zeroes
+ * every counter.
  */
 struct otel_cpu_stats {
 	__u64	records;
@@ -497,7 +505,8 @@ struct otel_cpu_stats {
 	__u64	dropped_disabled;
 	__u64	overwritten;
 	__u64	wakeups;
-	__u64	reserved[8];
+	__u64	discarded;
+	__u64	reserved[7];
 };
 
 /* otel_stats_req.cpu value meaning "sum over all CPUs". */
@@ -519,7 +528,7 @@ struct otel_stats_req {
  * struct otel_config - OTEL_IOC_GET_CONFIG / OTEL_IOC_SET_CONFIG
  * @size:		sizeof(struct otel_config) as the caller knows it
  * @enabled:		1 records spans, 0 makes every span a no-op
- * @mode:		enum otel_ring_mode
+ * @mode:		enum otel_ring_mode; a change empties the rings
  * @sampler:		enum otel_sampler
  * @ratio:		sampling ratio for the ratio samplers, in units of
  *			1/OTEL_RATIO_ONE
@@ -530,6 +539,9 @@ struct otel_stats_req {
  * @begin_records:	1 also writes a SPAN_BEGIN record when a span begins
  *			(flight recorder: spans that never end still show)
  * @reserved:		zero
+ *
+ * A change of @mode or @ring_size throws away the records no reader has
+ * had yet, and counts them in otel_cpu_stats.discarded.
  */
 struct otel_config {
 	__u32	size;

@@ -5,7 +5,8 @@
  * counted as dropped.  Writers run in task, softirq and hardirq context on
  * every CPU (and, without overload, NMIs nested inside a task writer's
  * reservation) while a reader drains the rings at the same time, by mmap in
- * one test and by read() in the other.
+ * one test and by read() in the other.  A resize and a mode change count
+ * the records they throw away unread (`discarded`).
  */
 #include "kselftest_harness.h"
 #include "ring_util.h"
@@ -175,6 +176,93 @@ TEST_F(acct, nmi_nested_in_task)
 	EXPECT_EQ((uint64_t)attempted, self->ck.read);
 	EXPECT_LT(0, self->ck.per_ctx[RINGTEST_CTX_NMI]);
 	rings_unmap(&m.rs);
+}
+
+/* Consume up to @n records of ring @cpu by mmap, as a reader would. */
+static uint64_t consume_some(struct rings *rs, struct checker *ck,
+			     unsigned int cpu, uint64_t n)
+{
+	uint64_t mask = rs->info.ring_size - 1, pos, prod, done = 0;
+	const struct otel_rec_hdr *h;
+
+	pos = rs->cons[cpu]->consumer_pos;
+	prod = __atomic_load_n(&rs->prod[cpu]->producer_pos, __ATOMIC_ACQUIRE);
+	while (pos < prod && done < n) {
+		h = (const void *)(rs->data[cpu] + (pos & mask));
+		if (h->type != OTEL_REC_PAD) {
+			check_record(ck, h, cpu);
+			done++;
+		}
+		pos += h->size;
+	}
+	__atomic_store_n(&rs->cons[cpu]->consumer_pos, pos, __ATOMIC_RELEASE);
+	return done;
+}
+
+static void set_ring_size(struct otel_config *c, void *arg)
+{
+	c->ring_size = *(uint64_t *)arg;
+}
+
+static void set_mode(struct otel_config *c, void *arg)
+{
+	c->mode = *(uint32_t *)arg;
+}
+
+/*
+ * A resize and a mode change throw away the records no reader had yet:
+ * they are counted in `discarded`, from each ring's consumer position on
+ * (the records read before it are not), so that attempted == read +
+ * dropped + discarded holds across them.
+ */
+TEST_F(acct, resize_and_mode_count_discarded)
+{
+	struct otel_cpu_stats s0 = { 0 }, s = { 0 };
+	uint64_t size = 32768, consumed, attempted;
+	struct checker ck2;	/* the second load numbers its records anew */
+	uint32_t mode;
+	struct rings rs;
+
+	/* 40 records of at most 256 bytes per CPU fit a 16 KiB ring */
+	ASSERT_EQ(0, ringtest_load("task_records=40"));
+	ASSERT_EQ(0, run_writers(no_drain, NULL, 50));
+	attempted = ringtest_param("attempted");
+	ASSERT_EQ(0, rings_map(&rs, self->fd));
+	checker_init(&self->ck, rs.nr, 40, 256);
+	consumed = consume_some(&rs, &self->ck, 0, 10);
+	EXPECT_EQ(10, consumed);
+	rings_unmap(&rs);
+	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s0));
+	EXPECT_EQ(attempted, s0.records);
+	EXPECT_EQ(0, s0.discarded);
+	ASSERT_EQ(0, ring_set_config(self->fd, set_ring_size, &size));
+	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
+	EXPECT_EQ(s0.records - consumed, s.discarded);
+	EXPECT_EQ(0, read_drain(self->fd, &self->ck));
+
+	/* the same through a mode change, and none when the rings are empty */
+	ASSERT_EQ(0, ringtest_load("task_records=40"));
+	ASSERT_EQ(0, run_writers(no_drain, NULL, 50));
+	attempted += ringtest_param("attempted");
+	ASSERT_EQ(0, rings_map(&rs, self->fd));
+	checker_init(&ck2, rs.nr, 40, 256);
+	consumed += consume_some(&rs, &ck2, 0, 5);
+	rings_unmap(&rs);
+	mode = OTEL_MODE_OVERWRITE;
+	ASSERT_EQ(0, ring_set_config(self->fd, set_mode, &mode));
+	mode = OTEL_MODE_DISCARD;
+	ASSERT_EQ(0, ring_set_config(self->fd, set_mode, &mode));
+	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
+	TH_LOG("attempted %llu consumed %llu discarded %llu dropped %llu",
+	       (unsigned long long)attempted, (unsigned long long)consumed,
+	       (unsigned long long)s.discarded, (unsigned long long)stats_dropped(&s));
+	EXPECT_EQ(15, consumed);
+	EXPECT_EQ(0, self->ck.errors) TH_LOG("%s", self->ck.first_error);
+	EXPECT_EQ(0, ck2.errors) TH_LOG("%s", ck2.first_error);
+	EXPECT_EQ(0, stats_dropped(&s));
+	EXPECT_EQ(attempted, s.records);
+	EXPECT_EQ(attempted, self->ck.read + ck2.read + s.discarded);
+	EXPECT_EQ(0, read_drain(self->fd, &ck2));
 }
 
 /* read() never splits a record: a buffer smaller than the next one is EINVAL. */
