@@ -40,6 +40,7 @@ void otel_abi_check(void)
 	OTEL_ABI_SIZE(otel_span_stats, 136);
 	OTEL_ABI_SIZE(otel_bridge_req, 112);
 	BUILD_BUG_ON(sizeof(struct otel_context_req) != 40);
+	BUILD_BUG_ON(offsetof(struct otel_cpu_stats, discarded) != 64);
 
 	BUILD_BUG_ON(offsetof(struct otel_rec_hdr, time_ns) != 8);
 	BUILD_BUG_ON(offsetof(struct otel_rec_hdr, span_id) != 16);

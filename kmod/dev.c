@@ -52,11 +52,11 @@ static int otel_dev_open(struct inode *inode, struct file *file)
  * Overwrite mode: has the writer moved the tail past @pos, so the record we
  * looked at (or copied) there may be torn?
  */
-static bool dev_overwritten(struct otel_ring *ring, u64 pos)
+static bool dev_overwritten(struct otel_ring_buf *b, u64 pos)
 {
 	/* Bytes before tail: pairs with ring_overwrite()'s smp_wmb(). */
 	smp_rmb();
-	return (s64)(local64_read(&ring->tail) - pos) > 0;
+	return (s64)(local64_read(&b->tail) - pos) > 0;
 }
 
 /*
@@ -68,21 +68,22 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			 size_t len, size_t *done)
 {
 	bool overwrite = otel_ring_mode() == OTEL_MODE_OVERWRITE;
-	u64 size = otel_ring_size(), off, prod, pos;
+	struct otel_ring_buf *b = otel_ring_buf_locked(ring);
+	u64 size = b->size, off, prod, pos;
 	const struct otel_rec_hdr *rec;
 	int ret = 0;
 	u16 sz;
 
 	/* Records below producer_pos are complete: pairs with the writer's release. */
-	prod = smp_load_acquire(&ring->prod->producer_pos);
-	pos = otel_ring_read_start(ring, prod);
+	prod = smp_load_acquire(&b->prod->producer_pos);
+	pos = otel_ring_read_start(b, prod);
 	while ((s64)(prod - pos) > 0) {
 		off = pos & (size - 1);
-		rec = (const struct otel_rec_hdr *)(ring->data + off);
+		rec = (const struct otel_rec_hdr *)(b->data + off);
 		sz = READ_ONCE(rec->size);
 		if (sz < 8 || (sz & 7) || off + sz > size || prod - pos < sz) {
-			if (overwrite && dev_overwritten(ring, pos)) {
-				pos = local64_read(&ring->tail);
+			if (overwrite && dev_overwritten(b, pos)) {
+				pos = local64_read(&b->tail);
 				continue;
 			}
 			pos = prod;	/* cannot happen: resynchronise */
@@ -93,8 +94,8 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			continue;
 		}
 		if (sz > len - *done) {
-			if (overwrite && dev_overwritten(ring, pos)) {
-				pos = local64_read(&ring->tail);
+			if (overwrite && dev_overwritten(b, pos)) {
+				pos = local64_read(&b->tail);
 				continue;
 			}
 			ret = *done ? 1 : -EINVAL;
@@ -104,15 +105,15 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			ret = -EFAULT;
 			break;
 		}
-		if (overwrite && dev_overwritten(ring, pos)) {
-			pos = local64_read(&ring->tail);	/* drop the copy */
+		if (overwrite && dev_overwritten(b, pos)) {
+			pos = local64_read(&b->tail);	/* drop the copy */
 			continue;
 		}
 		pos += sz;
 		*done += sz;
 	}
 	/* We are done with the bytes below pos: pairs with the writer's acquire. */
-	smp_store_release(&ring->cons->consumer_pos, pos);
+	smp_store_release(&b->cons->consumer_pos, pos);
 	return ret;
 }
 
@@ -218,8 +219,7 @@ static int otel_dev_mmap(struct file *file, struct vm_area_struct *vma)
 		if (!cpu_possible(cpu))
 			goto err_put;
 		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
-				     vmalloc_to_page(otel_rings[cpu]->area +
-						     (p % stride) * PAGE_SIZE));
+				     otel_ring_map_page(cpu, p % stride));
 		if (ret)
 			goto err_put;
 	}

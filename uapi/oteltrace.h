@@ -486,7 +486,14 @@ struct otel_info {
  * @dropped_disabled:	records dropped while the ring was paused/cleared
  * @overwritten:	overwrite mode: records overwritten by newer ones
  * @wakeups:		reader wakeups sent
+ * @discarded:		records written but thrown away unread when a resize
+ *			or a mode change emptied the ring (OTEL_IOC_CLEAR
+ *			zeroes every counter instead)
  * @reserved:		zero
+ *
+ * Every record tried is counted once: records + dropped_full +
+ * dropped_too_big + dropped_nested + dropped_disabled.  Of those written
+ * (records), each is read, overwritten, discarded, or still in the ring.
  */
 struct otel_cpu_stats {
 	__u64	records;
@@ -497,7 +504,8 @@ struct otel_cpu_stats {
 	__u64	dropped_disabled;
 	__u64	overwritten;
 	__u64	wakeups;
-	__u64	reserved[8];
+	__u64	discarded;
+	__u64	reserved[7];
 };
 
 /* otel_stats_req.cpu value meaning "sum over all CPUs". */

@@ -144,6 +144,7 @@
 	F(otel_cpu_stats, dropped_disabled)				\
 	F(otel_cpu_stats, overwritten)					\
 	F(otel_cpu_stats, wakeups)					\
+	F(otel_cpu_stats, discarded)					\
 	F(otel_cpu_stats, reserved)					\
 	S(otel_stats_req, OTHER)					\
 	F(otel_stats_req, cpu)						\

@@ -12,11 +12,12 @@
 
 #include "otelctl.h"
 
-#define NR_FIELDS 8
+#define NR_FIELDS 9
 
 static const char *const field_names[NR_FIELDS] = {
 	"records", "bytes", "dropped_full", "dropped_too_big",
 	"dropped_nested", "dropped_disabled", "overwritten", "wakeups",
+	"discarded",
 };
 
 /* The misuse counters, then (from NR_MISUSE_FIELDS) the context table's. */
@@ -40,6 +41,7 @@ static void fields(const struct otel_cpu_stats *s, unsigned long long *v)
 	v[5] = s->dropped_disabled;
 	v[6] = s->overwritten;
 	v[7] = s->wakeups;
+	v[8] = s->discarded;
 }
 
 static void print_row(const char *cpu, const struct otel_cpu_stats *s)
@@ -154,7 +156,8 @@ static int usage(FILE *out, int status)
 	fprintf(out, "Usage: %s stats [--json]\n\n"
 		"Print each ring's counters and their totals: records and bytes\n"
 		"written, records dropped (ring full, too big, nested, while\n"
-		"paused), overwritten (overwrite mode) and reader wakeups.\n"
+		"paused), overwritten (overwrite mode), reader wakeups, and\n"
+		"discarded (unread when a resize or a mode change emptied the ring).\n"
 		"Then the span API's counters of misuse (OTEL_IOC_SPAN_STATS):\n"
 		"  begin_active   a handle begun again while active (first span abandoned)\n"
 		"  end_twice      a span ended again\n"
