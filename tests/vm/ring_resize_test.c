@@ -101,9 +101,10 @@ TEST_F_TIMEOUT(rz, resize_under_load, 240)
 
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_INFO, &info));
 	checker_init(&self->ck, info.nr_cpus, 40, 256);
-	ASSERT_EQ(0, ringtest_load("task_records=40000 soft_records=12000 "
-				   "hard_records=12000 nmi_records=400 burst=16 "
-				   "period_us=200 task_sleep_us=300"));
+	/* paced (timer period, kthread sleeps) to keep writing across resizes */
+	ASSERT_EQ(0, ringtest_load("task_records=100000 soft_records=30000 "
+				   "hard_records=30000 nmi_records=400 burst=8 "
+				   "period_us=1000 task_sleep_us=2000"));
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_fn, &r));
 	/* each resize after the reader got records through the last rings */
 	for (i = 0; i < RESIZES; i++) {
