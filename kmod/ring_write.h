@@ -138,8 +138,12 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 	barrier();
 	local_inc(&ring->committing);
 
-	/* The area and its size, published together (ring.c, resize). */
-	b = rcu_dereference_sched(ring->buf);
+	/*
+	 * The area and its size, published together (ring.c, resize).  We
+	 * run with preemption disabled, so the check holds without asking
+	 * lockdep, which an NMI had better not do.
+	 */
+	b = rcu_dereference_sched_check(ring->buf, !preemptible());
 	rsize = b->size;
 	overwrite = READ_ONCE(otel_ring_cur_mode) == OTEL_MODE_OVERWRITE;
 	do {
@@ -202,7 +206,8 @@ static __always_inline void __otel_ring_commit(struct otel_rec_hdr *rec)
 {
 	struct otel_ring *ring = otel_rings[smp_processor_id()];
 	/* The one reserve used: no resize runs while a writer is inside. */
-	struct otel_ring_buf *b = rcu_dereference_sched(ring->buf);
+	struct otel_ring_buf *b = rcu_dereference_sched_check(ring->buf,
+							      !preemptible());
 
 	local64_inc(&ring->stat.records);
 	local64_add(rec->size, &ring->stat.bytes);
