@@ -40,6 +40,12 @@ void otel_abi_check(void)
 	OTEL_ABI_SIZE(otel_span_stats, 136);
 	OTEL_ABI_SIZE(otel_bridge_req, 112);
 	BUILD_BUG_ON(sizeof(struct otel_context_req) != 40);
+	/* A struct that grows keeps its first published size as *_SIZE_VER0. */
+	BUILD_BUG_ON(sizeof(struct otel_info) < OTEL_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct otel_config) < OTEL_CONFIG_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct otel_span_stats) < OTEL_SPAN_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct otel_bridge_req) < OTEL_BRIDGE_REQ_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct otel_cpu_stats, discarded) != 64);
 
 	BUILD_BUG_ON(offsetof(struct otel_rec_hdr, time_ns) != 8);
 	BUILD_BUG_ON(offsetof(struct otel_rec_hdr, span_id) != 16);

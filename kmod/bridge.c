@@ -28,7 +28,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/capability.h>
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -243,27 +242,31 @@ static void bridge_get(struct otel_bridge *b, struct otel_bridge_req *req)
  * @cmd:	the ioctl command
  * @arg:	user pointer to struct otel_bridge_req
  *
- * Return: 0, -EFAULT, -EINVAL (size, reserved fields, mode), -ENOENT (no
- * such bridge), -EPERM (SET without CAP_SYS_ADMIN), -EOPNOTSUPP (a
- * tracepoint missing from this kernel), -ENOMEM, or -ENOTTY.
+ * The struct may grow (otel_ioc_struct_in()); who may SET is dev_ioctl.c's
+ * to check.
+ *
+ * Return: 0, -EFAULT, -EINVAL (size, reserved fields, mode), -E2BIG (a
+ * larger struct with non-zero bytes past this one), -ENOENT (no such
+ * bridge), -EOPNOTSUPP (a tracepoint missing from this kernel), -ENOMEM,
+ * or -ENOTTY.
  */
 long otel_bridge_ioctl(unsigned int cmd, void __user *arg)
 {
 	struct otel_bridge_req req;
 	struct otel_bridge *b;
 	unsigned int i;
+	size_t usize;
 	int ret;
 
 	if (cmd != OTEL_IOC_GET_BRIDGE && cmd != OTEL_IOC_SET_BRIDGE)
 		return -ENOTTY;
-	if (copy_from_user(&req, arg, sizeof(req)))
-		return -EFAULT;
-	if (req.size != sizeof(req))
+	ret = otel_ioc_struct_in(&req, sizeof(req), OTEL_BRIDGE_REQ_SIZE_VER0,
+				 arg);
+	if (ret)
+		return ret;
+	usize = req.size;
+	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)))
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(req.reserved); i++) {
-		if (req.reserved[i])
-			return -EINVAL;
-	}
 
 	if (cmd == OTEL_IOC_GET_BRIDGE) {
 		i = req.index;
@@ -275,11 +278,9 @@ long otel_bridge_ioctl(unsigned int cmd, void __user *arg)
 		mutex_lock(&bridge_lock);
 		bridge_get(otel_bridges[i], &req);
 		mutex_unlock(&bridge_lock);
-		return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+		return otel_ioc_struct_out(arg, usize, &req, sizeof(req));
 	}
 
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
 	if (!memchr(req.name, '\0', sizeof(req.name)))
 		return -EINVAL;
 	b = bridge_find(req.name, strlen(req.name));

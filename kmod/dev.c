@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /dev/oteltrace: the character device through which user space reads the
- * rings (mmap, read, poll) and configures the tracer (ioctls).
- *
- * Every ioctl validates its argument: unknown commands give -ENOTTY, bad
- * pointers -EFAULT, bad values or non-zero reserved fields -EINVAL.  Nothing
- * copied out holds a kernel pointer.
+ * rings (mmap, read, poll) and configures the tracer (ioctls, in
+ * dev_ioctl.c).  Nothing copied out holds a kernel pointer.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,16 +13,12 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
-#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 
-#include "bridge.h"
 #include "compat.h"
 #include "internal.h"
-#include "sampler.h"
 #include "ring.h"
-#include "ring_write.h"
 
 static int group = -1;
 module_param(group, int, 0444);
@@ -36,12 +29,13 @@ MODULE_PARM_DESC(group,
 static unsigned int otel_read_next;
 
 /*
- * A new reader has seen no COMM record yet: every CPU names its tasks
- * again (kspan.c).
+ * Readers: CAP_PERFMON, CAP_SYS_ADMIN or the group (the control ioctls
+ * check the opener's capabilities again, dev_ioctl.c).  A new reader has
+ * seen no COMM record yet: every CPU names its tasks again (kspan.c).
  */
 static int otel_dev_open(struct inode *inode, struct file *file)
 {
-	if (!capable(CAP_SYS_ADMIN) &&
+	if (!capable(CAP_PERFMON) && !capable(CAP_SYS_ADMIN) &&
 	    (group < 0 || !in_group_p(make_kgid(&init_user_ns, group))))
 		return -EPERM;
 	otel_kspan_forget_comms();
@@ -52,11 +46,11 @@ static int otel_dev_open(struct inode *inode, struct file *file)
  * Overwrite mode: has the writer moved the tail past @pos, so the record we
  * looked at (or copied) there may be torn?
  */
-static bool dev_overwritten(struct otel_ring *ring, u64 pos)
+static bool dev_overwritten(struct otel_ring_buf *b, u64 pos)
 {
 	/* Bytes before tail: pairs with ring_overwrite()'s smp_wmb(). */
 	smp_rmb();
-	return (s64)(local64_read(&ring->tail) - pos) > 0;
+	return (s64)(local64_read(&b->tail) - pos) > 0;
 }
 
 /*
@@ -68,21 +62,22 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			 size_t len, size_t *done)
 {
 	bool overwrite = otel_ring_mode() == OTEL_MODE_OVERWRITE;
-	u64 size = otel_ring_size(), off, prod, pos;
+	struct otel_ring_buf *b = otel_ring_buf_locked(ring);
+	u64 size = b->size, off, prod, pos;
 	const struct otel_rec_hdr *rec;
 	int ret = 0;
 	u16 sz;
 
 	/* Records below producer_pos are complete: pairs with the writer's release. */
-	prod = smp_load_acquire(&ring->prod->producer_pos);
-	pos = otel_ring_read_start(ring, prod);
+	prod = smp_load_acquire(&b->prod->producer_pos);
+	pos = otel_ring_read_start(b, prod);
 	while ((s64)(prod - pos) > 0) {
 		off = pos & (size - 1);
-		rec = (const struct otel_rec_hdr *)(ring->data + off);
+		rec = (const struct otel_rec_hdr *)(b->data + off);
 		sz = READ_ONCE(rec->size);
 		if (sz < 8 || (sz & 7) || off + sz > size || prod - pos < sz) {
-			if (overwrite && dev_overwritten(ring, pos)) {
-				pos = local64_read(&ring->tail);
+			if (overwrite && dev_overwritten(b, pos)) {
+				pos = local64_read(&b->tail);
 				continue;
 			}
 			pos = prod;	/* cannot happen: resynchronise */
@@ -93,8 +88,8 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			continue;
 		}
 		if (sz > len - *done) {
-			if (overwrite && dev_overwritten(ring, pos)) {
-				pos = local64_read(&ring->tail);
+			if (overwrite && dev_overwritten(b, pos)) {
+				pos = local64_read(&b->tail);
 				continue;
 			}
 			ret = *done ? 1 : -EINVAL;
@@ -104,15 +99,15 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			ret = -EFAULT;
 			break;
 		}
-		if (overwrite && dev_overwritten(ring, pos)) {
-			pos = local64_read(&ring->tail);	/* drop the copy */
+		if (overwrite && dev_overwritten(b, pos)) {
+			pos = local64_read(&b->tail);	/* drop the copy */
 			continue;
 		}
 		pos += sz;
 		*done += sz;
 	}
 	/* We are done with the bytes below pos: pairs with the writer's acquire. */
-	smp_store_release(&ring->cons->consumer_pos, pos);
+	smp_store_release(&b->cons->consumer_pos, pos);
 	return ret;
 }
 
@@ -218,8 +213,7 @@ static int otel_dev_mmap(struct file *file, struct vm_area_struct *vma)
 		if (!cpu_possible(cpu))
 			goto err_put;
 		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
-				     vmalloc_to_page(otel_rings[cpu]->area +
-						     (p % stride) * PAGE_SIZE));
+				     otel_ring_map_page(cpu, p % stride));
 		if (ret)
 			goto err_put;
 	}
@@ -231,177 +225,17 @@ err_put:
 	return ret;
 }
 
-static int ioc_info(void __user *arg)
+/* The last reference to an open file is gone: its snapshot ends. */
+static int otel_dev_release(struct inode *inode, struct file *file)
 {
-	struct otel_info info = {
-		.size		= sizeof(info),
-		.abi_version	= OTEL_ABI_VERSION,
-		.nr_cpus	= nr_cpu_ids,
-		.page_size	= PAGE_SIZE,
-		.max_record	= OTEL_REC_MAX_SIZE,
-	};
-
-	mutex_lock(&otel_ring_mutex);
-	info.ring_size = otel_ring_size();
-	info.mmap_stride = otel_ring_stride();
-	mutex_unlock(&otel_ring_mutex);
-	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
-}
-
-static int ioc_stats(void __user *arg)
-{
-	struct otel_stats_req req;
-
-	if (copy_from_user(&req, arg, sizeof(req)))
-		return -EFAULT;
-	if (req.reserved)
-		return -EINVAL;
-	if (req.cpu != OTEL_STATS_ALL_CPUS &&
-	    (req.cpu >= nr_cpu_ids || !cpu_possible(req.cpu)))
-		return -EINVAL;
-	otel_ring_stats(req.cpu, &req.stats);
-	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
-}
-
-static int ioc_get_config(void __user *arg)
-{
-	struct otel_config cfg = { .size = sizeof(cfg) };
-
-	mutex_lock(&otel_ring_mutex);
-	cfg.enabled = otel_kspan_enabled();
-	cfg.mode = otel_ring_mode();
-	otel_sampler_get(&cfg.sampler, &cfg.ratio);
-	cfg.wakeup_bytes = otel_ring_wakeup_bytes();
-	cfg.ring_size = otel_ring_size();
-	cfg.begin_records = otel_kspan_begin_records();
-	mutex_unlock(&otel_ring_mutex);
-	return copy_to_user(arg, &cfg, sizeof(cfg)) ? -EFAULT : 0;
-}
-
-static int ioc_set_config(void __user *arg)
-{
-	struct otel_config cfg;
-	int ret, i;
-
-	if (copy_from_user(&cfg, arg, sizeof(cfg)))
-		return -EFAULT;
-	if (cfg.size != sizeof(cfg) || cfg.enabled > 1 ||
-	    cfg.mode > OTEL_MODE_OVERWRITE ||
-	    cfg.sampler > OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO ||
-	    cfg.ratio > OTEL_RATIO_ONE ||
-	    !is_power_of_2(cfg.ring_size) ||
-	    cfg.ring_size < OTEL_RING_MIN_SIZE ||
-	    cfg.ring_size > OTEL_RING_MAX_SIZE || cfg.begin_records > 1)
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(cfg.reserved); i++)
-		if (cfg.reserved[i])
-			return -EINVAL;
-
-	if (mutex_lock_interruptible(&otel_ring_mutex))
-		return -ERESTARTSYS;
-	ret = otel_ring_resize(cfg.ring_size);
-	if (ret)
-		goto out;
-	ret = otel_ring_set_mode(cfg.mode);
-	if (ret)
-		goto out;
-	ret = otel_sampler_set(cfg.sampler, cfg.ratio);
-	if (ret)
-		goto out;
-	otel_ring_set_wakeup_bytes(cfg.wakeup_bytes);
-	otel_kspan_set_begin_records(cfg.begin_records);
-	if (cfg.enabled != otel_kspan_enabled())
-		otel_kspan_set_enabled(cfg.enabled);
-out:
-	mutex_unlock(&otel_ring_mutex);
-	return ret;
-}
-
-static int ioc_span_stats(void __user *arg)
-{
-	struct otel_span_stats st;
-
-	otel_span_stats_get(&st);
-	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
-}
-
-/* The tightest of a few (mono, real, mono) samples. */
-static int ioc_clock(void __user *arg)
-{
-	struct otel_clock clk = { .window_ns = U64_MAX };
-	u64 m1, r, m2;
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		m1 = otel_clock_ns();
-		r = ktime_get_real_ns();
-		m2 = otel_clock_ns();
-		if (m2 - m1 < clk.window_ns) {
-			clk.window_ns = m2 - m1;
-			clk.mono_ns = m1 + (m2 - m1) / 2;
-			clk.real_ns = r;
-		}
-	}
-	return copy_to_user(arg, &clk, sizeof(clk)) ? -EFAULT : 0;
-}
-
-/* CLEAR, SNAPSHOT, RESUME: argument-less operations on the rings. */
-static int ioc_control(void (*op)(void))
-{
-	if (mutex_lock_interruptible(&otel_ring_mutex))
-		return -ERESTARTSYS;
-	op();
-	mutex_unlock(&otel_ring_mutex);
+	otel_dev_snapshot_release(file);
 	return 0;
-}
-
-static long otel_dev_ioctl(struct file *file, unsigned int cmd,
-			   unsigned long arg)
-{
-	void __user *uarg = (void __user *)arg;
-	long ret;
-
-	switch (cmd) {
-	case OTEL_IOC_INFO:
-		return ioc_info(uarg);
-	case OTEL_IOC_STATS:
-		return ioc_stats(uarg);
-	case OTEL_IOC_FLUSH:
-		/* Every commit is already published: wake readers now. */
-		wake_up_interruptible_all(&otel_ring_wq);
-		return 0;
-	case OTEL_IOC_GET_CONFIG:
-		return ioc_get_config(uarg);
-	case OTEL_IOC_SET_CONFIG:
-		ret = ioc_set_config(uarg);
-		otel_kspan_forget_comms();	/* rings may be new */
-		return ret;
-	case OTEL_IOC_CLEAR:
-		ret = ioc_control(otel_ring_clear);
-		otel_kspan_forget_comms();	/* the COMM records went too */
-		return ret;
-	case OTEL_IOC_CLOCK:
-		return ioc_clock(uarg);
-	case OTEL_IOC_SNAPSHOT:
-		return ioc_control(otel_ring_snapshot);
-	case OTEL_IOC_RESUME:
-		return ioc_control(otel_ring_resume);
-	case OTEL_IOC_SPAN_STATS:
-		return ioc_span_stats(uarg);
-	case OTEL_IOC_SET_TASK_CONTEXT:
-	case OTEL_IOC_GET_TASK_CONTEXT:
-		return otel_context_ioctl(cmd, uarg);
-	case OTEL_IOC_GET_BRIDGE:
-	case OTEL_IOC_SET_BRIDGE:
-		return otel_bridge_ioctl(cmd, uarg);
-	default:
-		return -ENOTTY;
-	}
 }
 
 static const struct file_operations otel_dev_fops = {
 	.owner		= THIS_MODULE,
 	.open		= otel_dev_open,
+	.release	= otel_dev_release,
 	.read		= otel_dev_read,
 	.poll		= otel_dev_poll,
 	.mmap		= otel_dev_mmap,

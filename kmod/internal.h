@@ -20,6 +20,23 @@ int otel_dev_init(void);
 void otel_dev_exit(void);
 
 /*
+ * dev_ioctl.c: the ioctls of /dev/oteltrace (who may call which, the
+ * snapshot's owner), and the end of a released file's snapshot.
+ */
+struct file;
+long otel_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+void otel_dev_snapshot_release(struct file *file);
+
+/*
+ * ioc_struct.c: ioctl structs that start with their size and may grow
+ * (uapi/oteltrace.h, "Structs that start with a size field").
+ */
+int otel_ioc_struct_in(void *dst, size_t ksize, size_t ver0,
+		       const void __user *src);
+int otel_ioc_struct_out(void __user *dst, size_t usize, const void *src,
+			size_t ksize);
+
+/*
  * Span API (kspan.c, ids.c, sampler.c, context.c, trace.c).  The driver
  * API itself is in oteltrace.h.
  */

@@ -52,9 +52,10 @@ DECLARE_WAIT_QUEUE_HEAD(otel_ring_wq);
 
 /*
  * Changed only under otel_ring_mutex, with writers paused (except wakeup);
- * the writers (ring_write.h) read them.
+ * the writers (ring_write.h) read them.  otel_ring_bytes is every ring's
+ * size for the control side (the writers read their ring's own).
  */
-u64 otel_ring_bytes __read_mostly;
+static u64 otel_ring_bytes;
 u32 otel_ring_cur_mode __read_mostly;
 u32 otel_ring_wakeup;
 bool otel_ring_paused;		/* writers drop (dropped_disabled) */
@@ -72,8 +73,8 @@ static struct timer_list otel_wake_timer;
 /**
  * otel_ring_overwrite() - overwrite mode: make room by dropping the oldest
  * @ring:	this CPU's ring
+ * @b:		its memory, as the writer loaded it
  * @new_head:	head after the reservation
- * @size:	ring size
  * @rec_pos:	where the new record starts
  *
  * Moves tail over whole records until [tail, new_head) fits.  Reserve made
@@ -82,25 +83,26 @@ static struct timer_list otel_wake_timer;
  * write any amount while an outer writer on this CPU is between reserve
  * and commit; its record is above producer_pos and must not be walked.)
  */
-notrace void otel_ring_overwrite(struct otel_ring *ring, u64 new_head,
-				 u64 size, u64 rec_pos)
+notrace void otel_ring_overwrite(struct otel_ring *ring, struct otel_ring_buf *b,
+				 u64 new_head, u64 rec_pos)
 {
+	const u64 size = b->size;
 	struct otel_rec_hdr *old;
 	u64 tail, next;
 	u16 sz, type;
 
 	for (;;) {
-		tail = local64_read(&ring->tail);
+		tail = local64_read(&b->tail);
 		if (new_head - tail <= size)
 			break;
-		old = (struct otel_rec_hdr *)(ring->data + (tail & (size - 1)));
+		old = (struct otel_rec_hdr *)(b->data + (tail & (size - 1)));
 		sz = READ_ONCE(old->size);
 		type = READ_ONCE(old->type);
 		if (unlikely(sz < 8 || (sz & 7) || (tail & (size - 1)) + sz > size))
 			next = rec_pos;	/* cannot happen: resynchronise */
 		else
 			next = tail + sz;
-		if (local64_cmpxchg(&ring->tail, tail, next) == tail &&
+		if (local64_cmpxchg(&b->tail, tail, next) == tail &&
 		    type != OTEL_REC_PAD)
 			local64_inc(&ring->stat.overwritten);
 	}
@@ -203,40 +205,41 @@ void otel_ring_set_wakeup_bytes(u32 bytes)
  * consumer_pos outside [prod - size, prod] or not 8-aligned is garbage from
  * user space and the reader resynchronises at prod.
  */
-u64 otel_ring_read_start(struct otel_ring *ring, u64 prod)
+u64 otel_ring_read_start(struct otel_ring_buf *b, u64 prod)
 {
-	u64 cons = READ_ONCE(ring->cons->consumer_pos);
+	u64 cons = READ_ONCE(b->cons->consumer_pos);
 	u64 tail;
 
 	if (READ_ONCE(otel_ring_cur_mode) == OTEL_MODE_OVERWRITE) {
-		tail = local64_read(&ring->tail);
+		tail = local64_read(&b->tail);
 		if (prod - cons > prod - tail || (cons & 7))
 			cons = tail;
 		return cons;
 	}
 	/* Records start 8-aligned: an unaligned header would cross the end. */
-	if (prod - cons > READ_ONCE(otel_ring_bytes) || (cons & 7))
+	if (prod - cons > b->size || (cons & 7))
 		return prod;
 	return cons;
 }
 
 /*
  * Has some ring @min bytes or more waiting?  RCU protects the ring areas
- * against a concurrent resize.
+ * against a concurrent resize (which publishes a new one with
+ * rcu_assign_pointer() and waits a grace period before freeing the old).
  */
 static bool ring_data_ready(u64 min)
 {
-	struct otel_ring *ring;
+	struct otel_ring_buf *b;
 	bool ready = false;
 	unsigned int cpu;
 	u64 prod;
 
 	rcu_read_lock();
 	for_each_possible_cpu(cpu) {
-		ring = otel_rings[cpu];
+		b = rcu_dereference(otel_rings[cpu]->buf);
 		/* Pairs with otel_ring_end_commit()'s release. */
-		prod = smp_load_acquire(&ring->prod->producer_pos);
-		if (prod - otel_ring_read_start(ring, prod) >= min) {
+		prod = smp_load_acquire(&b->prod->producer_pos);
+		if (prod - otel_ring_read_start(b, prod) >= min) {
 			ready = true;
 			break;
 		}
@@ -263,48 +266,57 @@ static void ring_pause(void)
 	synchronize_rcu();
 }
 
+/*
+ * Let the writers in again (unless a snapshot holds them).  They test
+ * otel_ring_paused with a plain load and no barrier, then read what the
+ * control side changed while they were out (a new struct otel_ring_buf,
+ * positions, the mode).  The grace period orders that for them: a writer
+ * whose preempt-disabled section reads the store below began after this
+ * grace period began, so it sees every store made before it (RCU's
+ * grace-period guarantee), on any CPU however weakly ordered, at no cost
+ * on the hot path.  It also ends every reader that could still hold an
+ * area a resize replaced.
+ */
 static void ring_unpause(void)
 {
+	lockdep_assert_held(&otel_ring_mutex);
+	synchronize_rcu();
 	if (!otel_snapshot_on)
 		WRITE_ONCE(otel_ring_paused, false);
 }
 
 /* Empty a paused ring without moving positions backwards. */
-static void ring_empty(struct otel_ring *ring)
+static void ring_empty(struct otel_ring_buf *b)
 {
-	u64 head = local64_read(&ring->head);
+	u64 head = local64_read(&b->head);
 
-	local64_set(&ring->tail, head);
-	WRITE_ONCE(ring->prod->overwrite_tail, head);
-	WRITE_ONCE(ring->prod->producer_pos, head);
-	WRITE_ONCE(ring->cons->consumer_pos, head);
+	local64_set(&b->tail, head);
+	WRITE_ONCE(b->prod->overwrite_tail, head);
+	WRITE_ONCE(b->prod->producer_pos, head);
+	WRITE_ONCE(b->cons->consumer_pos, head);
 }
 
 /*
- * A paused ring's records that no reader has had, counted in `discarded`
- * before a resize or a mode change throws them away: every record stays
- * written or counted (docs/ring.md, rule 8).  Walks from the read start to
- * producer_pos; a header that cannot be one (consumer_pos moved into a
- * record by user space) ends the walk.
+ * Count, as discarded, the records of a paused ring that no reader has read
+ * (from where read() would start to producer_pos): a resize or a mode
+ * change is about to throw them away.
  */
-static void ring_count_discarded(struct otel_ring *ring)
+static void ring_discard(struct otel_ring *ring, struct otel_ring_buf *b)
 {
-	u64 size = otel_ring_bytes, prod, pos, off, n = 0;
+	u64 prod = READ_ONCE(b->prod->producer_pos), n = 0, off, pos;
 	const struct otel_rec_hdr *rec;
 	u16 sz;
 
-	lockdep_assert_held(&otel_ring_mutex);
-	prod = READ_ONCE(ring->prod->producer_pos);
-	for (pos = otel_ring_read_start(ring, prod); pos != prod; pos += sz) {
-		off = pos & (size - 1);
-		rec = (const struct otel_rec_hdr *)(ring->data + off);
-		sz = rec->size;
-		if (sz < 8 || (sz & 7) || off + sz > size || prod - pos < sz)
-			break;
-		if (rec->type != OTEL_REC_PAD)
+	for (pos = otel_ring_read_start(b, prod); prod - pos >= 8; pos += sz) {
+		off = pos & (b->size - 1);
+		rec = (const struct otel_rec_hdr *)(b->data + off);
+		sz = READ_ONCE(rec->size);
+		if (sz < 8 || (sz & 7) || off + sz > b->size || prod - pos < sz)
+			break;	/* cannot happen: every record is complete */
+		if (READ_ONCE(rec->type) != OTEL_REC_PAD)
 			n++;
 	}
-	local64_add(n, &ring->stat.discarded);
+	atomic64_add(n, &ring->discarded);
 }
 
 static void ring_zero_stats(struct otel_ring *ring)
@@ -316,8 +328,8 @@ static void ring_zero_stats(struct otel_ring *ring)
 	local64_set(&ring->stat.dropped_nested, 0);
 	local64_set(&ring->stat.dropped_disabled, 0);
 	local64_set(&ring->stat.overwritten, 0);
-	local64_set(&ring->stat.discarded, 0);
 	local64_set(&ring->stat.wakeups, 0);
+	atomic64_set(&ring->discarded, 0);
 }
 
 /**
@@ -353,7 +365,7 @@ void otel_ring_clear(void)
 
 	ring_pause();
 	for_each_possible_cpu(cpu) {
-		ring_empty(otel_rings[cpu]);
+		ring_empty(otel_ring_buf_locked(otel_rings[cpu]));
 		ring_zero_stats(otel_rings[cpu]);
 	}
 	ring_unpause();
@@ -364,12 +376,13 @@ void otel_ring_clear(void)
  * @mode:	enum otel_ring_mode
  *
  * A change empties the rings (the overwrite tail must start at a record);
- * the records no reader had are counted in `discarded`.
+ * the records no reader had read are counted as discarded.
  * Context: process, otel_ring_mutex held.
  * Return: 0 or -EINVAL.
  */
 int otel_ring_set_mode(u32 mode)
 {
+	struct otel_ring_buf *b;
 	unsigned int cpu;
 
 	if (mode > OTEL_MODE_OVERWRITE)
@@ -377,33 +390,46 @@ int otel_ring_set_mode(u32 mode)
 	if (mode == otel_ring_cur_mode)
 		return 0;
 	ring_pause();
-	for_each_possible_cpu(cpu)	/* read start of the old mode */
-		ring_count_discarded(otel_rings[cpu]);
+	for_each_possible_cpu(cpu) {
+		b = otel_ring_buf_locked(otel_rings[cpu]);
+		ring_discard(otel_rings[cpu], b);
+		ring_empty(b);
+	}
 	WRITE_ONCE(otel_ring_cur_mode, mode);
-	for_each_possible_cpu(cpu)
-		ring_empty(otel_rings[cpu]);
 	ring_unpause();
 	return 0;
 }
 
-static void *ring_area_alloc(u64 size)
+/* A ring's memory of @size data bytes, zeroed: NULL if out of memory. */
+static struct otel_ring_buf *ring_buf_alloc(unsigned int cpu, u64 size)
 {
-	return vmalloc_user(2 * PAGE_SIZE + size);
+	struct otel_ring_buf *b;
+
+	b = kzalloc_node(sizeof(*b), GFP_KERNEL, cpu_to_node(cpu));
+	if (!b)
+		return NULL;
+	b->area = vmalloc_user(2 * PAGE_SIZE + size);
+	if (!b->area) {
+		kfree(b);
+		return NULL;
+	}
+	b->cons = b->area;
+	b->prod = b->area + PAGE_SIZE;
+	b->data = b->area + 2 * PAGE_SIZE;
+	b->size = size;
+	local64_set(&b->head, 0);
+	local64_set(&b->tail, 0);
+	b->prod->ring_size = size;
+	b->prod->cpu = cpu;
+	return b;
 }
 
-/* Point @ring at a fresh (zeroed) area. */
-static void ring_area_set(struct otel_ring *ring, void *area,
-			  unsigned int cpu, u64 size)
+static void ring_buf_free(struct otel_ring_buf *b)
 {
-	ring->area = area;
-	ring->cons = area;
-	ring->prod = area + PAGE_SIZE;
-	ring->data = area + 2 * PAGE_SIZE;
-	local64_set(&ring->head, 0);
-	local64_set(&ring->tail, 0);
-	ring->prod->ring_size = size;
-	ring->prod->cpu = cpu;
-	ring->prod->online = cpu_online(cpu);
+	if (!b)
+		return;
+	vfree(b->area);
+	kfree(b);
 }
 
 static bool ring_size_valid(u64 size)
@@ -416,15 +442,18 @@ static bool ring_size_valid(u64 size)
  * otel_ring_resize() - reallocate every ring with a new data size
  * @size:	bytes, a power of two in [OTEL_RING_MIN_SIZE, OTEL_RING_MAX_SIZE]
  *
- * The records in the rings are lost, those no reader had counted in
- * `discarded`; the statistics stay.
+ * The records no reader had read are lost, counted as discarded; the
+ * statistics stay.  The new memory is published with rcu_assign_pointer()
+ * while the writers are paused; ring_unpause()'s grace period makes a
+ * writer that runs again see it (docs/ring.md, "Resize").
  * Context: process, otel_ring_mutex held.
  * Return: 0, -EINVAL, -EBUSY while the rings are mapped, or -ENOMEM.
  */
 int otel_ring_resize(u64 size)
 {
+	struct otel_ring_buf **bufs, *old;
+	struct otel_ring *ring;
 	unsigned int cpu;
-	void **areas;
 	int ret = 0;
 
 	if (!ring_size_valid(size))
@@ -440,14 +469,14 @@ int otel_ring_resize(u64 size)
 	if (ret)
 		return ret;
 
-	areas = kcalloc(nr_cpu_ids, sizeof(*areas), GFP_KERNEL);
-	if (!areas) {
+	bufs = kcalloc(nr_cpu_ids, sizeof(*bufs), GFP_KERNEL);
+	if (!bufs) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for_each_possible_cpu(cpu) {
-		areas[cpu] = ring_area_alloc(size);
-		if (!areas[cpu]) {
+		bufs[cpu] = ring_buf_alloc(cpu, size);
+		if (!bufs[cpu]) {
 			ret = -ENOMEM;
 			goto out_free;
 		}
@@ -456,21 +485,21 @@ int otel_ring_resize(u64 size)
 	cpus_read_lock();	/* against the online flag's callbacks */
 	ring_pause();
 	for_each_possible_cpu(cpu) {
-		void *old = otel_rings[cpu]->area;
-
-		ring_count_discarded(otel_rings[cpu]);
-		ring_area_set(otel_rings[cpu], areas[cpu], cpu, size);
-		areas[cpu] = old;	/* freed below */
+		ring = otel_rings[cpu];
+		old = otel_ring_buf_locked(ring);
+		ring_discard(ring, old);
+		bufs[cpu]->prod->online = cpu_online(cpu);
+		rcu_assign_pointer(ring->buf, bufs[cpu]);
+		bufs[cpu] = old;	/* freed below */
 	}
 	WRITE_ONCE(otel_ring_bytes, size);
-	ring_unpause();
+	ring_unpause();		/* its grace period ends every user of the old */
 	cpus_read_unlock();
-	synchronize_rcu();	/* ring_data_ready() may still look at the old areas */
 
 out_free:
 	for_each_possible_cpu(cpu)
-		vfree(areas[cpu]);
-	kfree(areas);
+		ring_buf_free(bufs[cpu]);
+	kfree(bufs);
 out:
 	spin_lock(&otel_map_lock);
 	otel_resizing = false;
@@ -504,6 +533,24 @@ void otel_ring_map_put(void)
 }
 
 /**
+ * otel_ring_map_page() - a page of a ring, for mmap()
+ * @cpu:	the ring's CPU (possible)
+ * @pgoff:	page in the ring's area: 0 consumer, 1 producer, then data
+ *
+ * Context: process, holding a mapping count (otel_ring_map_get()), so no
+ * resize can replace the area meanwhile.
+ * Return: the page.
+ */
+struct page *otel_ring_map_page(unsigned int cpu, unsigned long pgoff)
+{
+	struct otel_ring_buf *b;
+
+	b = rcu_dereference_protected(otel_rings[cpu]->buf,
+				      READ_ONCE(otel_nr_maps));
+	return vmalloc_to_page(b->area + pgoff * PAGE_SIZE);
+}
+
+/**
  * otel_ring_stats() - read the counters of a ring, or their sums
  * @cpu:	a possible CPU, or OTEL_STATS_ALL_CPUS
  * @out:	filled (reserved fields zero)
@@ -525,20 +572,31 @@ void otel_ring_stats(unsigned int cpu, struct otel_cpu_stats *out)
 		out->dropped_nested += local64_read(&ring->stat.dropped_nested);
 		out->dropped_disabled += local64_read(&ring->stat.dropped_disabled);
 		out->overwritten += local64_read(&ring->stat.overwritten);
-		out->discarded += local64_read(&ring->stat.discarded);
 		out->wakeups += local64_read(&ring->stat.wakeups);
+		out->discarded += atomic64_read(&ring->discarded);
 	}
+}
+
+/* The producer page's online flag (a resize holds the hotplug lock). */
+static void ring_set_online(unsigned int cpu, u32 online)
+{
+	struct otel_ring_buf *b;
+
+	rcu_read_lock();
+	b = rcu_dereference(otel_rings[cpu]->buf);
+	WRITE_ONCE(b->prod->online, online);
+	rcu_read_unlock();
 }
 
 static int ring_cpu_online(unsigned int cpu)
 {
-	WRITE_ONCE(otel_rings[cpu]->prod->online, 1);
+	ring_set_online(cpu, 1);
 	return 0;
 }
 
 static int ring_cpu_offline(unsigned int cpu)
 {
-	WRITE_ONCE(otel_rings[cpu]->prod->online, 0);
+	ring_set_online(cpu, 0);
 	return 0;
 }
 
@@ -552,7 +610,8 @@ static void ring_free_all(void)
 		if (!ring)
 			continue;
 		irq_work_sync(&ring->wake_work);
-		vfree(ring->area);
+		/* No writer, reader or mapping is left. */
+		ring_buf_free(rcu_dereference_protected(ring->buf, true));
 		kfree(ring);
 	}
 	kfree(otel_rings);
@@ -566,9 +625,9 @@ static void ring_free_all(void)
 int otel_ring_init(void)
 {
 	u64 size = (u64)ring_size_kb << 10;
+	struct otel_ring_buf *b;
 	struct otel_ring *ring;
 	unsigned int cpu;
-	void *area;
 	int ret;
 
 	if (!ring_size_valid(size) || ring_mode > OTEL_MODE_OVERWRITE) {
@@ -588,13 +647,14 @@ int otel_ring_init(void)
 			goto err_free;
 		}
 		otel_rings[cpu] = ring;
-		area = ring_area_alloc(size);
-		if (!area) {
+		init_irq_work(&ring->wake_work, ring_wake_fn);
+		b = ring_buf_alloc(cpu, size);
+		if (!b) {
 			ret = -ENOMEM;
 			goto err_free;
 		}
-		init_irq_work(&ring->wake_work, ring_wake_fn);
-		ring_area_set(ring, area, cpu, size);
+		b->prod->online = cpu_online(cpu);
+		RCU_INIT_POINTER(ring->buf, b);
 	}
 	timer_setup(&otel_wake_timer, ring_wake_timer_fn, 0);
 

@@ -24,12 +24,16 @@
 #define _OTELTRACE_RING_H
 
 #include <linux/types.h>
+#include <linux/atomic.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/wait.h>
 #include <asm/local.h>
 #include <asm/local64.h>
 #include "uapi/oteltrace.h"
+
+struct page;
 
 struct otel_rec_hdr *otel_ring_reserve(u16 type, u32 size);
 void otel_ring_commit(struct otel_rec_hdr *rec);
@@ -43,28 +47,49 @@ void otel_ring_exit(void);
 #define OTEL_RING_MAX_SIZE	(64U << 20)
 
 /**
- * struct otel_ring - one CPU's ring
- * @area:	vmalloc_user() memory: consumer page, producer page, data
+ * struct otel_ring_buf - one ring's memory, its geometry and its positions
+ * @head:	end of reserved space; only the ring's CPU moves it (local cmpxchg)
+ * @tail:	overwrite mode: start of the oldest record kept
+ * @data:	the data area, @size bytes
+ * @size:	bytes in @data, a power of two
  * @cons:	consumer page (user-writable: never trusted)
  * @prod:	producer page (read-only to user space)
- * @data:	the data area, otel_ring_size bytes
- * @head:	end of reserved space; only this CPU moves it (local cmpxchg)
- * @tail:	overwrite mode: start of the oldest record kept
+ * @area:	vmalloc_user() memory: consumer page, producer page, data
+ *
+ * A resize publishes a new one with rcu_assign_pointer() (ring.c); but for
+ * @head, @tail and the pages' contents nothing in it changes once it is
+ * published, so whoever loads the pointer with rcu_dereference*() sees an
+ * area and a size that belong together.  It never reaches user space (the
+ * pages of @area do).
+ */
+struct otel_ring_buf {
+	local64_t		head;
+	local64_t		tail;
+	u8			*data;
+	u64			size;
+	struct otel_ring_consumer *cons;
+	struct otel_ring_producer *prod;
+	void			*area;
+};
+
+/**
+ * struct otel_ring - one CPU's ring
+ * @buf:	the ring's memory: writers read it with rcu_dereference_sched()
+ *		(they run with preemption disabled), readers under
+ *		otel_ring_mutex or rcu_read_lock()
  * @committing:	writers inside reserve..commit on this CPU (they nest)
  * @recursion:	one bit per context (task, softirq, hardirq, NMI) in use
  * @wake_work:	wakes readers from any context, NMI included
+ * @discarded:	records thrown away unread by a resize or a mode change
+ *		(control side only, under otel_ring_mutex)
  * @stat:	counters, changed by this CPU only (local64 ops)
  */
 struct otel_ring {
-	void			*area;
-	struct otel_ring_consumer *cons;
-	struct otel_ring_producer *prod;
-	u8			*data;
-	local64_t		head;
-	local64_t		tail;
+	struct otel_ring_buf __rcu *buf;
 	local_t			committing;
 	unsigned int		recursion;
 	struct irq_work		wake_work;
+	atomic64_t		discarded;
 	struct {
 		local64_t	records;
 		local64_t	bytes;
@@ -73,7 +98,6 @@ struct otel_ring {
 		local64_t	dropped_nested;
 		local64_t	dropped_disabled;
 		local64_t	overwritten;
-		local64_t	discarded;
 		local64_t	wakeups;
 	} stat;
 };
@@ -96,8 +120,22 @@ void otel_ring_clear(void);
 void otel_ring_stats(unsigned int cpu, struct otel_cpu_stats *out);
 void otel_ring_reader_waiting(void);
 bool otel_ring_has_data(void);
-u64 otel_ring_read_start(struct otel_ring *ring, u64 prod);
+u64 otel_ring_read_start(struct otel_ring_buf *b, u64 prod);
 int otel_ring_map_get(void);
 void otel_ring_map_put(void);
+struct page *otel_ring_map_page(unsigned int cpu, unsigned long pgoff);
+
+/**
+ * otel_ring_buf_locked() - a ring's memory, for a reader holding the mutex
+ * @ring:	the ring
+ *
+ * A resize swaps the memory under otel_ring_mutex only.
+ * Return: the ring's current struct otel_ring_buf.
+ */
+static inline struct otel_ring_buf *otel_ring_buf_locked(struct otel_ring *ring)
+{
+	return rcu_dereference_protected(ring->buf,
+					 lockdep_is_held(&otel_ring_mutex));
+}
 
 #endif /* _OTELTRACE_RING_H */

@@ -24,15 +24,17 @@
 
 #include "ring.h"
 
-/* Ring settings the writers read (ring.c changes them, writers paused). */
-extern u64 otel_ring_bytes;
+/*
+ * Ring settings the writers read (ring.c changes them, writers paused; the
+ * ring's memory and size are in struct otel_ring_buf).
+ */
 extern u32 otel_ring_cur_mode;
 extern u32 otel_ring_wakeup;
 extern bool otel_ring_paused;
 extern bool otel_ring_reader_wait;
 
-void otel_ring_overwrite(struct otel_ring *ring, u64 new_head, u64 size,
-			 u64 rec_pos);
+void otel_ring_overwrite(struct otel_ring *ring, struct otel_ring_buf *b,
+			 u64 new_head, u64 rec_pos);
 
 /**
  * otel_clock_ns() - the timestamp of records
@@ -45,6 +47,7 @@ static __always_inline u64 otel_clock_ns(void)
 }
 
 static __always_inline void otel_ring_maybe_wake(struct otel_ring *ring,
+						 struct otel_ring_buf *b,
 						 u64 head)
 {
 	u32 wb;
@@ -52,7 +55,7 @@ static __always_inline void otel_ring_maybe_wake(struct otel_ring *ring,
 	if (!READ_ONCE(otel_ring_reader_wait))
 		return;
 	wb = READ_ONCE(otel_ring_wakeup);
-	if (wb && head - READ_ONCE(ring->cons->consumer_pos) < wb)
+	if (wb && head - READ_ONCE(b->cons->consumer_pos) < wb)
 		return;
 	/* Never wake from here: we may be in NMI.  irq_work is NMI-safe. */
 	if (irq_work_queue(&ring->wake_work))
@@ -67,7 +70,8 @@ static __always_inline void otel_ring_maybe_wake(struct otel_ring *ring,
  * that reserved between our read of head and the decrement is seen by the
  * re-check.
  */
-static __always_inline void otel_ring_end_commit(struct otel_ring *ring)
+static __always_inline void otel_ring_end_commit(struct otel_ring *ring,
+						 struct otel_ring_buf *b)
 {
 	u64 head;
 
@@ -76,17 +80,17 @@ static __always_inline void otel_ring_end_commit(struct otel_ring *ring)
 		return;
 	}
 again:
-	head = local64_read(&ring->head);
-	WRITE_ONCE(ring->prod->overwrite_tail, local64_read(&ring->tail));
+	head = local64_read(&b->head);
+	WRITE_ONCE(b->prod->overwrite_tail, local64_read(&b->tail));
 	/* Records below head are written: pairs with the reader's acquire. */
-	smp_store_release(&ring->prod->producer_pos, head);
+	smp_store_release(&b->prod->producer_pos, head);
 	local_dec(&ring->committing);
 	barrier();
-	if (unlikely(local64_read(&ring->head) != head)) {
+	if (unlikely(local64_read(&b->head) != head)) {
 		local_inc(&ring->committing);
 		goto again;
 	}
-	otel_ring_maybe_wake(ring, head);
+	otel_ring_maybe_wake(ring, b, head);
 }
 
 /**
@@ -105,6 +109,7 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 								u32 size)
 {
 	struct otel_rec_hdr *rec, *pad_rec;
+	struct otel_ring_buf *b;
 	struct otel_ring *ring;
 	u64 head, new_head, cons, pad, rsize;
 	unsigned int bit, ctx, cpu;
@@ -133,37 +138,43 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 	barrier();
 	local_inc(&ring->committing);
 
-	rsize = READ_ONCE(otel_ring_bytes);
+	/*
+	 * The area and its size, published together (ring.c, resize).  We
+	 * run with preemption disabled, so the check holds without asking
+	 * lockdep, which an NMI had better not do.
+	 */
+	b = rcu_dereference_sched_check(ring->buf, !preemptible());
+	rsize = b->size;
 	overwrite = READ_ONCE(otel_ring_cur_mode) == OTEL_MODE_OVERWRITE;
 	do {
-		head = local64_read(&ring->head);
+		head = local64_read(&b->head);
 		pad = rsize - (head & (rsize - 1));
 		if (pad >= size)
 			pad = 0;
 		new_head = head + pad + size;
 		if (!overwrite) {
 			/* Reader is done with the bytes below cons: pairs with its release. */
-			cons = smp_load_acquire(&ring->cons->consumer_pos);
+			cons = smp_load_acquire(&b->cons->consumer_pos);
 			if (unlikely(new_head - cons > rsize))
 				goto full;
-		} else if (unlikely(new_head - READ_ONCE(ring->prod->producer_pos) >
+		} else if (unlikely(new_head - READ_ONCE(b->prod->producer_pos) >
 				    rsize)) {
 			/* Would overwrite a record an interrupted writer is still writing. */
 			goto full;
 		}
-	} while (local64_cmpxchg(&ring->head, head, new_head) != head);
+	} while (local64_cmpxchg(&b->head, head, new_head) != head);
 
 	if (overwrite)
-		otel_ring_overwrite(ring, new_head, rsize, head + pad);
+		otel_ring_overwrite(ring, b, new_head, head + pad);
 	if (pad) {
 		/* Only type and size are meaningful in a PAD (it may be 8 bytes). */
-		pad_rec = (struct otel_rec_hdr *)(ring->data + (head & (rsize - 1)));
+		pad_rec = (struct otel_rec_hdr *)(b->data + (head & (rsize - 1)));
 		pad_rec->type = OTEL_REC_PAD;
 		pad_rec->size = pad;
 		pad_rec->cpu = cpu;
 		pad_rec->flags = 0;
 	}
-	rec = (struct otel_rec_hdr *)(ring->data + ((head + pad) & (rsize - 1)));
+	rec = (struct otel_rec_hdr *)(b->data + ((head + pad) & (rsize - 1)));
 	rec->type = type;
 	rec->size = size;
 	rec->cpu = cpu;
@@ -174,7 +185,7 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 
 full:
 	local64_inc(&ring->stat.dropped_full);
-	otel_ring_end_commit(ring);
+	otel_ring_end_commit(ring, b);
 	barrier();
 	ring->recursion &= ~bit;
 out:
@@ -194,10 +205,13 @@ out:
 static __always_inline void __otel_ring_commit(struct otel_rec_hdr *rec)
 {
 	struct otel_ring *ring = otel_rings[smp_processor_id()];
+	/* The one reserve used: no resize runs while a writer is inside. */
+	struct otel_ring_buf *b = rcu_dereference_sched_check(ring->buf,
+							      !preemptible());
 
 	local64_inc(&ring->stat.records);
 	local64_add(rec->size, &ring->stat.bytes);
-	otel_ring_end_commit(ring);
+	otel_ring_end_commit(ring, b);
 	barrier();
 	ring->recursion &= ~(1U << interrupt_context_level());
 	preempt_enable_notrace();

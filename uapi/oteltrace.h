@@ -409,10 +409,11 @@ struct otel_rec_comm {
  * consumer_pos user space corrupts only causes drops.  In overwrite mode
  * the kernel ignores consumer_pos: after OTEL_IOC_SNAPSHOT (which stops the
  * writers and waits for those in flight) the records from
- * max(consumer_pos, overwrite_tail) to producer_pos are stable until
- * OTEL_IOC_RESUME.  Wake-ups: poll() reports EPOLLIN when any ring has a
- * record; a sleeping reader is woken once otel_config.wakeup_bytes are
- * waiting in a ring (at most about 100 ms late), or by OTEL_IOC_FLUSH.
+ * max(consumer_pos, overwrite_tail) to producer_pos are stable until the
+ * snapshot ends (OTEL_IOC_RESUME, or its file released).  Wake-ups:
+ * poll() reports EPOLLIN when any ring has a record; a sleeping reader is
+ * woken once otel_config.wakeup_bytes are waiting in a ring (at most about
+ * 100 ms late), or by OTEL_IOC_FLUSH.
  */
 struct otel_ring_consumer {
 	__u64	consumer_pos;
@@ -456,7 +457,7 @@ enum otel_sampler {
 
 /**
  * struct otel_info - OTEL_IOC_INFO
- * @size:		sizeof(struct otel_info) as the kernel knows it
+ * @size:		out: sizeof(struct otel_info) as the kernel knows it
  * @abi_version:	OTEL_ABI_VERSION
  * @nr_cpus:		number of rings (nr_cpu_ids)
  * @page_size:		PAGE_SIZE
@@ -476,6 +477,8 @@ struct otel_info {
 	__u32	reserved[7];
 };
 
+#define OTEL_INFO_SIZE_VER0	64	/* the first published struct otel_info */
+
 /**
  * struct otel_cpu_stats - counters of one ring
  * @records:		records written
@@ -486,15 +489,14 @@ struct otel_info {
  * @dropped_disabled:	records dropped while the ring was paused/cleared
  * @overwritten:	overwrite mode: records overwritten by newer ones
  * @wakeups:		reader wakeups sent
- * @discarded:		records written that a resize or a mode change threw
- *			away before any reader had them (a kernel without
- *			this counter returns zero here)
+ * @discarded:		records written but thrown away unread when a resize
+ *			or a mode change emptied the ring (OTEL_IOC_CLEAR
+ *			zeroes every counter instead)
  * @reserved:		zero
  *
- * Every record tried is counted once: in @records or in one @dropped_*.
- * Of those written, @overwritten counts the ones overwrite mode wrote
- * over and @discarded the ones thrown away unread.  OTEL_IOC_CLEAR zeroes
- * every counter.
+ * Every record tried is counted once: records + dropped_full +
+ * dropped_too_big + dropped_nested + dropped_disabled.  Of those written
+ * (records), each is read, overwritten, discarded, or still in the ring.
  */
 struct otel_cpu_stats {
 	__u64	records;
@@ -526,22 +528,23 @@ struct otel_stats_req {
 
 /**
  * struct otel_config - OTEL_IOC_GET_CONFIG / OTEL_IOC_SET_CONFIG
- * @size:		sizeof(struct otel_config) as the caller knows it
+ * @size:		SET: in, sizeof(struct otel_config) as the caller
+ *			knows it; GET: out, as the kernel knows it
  * @enabled:		1 records spans, 0 makes every span a no-op
- * @mode:		enum otel_ring_mode; a change empties the rings
+ * @mode:		enum otel_ring_mode
  * @sampler:		enum otel_sampler
  * @ratio:		sampling ratio for the ratio samplers, in units of
  *			1/OTEL_RATIO_ONE
  * @wakeup_bytes:	wake a reader once this many bytes are waiting
- *			(0: on every commit's irq_work, batched per tick)
+ *			(0: on every commit's irq_work, batched per tick); at
+ *			most OTEL_WAKEUP_BYTES_MAX(@ring_size), so that a
+ *			sleeping reader is woken before a ring is too full
+ *			for the largest record (-EINVAL above)
  * @ring_size:		bytes per ring; a change reallocates the rings and
  *			needs them unmapped (-EBUSY otherwise)
  * @begin_records:	1 also writes a SPAN_BEGIN record when a span begins
  *			(flight recorder: spans that never end still show)
  * @reserved:		zero
- *
- * A change of @mode or @ring_size throws away the records no reader has
- * had yet, and counts them in otel_cpu_stats.discarded.
  */
 struct otel_config {
 	__u32	size;
@@ -554,6 +557,16 @@ struct otel_config {
 	__u32	begin_records;
 	__u32	reserved[7];
 };
+
+#define OTEL_CONFIG_SIZE_VER0	64	/* the first published struct otel_config */
+
+/*
+ * The largest otel_config.wakeup_bytes for rings of @ring_size bytes: a
+ * record and the PAD before it take at most 2 * OTEL_REC_MAX_SIZE - 8, so
+ * a ring with fewer bytes waiting than this still has room for any record.
+ */
+#define OTEL_WAKEUP_BYTES_MAX(ring_size) \
+	((ring_size) - 2 * OTEL_REC_MAX_SIZE)
 
 /**
  * struct otel_clock - OTEL_IOC_CLOCK
@@ -598,7 +611,7 @@ struct otel_context_req {
 
 /**
  * struct otel_span_stats - OTEL_IOC_SPAN_STATS: span API counters (136 bytes)
- * @size:		sizeof(struct otel_span_stats) as the kernel knows it
+ * @size:		out: sizeof(struct otel_span_stats) as the kernel knows it
  * @reserved0:		zero
  * @begin_active:	a handle begun again while still active (the first
  *			span is abandoned: it writes nothing)
@@ -649,6 +662,8 @@ struct otel_span_stats {
 	__u64	reserved[3];
 };
 
+#define OTEL_SPAN_STATS_SIZE_VER0 136	/* the first published otel_span_stats */
+
 /* Bridges: spans from existing kernel tracepoints (docs/bridges.md). */
 enum otel_bridge_mode {
 	OTEL_BRIDGE_OFF		= 0,	/* probes detached */
@@ -660,7 +675,8 @@ enum otel_bridge_mode {
 
 /**
  * struct otel_bridge_req - OTEL_IOC_GET_BRIDGE / OTEL_IOC_SET_BRIDGE
- * @size:	sizeof(struct otel_bridge_req) as the caller knows it
+ * @size:	in: sizeof(struct otel_bridge_req) as the caller knows it;
+ *		GET: out, as the kernel knows it
  * @index:	GET: in, the bridge's index from 0 (-ENOENT past the last)
  * @mode:	GET: out; SET: in, enum otel_bridge_mode
  * @modes:	GET: out, the modes it supports (bit 1 << OTEL_BRIDGE_*)
@@ -670,7 +686,8 @@ enum otel_bridge_mode {
  *		and spans abandoned when the bridge was switched off
  * @reserved:	zero
  *
- * SET needs CAP_SYS_ADMIN; it switches one bridge, by name.
+ * SET switches one bridge, by name (a control ioctl: see "Who may call
+ * what" below).
  */
 struct otel_bridge_req {
 	__u32	size;
@@ -683,6 +700,44 @@ struct otel_bridge_req {
 	__u64	reserved[6];
 };
 
+#define OTEL_BRIDGE_REQ_SIZE_VER0 112	/* the first published otel_bridge_req */
+
+/*
+ * Who may call what.  Opening /dev/oteltrace needs CAP_SYS_ADMIN,
+ * CAP_PERFMON or membership of the module parameter group's gid (and the
+ * file mode).  Whoever opened it may read: INFO, STATS, FLUSH, GET_CONFIG,
+ * CLOCK, SPAN_STATS, GET_BRIDGE, the task context ioctls (the calling
+ * thread's own context), read(), poll() and mmap() (the consumer page
+ * included).  The control ioctls, SET_CONFIG, CLEAR, SNAPSHOT, RESUME and
+ * SET_BRIDGE, need CAP_PERFMON or CAP_SYS_ADMIN in the credentials of
+ * whoever opened the file (not of the caller): -EPERM otherwise.
+ *
+ * Snapshots belong to the open file that took them.  While one holds a
+ * snapshot, SNAPSHOT and RESUME through any other open file fail with
+ * -EBUSY; SNAPSHOT again through the same file does nothing; RESUME with
+ * no snapshot held does nothing.  The snapshot ends with RESUME or when
+ * its file is released: closed by every process that shares it and no
+ * longer mapped (a process that dies, even by SIGKILL, closes its files).
+ *
+ * Structs that start with a size field may grow at their end.  The ioctl
+ * numbers of INFO, GET_CONFIG, SET_CONFIG, SPAN_STATS, GET_BRIDGE and
+ * SET_BRIDGE are matched without their size bits, so a program built
+ * against a later header (a larger struct, a larger number) still finds
+ * them; a number whose size is below the struct's *_SIZE_VER0 is not an
+ * ioctl (-ENOTTY).
+ *  - In (SET_CONFIG, GET_BRIDGE, SET_BRIDGE): the kernel reads the @size
+ *    bytes the caller gives.  Less than *_SIZE_VER0: -EINVAL; more than a
+ *    page: -E2BIG; more than the kernel knows: accepted if every byte past
+ *    its struct is zero, -E2BIG otherwise (copy_struct_from_user()); less
+ *    than the kernel knows (a caller built against an older header, once
+ *    the struct has grown): the fields it does not know are zero.
+ *  - Out (INFO, GET_CONFIG, SPAN_STATS, GET_BRIDGE): the kernel writes
+ *    min(caller's size, its own) bytes, zeroes the caller's bytes past its
+ *    own struct, and sets @size to its own size.  The caller's size is the
+ *    ioctl number's for INFO, GET_CONFIG and SPAN_STATS, @size for
+ *    GET_BRIDGE.
+ * Every struct so far is still its *_SIZE_VER0.
+ */
 #define OTEL_IOC_MAGIC		0xB7
 
 #define OTEL_IOC_INFO		_IOR(OTEL_IOC_MAGIC, 0x00, struct otel_info)

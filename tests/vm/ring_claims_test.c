@@ -5,8 +5,8 @@
  * back: a mode change empties the rings; dropped_nested counts a writer
  * re-entering its own context; wakeup_bytes holds a poller back until that
  * many bytes wait, and the slack timer wakes a reader no commit woke; the
- * load parameters ring_size_kb and ring_mode; otelctl snapshot, resume and
- * flush.  Records come from otel_claimtest.ko ("raw N": N records of 64
+ * load parameters ring_size_kb and ring_mode; otelctl snapshot (held while
+ * its command runs) and flush.  Records come from otel_claimtest.ko ("raw N": N records of 64
  * bytes on one CPU, in otel_ringtest's checkable format).  Every wait is
  * for a state the test can see (a thread asleep in a system call, a
  * counter); deadlines only catch hangs.
@@ -19,6 +19,7 @@
 #include "kselftest_harness.h"
 #include "ring_util.h"
 #include "claim_util.h"
+#include "otelctl_util.h"
 
 #define RAW	64	/* bytes of an otel_claimtest record */
 
@@ -336,30 +337,32 @@ TEST_F_TIMEOUT(rc, otelctl_flush_wakes_a_blocked_reader, 90)
 
 /*
  * docs/otelctl.md: "`snapshot` stops every writer (their records count as
- * `dropped_disabled`) so that the rings ... can be copied out as they are;
- * `resume` undoes it"; "`resume` | write again after a snapshot".  Only
- * resume undoes it: a clear in between empties and zeroes, writers stay
- * stopped.
+ * `dropped_disabled`) so that the rings ... can be copied out as they are",
+ * "it ends when the command ends"; "with CMD, ... ends the snapshot when CMD
+ * exits".  Only the snapshot's end resumes: a clear in between empties and
+ * zeroes, writers stay stopped.
  */
-TEST_F(rc, otelctl_snapshot_then_resume)
+TEST_F(rc, otelctl_snapshot_while_cmd_runs)
 {
 	struct otel_cpu_stats s = { 0 };
+	struct held_snapshot h;
+	int st;
 
 	ASSERT_EQ(10, raw(10));
-	ASSERT_EQ(0, claim_otelctl("snapshot"));
+	ASSERT_EQ(0, snapshot_hold(&h, &st)) TH_LOG("otelctl exit %d", st);
 	EXPECT_EQ(0, raw(20));
 	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
 	EXPECT_EQ(10, s.records);
 	EXPECT_EQ(20, s.dropped_disabled);
 	EXPECT_EQ(10, read_drain(self->fd, &self->ck));
 
-	ASSERT_EQ(0, claim_otelctl("clear"));
+	EXPECT_EQ(0, claim_otelctl("clear"));
 	EXPECT_EQ(0, raw(5));
 	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
 	EXPECT_EQ(0, s.records);
 	EXPECT_EQ(5, s.dropped_disabled);
 
-	ASSERT_EQ(0, claim_otelctl("resume"));
+	EXPECT_EQ(0, snapshot_release(&h));
 	EXPECT_EQ(30, raw(30));
 	ASSERT_EQ(0, ring_stats(self->fd, OTEL_STATS_ALL_CPUS, &s));
 	EXPECT_EQ(30, s.records);

@@ -138,7 +138,7 @@ TEST_F(dev, garbage_ioctls)
 		EXPECT_EQ(EINVAL, errno) TH_LOG(#field " = " #value);	\
 	} while (0)
 	BAD_CONFIG(size, 0);
-	BAD_CONFIG(size, sizeof(cfg) + 8);
+	BAD_CONFIG(size, OTEL_CONFIG_SIZE_VER0 - 8);
 	BAD_CONFIG(enabled, 2);
 	BAD_CONFIG(mode, 2);
 	BAD_CONFIG(sampler, 99);

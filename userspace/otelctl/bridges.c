@@ -182,10 +182,13 @@ int cmd_bridges(int argc, char **argv)
 	for (i = first; i < argc; i++) {
 		parse_target(argv[i], mode, &req);
 		if (ioctl(fd, OTEL_IOC_SET_BRIDGE, &req)) {
-			errorf("bridges %s %s: %s", argv[1], req.name,
-			       errno == ENOENT ? "no such bridge" :
-			       errno == EINVAL ? "mode not supported" :
-			       strerror(errno));
+			if (errno == EPERM)
+				eperm("bridges");
+			else
+				errorf("bridges %s %s: %s", argv[1], req.name,
+				       errno == ENOENT ? "no such bridge" :
+				       errno == EINVAL ? "mode not supported" :
+				       strerror(errno));
 			ret = EXIT_RUNTIME;
 		}
 	}

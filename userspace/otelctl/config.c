@@ -34,7 +34,8 @@ static int usage(FILE *out, int status)
 		"  --ratio R                  sampling ratio, 0 to 1\n"
 		"  --ring-size BYTES          bytes per ring, a power of two (suffix k, m);\n"
 		"                             the rings must not be mapped\n"
-		"  --wakeup-bytes N           wake a reader once N bytes wait (0: at once)\n"
+		"  --wakeup-bytes N           wake a reader once N bytes wait (0: at once;\n"
+		"                             at most the ring size - 2k)\n"
 		"  --begin-records on|off     also write a SPAN_BEGIN record when a span\n"
 		"                             begins, so spans that never end still show\n"
 		"                             (flight recorder; costs a record per span)\n"
@@ -215,6 +216,13 @@ int cmd_config(int argc, char **argv)
 		cfg.enabled = enabled;
 	if (begin >= 0)
 		cfg.begin_records = begin;
+	if (cfg.wakeup_bytes > OTEL_WAKEUP_BYTES_MAX(cfg.ring_size)) {
+		errorf("config: wakeup bytes %u: more than rings of %llu bytes allow (at most %llu)",
+		       cfg.wakeup_bytes, (unsigned long long)cfg.ring_size,
+		       (unsigned long long)OTEL_WAKEUP_BYTES_MAX(cfg.ring_size));
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	if (dev_ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg, "set config"))
 		goto out;
 	ret = EXIT_OK;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* otelctl flush, clear, snapshot, resume, info: one ioctl each. */
+/* otelctl flush, clear, info: one ioctl each (snapshot, resume: snapshot.c). */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,20 +38,6 @@ int cmd_clear(int argc, char **argv)
 {
 	return simple(argc, argv, OTEL_IOC_CLEAR,
 		      "Discard the records in every ring and zero the statistics.");
-}
-
-int cmd_snapshot(int argc, char **argv)
-{
-	return simple(argc, argv, OTEL_IOC_SNAPSHOT,
-		      "Stop writing records (they are counted as dropped_disabled)\n"
-		      "so that the rings, in overwrite mode the newest records, can be\n"
-		      "read as they are.  'otelctl resume' writes again.");
-}
-
-int cmd_resume(int argc, char **argv)
-{
-	return simple(argc, argv, OTEL_IOC_RESUME,
-		      "Write records again after 'otelctl snapshot'.");
 }
 
 int cmd_info(int argc, char **argv)

@@ -26,8 +26,8 @@ static const struct {
 	{ "config",	cmd_config,	"show or change the configuration" },
 	{ "flush",	cmd_flush,	"wake readers so waiting records are read now" },
 	{ "clear",	cmd_clear,	"discard every record and zero the statistics" },
-	{ "snapshot",	cmd_snapshot,	"stop writing so the rings can be read as they are" },
-	{ "resume",	cmd_resume,	"write again after a snapshot" },
+	{ "snapshot",	cmd_snapshot,	"stop writing while CMD runs (or until Ctrl-C): read the rings as they are" },
+	{ "resume",	cmd_resume,	"end this process's snapshot (kept for scripts)" },
 	{ "info",	cmd_info,	"ABI version and ring geometry" },
 	{ "bridges",	cmd_bridges,	"list or switch the bridges (spans from kernel tracepoints)" },
 	{ "exec",	cmd_exec,	"run a command inside a W3C trace context (any user)" },
@@ -61,8 +61,18 @@ int dev_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
 {
 	if (ioctl(fd, cmd, arg) == 0)
 		return 0;
-	errorf("%s: %s", what, strerror(errno));
+	if (errno == EPERM)
+		eperm(what);
+	else
+		errorf("%s: %s", what, strerror(errno));
 	return -1;
+}
+
+void eperm(const char *what)
+{
+	errorf("%s: %s: changing oteltrace needs CAP_PERFMON or CAP_SYS_ADMIN "
+	       "in the process that opens the device (reading needs only the "
+	       "right to open it)", what, strerror(EPERM));
 }
 
 int wants_help(int argc, char **argv)

@@ -14,8 +14,13 @@ extern const char *prog;
 
 /* Open the device (OTELCTL_DEVICE overrides /dev/oteltrace); -1 on error. */
 int dev_open(void);
-/* ioctl() that prints "prog: what: strerror" on failure; 0 or -1. */
+/*
+ * ioctl() that prints "prog: what: strerror" on failure (EPERM: which
+ * capability it takes); 0 or -1.
+ */
 int dev_ioctl(int fd, unsigned long cmd, void *arg, const char *what);
+/* Print why a control ioctl got EPERM. */
+void eperm(const char *what);
 /* Print an error message prefixed with the program name. */
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Is argv[1..] just --help / -h? */
