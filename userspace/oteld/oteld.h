@@ -213,6 +213,9 @@ struct stats {
 	atomic_ullong records_comm, names_unresolved, partial_warnings;
 	atomic_ullong grpc_details_too_big;
 	atomic_ullong names_evicted, item_attrs_lost, clock_too_old;
+	/* --queue-dir (spool.c) */
+	atomic_ullong spans_spooled, spool_loaded, spool_left, spool_corrupt;
+	atomic_ullong dropped_spool_full, spool_write_errors, spool_bytes_max;
 };
 
 extern struct stats stats;
