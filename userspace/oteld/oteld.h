@@ -179,6 +179,9 @@ struct config {
 	long max_request_bytes;
 	long retry_initial_ms, retry_max_ms;
 	long exporters;		/* export threads (requests in flight) */
+	char *queue_dir;	/* --queue-dir: the queue on disk (spool.c) */
+	long queue_max_bytes;
+	bool queue_sync;	/* fsync each file written there */
 };
 
 /* Returns 0, or 1 when it printed --help/--version, or -1 after an error. */
