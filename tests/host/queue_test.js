@@ -59,9 +59,24 @@ async function oteld(input, dir, { args = [], env = {}, sync = false } = {}) {
 
 /* Spans by gencap's "i", from a receiver's requests (HTTP or gRPC). */
 function seqs(rcv) {
-  return rcv.requests.map((r) => (r.obj.resourceSpans || [])
-    .flatMap((rs) => rs.scopeSpans || []).flatMap((ss) => ss.spans || [])
-    .map((s) => Number(s.attributes.find((kv) => kv.key === 'i').value.intValue)));
+  return rcv.requests.map((r) => iOf(r.obj));
+}
+
+/* gencap's "i" of the spans in an OTLP request, decoded as a receiver would. */
+function iOf(obj) {
+  return (obj.resourceSpans || []).flatMap((rs) => rs.scopeSpans || [])
+    .flatMap((ss) => ss.spans || [])
+    .map((s) => Number(s.attributes.find((kv) => kv.key === 'i').value.intValue));
+}
+
+/* The spans of each q- file of @dir, oldest first (the body: byte 48 on). */
+function filesSpans(dir) {
+  return q.queued(dir).map((f) => {
+    const b = fs.readFileSync(path.join(dir, f));
+    const body = b.subarray(48);
+    return iOf(b.readUInt32LE(32) === 2 ? JSON.parse(body.toString('utf8')) :
+      httpRcv.normalize(httpRcv.Request.decode(body)));
+  });
 }
 
 /* nr_spans of every q- file (struct spool_header: at byte 36, LE). */
@@ -100,6 +115,10 @@ async function leftThenSent(proto, { gzip = false, sync = false } = {}) {
   assert.equal(r1.stats.spans_exported + r1.stats.dropped_export_failed, 0);
   assert.deepEqual(q.queued(dir), range(1, 7).map((i) => `q-${i.toString(16).padStart(16, '0')}`));
   assert.match(r1.stderr, /spans stay in the queue dir/);
+  /* each file one batch of 50 (the two writers may number them out of turn) */
+  const files = filesSpans(dir);
+  assert.deepEqual([...files].sort((a, b) => a[0] - b[0]),
+    range(0, 6).map((k) => range(50 * k, 50 * k + 50)));
 
   const rcv = await (kind === 'grpc' ? grpcRcv.start({ port }) : startHttp({ port }));
   try {
@@ -111,8 +130,8 @@ async function leftThenSent(proto, { gzip = false, sync = false } = {}) {
     assert.equal(r2.stats.spool_left, 0);
     assert.deepEqual(q.queued(dir), []);
     assert.match(r2.stderr, /6 requests \(300 spans, \d+ bytes\) from an earlier run, sent first/);
-    /* one request per file, oldest first */
-    assert.deepEqual(seqs(rcv), range(0, 6).map((k) => range(50 * k, 50 * k + 50)));
+    /* one request per file, oldest file first */
+    assert.deepEqual(seqs(rcv), files);
     if (kind === 'http') {
       assert.deepEqual(rcv.errors, []);
       assert.equal(rcv.requests[0].type, proto === 'http/json' ? 'application/json' :
@@ -138,6 +157,7 @@ test('cut, corrupt and half-written files are counted and removed, never sent', 
   await oteld(gencap('many', '300'), dir, { env,
     args: ['--max-export-batch-size', '50', '--exporters', '1'] });
   const files = q.queued(dir);
+  const before = filesSpans(dir);
   assert.equal(files.length, 6);
   /* file 2 cut (as when the machine stopped mid-write); file 3 altered */
   const f2 = path.join(dir, files[1]), f3 = path.join(dir, files[2]);
@@ -155,7 +175,7 @@ test('cut, corrupt and half-written files are counted and removed, never sent', 
     assert.match(r.stderr, new RegExp(`${files[1]}: cut short .*removed, not sent`));
     assert.match(r.stderr, new RegExp(`${files[2]}: body CRC mismatch; removed, not sent`));
     assert.match(r.stderr, /tmp-0000000000000007: a write that never finished; removed/);
-    assert.deepEqual(seqs(rcv).flat(), [...range(0, 50), ...range(150, 300)]);
+    assert.deepEqual(seqs(rcv), [before[0], ...before.slice(3)]);
     assert.deepEqual(fs.readdirSync(dir), ['lock']);
   } finally { await rcv.close(); }
 });

@@ -3,18 +3,19 @@
  * The exporter with --queue-dir: the queue between batching and sending is
  * on disk (spool.c), as in the Collector's persistent sending queue.
  *
- *   queue.c --batches--> writer thread --encode, spool_put()--> DIR
+ *   queue.c --batches--> 2 writer threads --encode, spool_put()--> DIR
  *   DIR --spool_take(), oldest first--> --exporters sender threads --> OTLP
  *
- * The writer encodes each batch as soon as the queue gives it (byte cap:
- * halves, as export.c does) and writes it; the spans are then freed: what
- * oteld holds in memory is only what is not batched yet.  The senders
+ * The writers (two, so that one waiting for fsync() does not stop the
+ * other) encode each batch as soon as the queue gives it (byte cap: halves,
+ * as export.c does) and write it; the spans are then freed: what oteld
+ * holds in memory is only what is not batched yet.  The senders
  * send files (gzip when asked) and remove each once the collector took it,
  * or refused it for good (counted); a retryable failure is retried with
  * backoff (x1.5, +-50% jitter, Retry-After) for as long as it takes: the
  * export timeout drops nothing here, the disk bound does.
  *
- * Stopping (SIGTERM, end of input): the writer writes what the queue still
+ * Stopping (SIGTERM, end of input): the writers write what the queue still
  * holds; the senders go on sending while the collector takes requests, up
  * to OTEL_BSP_EXPORT_TIMEOUT after the stop, and stop at the first failure
  * (no backoff): what is not sent stays in DIR for the next oteld.
@@ -39,15 +40,22 @@ struct sender {
 	unsigned int seed;
 };
 
+#define SPOOL_WRITERS	2
+
+struct writer {
+	pthread_t thread;
+	struct spool_exporter *x;
+	struct encoder enc;
+	struct span **batch;
+	bool started;
+};
+
 struct spool_exporter {
 	const struct config *c;
 	struct config enc_cfg;	/* c, but files hold requests not gzipped */
 	struct queue *q;
 	struct spool *s;
-	struct encoder enc;
-	struct span **batch;
-	pthread_t writer;
-	bool writer_started;
+	struct writer writers[SPOOL_WRITERS];
 	atomic_ullong stop_deadline;	/* mono ms; 0 while running */
 	size_t nr_senders, started;
 	struct sender senders[];
@@ -68,14 +76,15 @@ static void drop(atomic_ullong *counter, size_t n, const char *why)
 }
 
 /* One batch into files: halved until each part fits the byte cap. */
-static void write_batch(struct spool_exporter *x, struct span *const *spans,
+static void write_batch(struct writer *wr, struct span *const *spans,
 			size_t n)
 {
-	int ret = encoder_run(&x->enc, spans, n);
+	struct spool_exporter *x = wr->x;
+	int ret = encoder_run(&wr->enc, spans, n);
 
 	if (ret == 1 && n > 1) {
-		write_batch(x, spans, n / 2);
-		write_batch(x, spans + n / 2, n - n / 2);
+		write_batch(wr, spans, n / 2);
+		write_batch(wr, spans + n / 2, n - n / 2);
 		return;
 	}
 	if (ret) {
@@ -86,18 +95,18 @@ static void write_batch(struct spool_exporter *x, struct span *const *spans,
 		return;
 	}
 	spool_put(x->s, x->c->protocol == PROTO_HTTP_JSON ? SPOOL_JSON :
-		  SPOOL_PROTOBUF, (uint32_t)n, x->enc.body, x->enc.len);
+		  SPOOL_PROTOBUF, (uint32_t)n, wr->enc.body, wr->enc.len);
 }
 
 static void *writer_run(void *arg)
 {
-	struct spool_exporter *x = arg;
+	struct writer *wr = arg;
 	size_t n;
 
-	while ((n = queue_pop_batch(x->q, x->batch))) {
-		write_batch(x, x->batch, n);
-		encoder_trim(&x->enc);
-		span_free_batch(x->batch, n);
+	while ((n = queue_pop_batch(wr->x->q, wr->batch))) {
+		write_batch(wr, wr->batch, n);
+		encoder_trim(&wr->enc);
+		span_free_batch(wr->batch, n);
 	}
 	return NULL;
 }
@@ -250,17 +259,23 @@ struct spool_exporter *spool_exporter_start(const struct config *c,
 	x->q = q;
 	x->enc_cfg = *c;
 	x->enc_cfg.gzip = false;
-	encoder_init(&x->enc, &x->enc_cfg, r);
-	x->batch = calloc(c->max_batch, sizeof(*x->batch));
 	x->s = spool_open(c->queue_dir, c->queue_max_bytes, c->queue_sync,
 			  why, sizeof(why));
 	if (!x->s) {
 		log_msg("--queue-dir %s: %s", c->queue_dir, why);
 		goto err;
 	}
-	if (!x->batch || pthread_create(&x->writer, NULL, writer_run, x))
-		goto err;
-	x->writer_started = true;
+	for (i = 0; i < SPOOL_WRITERS; i++) {
+		struct writer *wr = &x->writers[i];
+
+		wr->x = x;
+		encoder_init(&wr->enc, &x->enc_cfg, r);
+		wr->batch = calloc(c->max_batch, sizeof(*wr->batch));
+		if (!wr->batch ||
+		    pthread_create(&wr->thread, NULL, writer_run, wr))
+			goto err;
+		wr->started = true;
+	}
 	x->nr_senders = n;
 	for (i = 0; i < n; i++) {
 		if (sender_init(x, &x->senders[i], i) ||
@@ -288,10 +303,14 @@ void spool_exporter_stop(struct spool_exporter *x)
 	atomic_store(&x->stop_deadline, now_ms() + x->c->export_timeout_ms);
 	if (x->s)
 		spool_interrupt(x->s);
-	/* the writer writes what is queued, then the queue ends */
+	/* the writers write what is queued, then the queue ends */
 	queue_close(x->q);
-	if (x->writer_started)
-		pthread_join(x->writer, NULL);
+	for (i = 0; i < SPOOL_WRITERS; i++) {
+		if (x->writers[i].started)
+			pthread_join(x->writers[i].thread, NULL);
+		encoder_free(&x->writers[i].enc);
+		free(x->writers[i].batch);
+	}
 	if (x->s)
 		spool_seal(x->s);
 	for (i = 0; i < x->started; i++) {
@@ -299,7 +318,5 @@ void spool_exporter_stop(struct spool_exporter *x)
 		sender_free(&x->senders[i]);
 	}
 	spool_close(x->s);
-	encoder_free(&x->enc);
-	free(x->batch);
 	free(x);
 }

@@ -8,7 +8,7 @@
 struct spool_exporter;
 
 /*
- * Open c->queue_dir (spool.c; a failure is logged), start the writer and
+ * Open c->queue_dir (spool.c; a failure is logged), start two writers and
  * c->exporters senders; NULL on failure.
  */
 struct spool_exporter *spool_exporter_start(const struct config *c,
