@@ -117,7 +117,8 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
     req.on('end', () => setTimeout(() => {
       const reply = (status, body, headers = {}) => {
         rcv.inFlight--;
-        res.writeHead(status, headers);
+        /* going down: the connection ends with this answer */
+        res.writeHead(status, rcv.isDown ? { ...headers, Connection: 'close' } : headers);
         res.end(body);
       };
       if (req.method !== 'POST') return reply(405, 'POST only');
@@ -155,10 +156,12 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
     http.createServer(handler);
   server.on(tls ? 'secureConnection' : 'connection', () => rcv.connections++);
   rcv.down = () => new Promise((resolve) => {
+    rcv.isDown = true;
     server.close(() => resolve());
     if (server.closeIdleConnections) server.closeIdleConnections();
   });
   rcv.up = () => new Promise((resolve, reject) => {
+    rcv.isDown = false;
     server.once('error', reject);
     server.listen(rcv.port, host, () => {
       server.removeListener('error', reject);
