@@ -21,7 +21,11 @@
  * .requests, .spans(), .failNext(n, status, headers), .maxBody (answer
  * 413 above it), .delayMs (wait that long before answering), .inFlight and
  * .maxInFlight (requests being answered, now and at most), .connections,
- * .close().
+ * .close(), .down() (a collector shut down: the requests being answered
+ * are, then the port is closed: connection refused) and .up() (the same
+ * port again).  start({ keep }): what .requests keeps of each request,
+ * keep(entry) instead of the entry (a long run keeps less; .spans() then
+ * has nothing).
  * As a program: node receiver.js [PORT]; prints "listening PORT" and, for
  * every request, one JSON line of the normalized request.
  */
@@ -92,14 +96,15 @@ function decode(body, type) {
   throw new Error(`unsupported content type ${type}`);
 }
 
-function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: strictOpts = {} } = {}) {
+function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: strictOpts = {},
+  keep = null } = {}) {
   const rcv = { requests: [], failures: [], errors: [], connections: 0,
     delayMs: 0, inFlight: 0, maxInFlight: 0, violations: [] };
   const checkOpts = strictOpts ? { ...strictOpts, starts: new Map(), children: [] } : null;
   rcv.failNext = (n, status, headers = {}) => {
     for (let i = 0; i < n; i++) rcv.failures.push({ status, headers });
   };
-  rcv.spans = () => rcv.requests.flatMap((r) => r.obj.resourceSpans || [])
+  rcv.spans = () => rcv.requests.flatMap((r) => (r.obj && r.obj.resourceSpans) || [])
     .flatMap((rs) => (rs.scopeSpans || []).flatMap((ss) => (ss.spans || [])
       .map((s) => ({ ...s, scope: ss.scope, resource: rs.resource }))));
 
@@ -112,7 +117,8 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
     req.on('end', () => setTimeout(() => {
       const reply = (status, body, headers = {}) => {
         rcv.inFlight--;
-        res.writeHead(status, headers);
+        /* going down: the connection ends with this answer */
+        res.writeHead(status, rcv.isDown ? { ...headers, Connection: 'close' } : headers);
         res.end(body);
       };
       if (req.method !== 'POST') return reply(405, 'POST only');
@@ -131,7 +137,7 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
         const peer = req.socket.getPeerCertificate ? req.socket.getPeerCertificate() : null;
         const entry = { url: req.url, headers: req.headers, type,
           clientCert: peer && peer.subject ? peer.subject.CN : undefined, size: body.length, obj: d.obj };
-        rcv.requests.push(entry);
+        rcv.requests.push(keep ? keep(entry) : entry);
         if (checkOpts)
           rcv.violations.push(...strict.check(d.obj, d.raw || null, d.json || null, checkOpts));
         if (log) log(JSON.stringify(entry));
@@ -149,6 +155,19 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
     https.createServer({ ...tls, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca }, handler) :
     http.createServer(handler);
   server.on(tls ? 'secureConnection' : 'connection', () => rcv.connections++);
+  rcv.down = () => new Promise((resolve) => {
+    rcv.isDown = true;
+    server.close(() => resolve());
+    if (server.closeIdleConnections) server.closeIdleConnections();
+  });
+  rcv.up = () => new Promise((resolve, reject) => {
+    rcv.isDown = false;
+    server.once('error', reject);
+    server.listen(rcv.port, host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
   rcv.close = () => new Promise((resolve, reject) => {
     server.close(() => {
       if (checkOpts)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "capture.h"
 
@@ -82,6 +83,7 @@ struct capture *capture_open(const char *path, struct anchor *a)
 {
 	struct capture *c = calloc(1, sizeof(*c));
 	struct capture_header h;
+	struct stat st;
 
 	if (!c)
 		return NULL;
@@ -92,6 +94,13 @@ struct capture *capture_open(const char *path, struct anchor *a)
 		free(c);
 		return NULL;
 	}
+	/*
+	 * A FIFO (a stand-in for the rings) is read unbuffered: what oteld
+	 * took from it is what it replayed, whole frames when its writer
+	 * writes each in one write(); a stop leaves the rest in the FIFO.
+	 */
+	if (!fstat(fileno(c->f), &st) && S_ISFIFO(st.st_mode))
+		setvbuf(c->f, NULL, _IONBF, 0);
 	if (fread(&h, sizeof(h), 1, c->f) != 1 ||
 	    memcmp(h.magic, CAPTURE_MAGIC, sizeof(h.magic)) ||
 	    h.version != CAPTURE_VERSION) {

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@ enum setting {
 	S_RESOURCE, S_DELAY, S_QUEUE, S_BATCH, S_EXPORT_TIMEOUT, S_DISABLED,
 	S_DEVICE, S_INPUT, S_CAPTURE, S_USER, S_STATS_FILE, S_STATS_INTERVAL,
 	S_MAX_OPEN, S_SPAN_TIMEOUT, S_GRACE, S_MAX_BYTES, S_RETRY_INITIAL,
-	S_RETRY_MAX, S_EXPORTERS, NR_SETTINGS
+	S_RETRY_MAX, S_EXPORTERS,
+	S_QUEUE_DIR, S_QUEUE_MAX_BYTES, S_QUEUE_SYNC,
+	NR_SETTINGS
 };
 
 struct setting_desc {
@@ -103,6 +106,14 @@ static const struct setting_desc desc[NR_SETTINGS] = {
 		"ms at most between two retries" },
 	[S_EXPORTERS] = { "exporters", "OTELD_EXPORT_CONCURRENCY", NULL, "4",
 		"export requests in flight at once (one thread each)" },
+	[S_QUEUE_DIR] = { "queue-dir", "OTELD_QUEUE_DIR", NULL, NULL,
+		"keep the export queue in this directory: kept across "
+		"restarts, retried until delivered" },
+	[S_QUEUE_MAX_BYTES] = { "queue-max-bytes", "OTELD_QUEUE_MAX_BYTES",
+		NULL, "268435456", "bytes the queue dir may hold; more is "
+		"dropped" },
+	[S_QUEUE_SYNC] = { "queue-sync", "OTELD_QUEUE_SYNC", NULL, "file",
+		"file: fsync each request written to the queue dir; none" },
 };
 
 static void usage(FILE *f)
@@ -412,6 +423,27 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
+/* --queue-dir and its settings (spool.c): an OTLP exporter's queue. */
+static int apply_queue_dir(struct config *c, const char **val,
+			   const char **src)
+{
+	const char *sync = val[S_QUEUE_SYNC];
+
+	if (parse_long(src[S_QUEUE_MAX_BYTES], val[S_QUEUE_MAX_BYTES], 4096,
+		       LONG_MAX, &c->queue_max_bytes))
+		return -1;
+	if (!strcmp(sync, "file"))
+		c->queue_sync = true;
+	else if (strcmp(sync, "none"))
+		return bad(src[S_QUEUE_SYNC], sync, "expected file or none");
+	c->queue_dir = dup_or_null(val[S_QUEUE_DIR]);
+	if (c->queue_dir && (c->console || c->no_export))
+		return bad(src[S_QUEUE_DIR], c->queue_dir, c->console ?
+			   "--stdout has no export queue" :
+			   "--no-export has no export queue");
+	return 0;
+}
+
 static int apply(struct config *c, const char **val, const char **src)
 {
 	bool traces_ep = val[S_TRACES_ENDPOINT] != NULL;
@@ -526,6 +558,8 @@ static int apply(struct config *c, const char **val, const char **src)
 	c->capture = dup_or_null(val[S_CAPTURE]);
 	c->user = dup_or_null(val[S_USER]);
 	c->stats_file = dup_or_null(val[S_STATS_FILE]);
+	if (apply_queue_dir(c, val, src))
+		return -1;
 	return c->endpoint ? 0 : -1;
 }
 
@@ -635,5 +669,6 @@ void config_free(struct config *c)
 	free(c->capture);
 	free(c->user);
 	free(c->stats_file);
+	free(c->queue_dir);
 	memset(c, 0, sizeof(*c));
 }

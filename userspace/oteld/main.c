@@ -22,6 +22,8 @@
 #include "grpc.h"
 #include "oteld.h"
 #include "ring.h"
+#include "spool.h"
+#include "spool_export.h"
 
 #define REANCHOR_MS	10000	/* re-read the clock pair this often */
 #define TICK_MS		100	/* expiry checks while idle */
@@ -38,6 +40,7 @@ struct relay {
 	struct assembler *as;
 	struct queue *q;
 	struct exporter *exp;
+	struct spool_exporter *spool;	/* --queue-dir: instead of exp */
 	uint64_t last_anchor, last_stats;
 	int clock_fd;		/* timerfd: readable once the wall clock is set */
 	bool replay_passes;	/* the capture marks the end of each pass */
@@ -320,6 +323,17 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/* The queue dir, made before --user drops privileges (spool.c). */
+static int queue_dir_prepare(const struct config *c)
+{
+	char why[256];
+
+	if (!spool_dir_prepare(c->queue_dir, c->user, why, sizeof(why)))
+		return 0;
+	log_msg("--queue-dir %s: %s", c->queue_dir, why);
+	return -1;
+}
+
 static int open_source(struct relay *r)
 {
 	struct anchor a;
@@ -452,6 +466,8 @@ int main(int argc, char **argv)
 	}
 	if (open_source(&r))
 		goto out;
+	if (r.cfg.queue_dir && queue_dir_prepare(&r.cfg))
+		goto out;
 	if (r.cfg.user && drop_privileges(r.cfg.user))
 		goto out;
 	if (check_files(&r)) {
@@ -473,8 +489,11 @@ int main(int argc, char **argv)
 			       r.cfg.schedule_delay_ms);
 		if (r.q && r.cfg.input && !r.cfg.replay_drop)
 			queue_set_blocking(r.q, true);
-		r.exp = r.q ? exporter_start(&r.cfg, &r.res, r.q) : NULL;
-		if (!r.exp) {
+		if (r.q && r.cfg.queue_dir)
+			r.spool = spool_exporter_start(&r.cfg, &r.res, r.q);
+		else if (r.q)
+			r.exp = exporter_start(&r.cfg, &r.res, r.q);
+		if (!r.exp && !r.spool) {
 			log_msg("cannot start the exporter: exiting (status %d)",
 				OTELD_EXIT_INTERNAL);
 			goto out;
@@ -490,6 +509,7 @@ int main(int argc, char **argv)
 	status = ret ? OTELD_EXIT_FAILURE : 0;
 out:
 	exporter_stop(r.exp);
+	spool_exporter_stop(r.spool);
 	count_unsent(&r);
 	if (capture_close(r.capture))
 		status = OTELD_EXIT_FAILURE;

@@ -186,6 +186,9 @@ struct config {
 	long max_request_bytes;
 	long retry_initial_ms, retry_max_ms;
 	long exporters;		/* export threads (requests in flight) */
+	char *queue_dir;	/* --queue-dir: the queue on disk (spool.c) */
+	long queue_max_bytes;
+	bool queue_sync;	/* fsync each file written there */
 };
 
 /* Returns 0, or 1 when it printed --help/--version, or -1 after an error. */
@@ -237,6 +240,9 @@ struct stats {
 	atomic_ullong records_comm, names_unresolved, partial_warnings;
 	atomic_ullong grpc_details_too_big;
 	atomic_ullong names_evicted, item_attrs_lost, clock_too_old;
+	/* --queue-dir (spool.c) */
+	atomic_ullong spans_spooled, spool_loaded, spool_left, spool_corrupt;
+	atomic_ullong dropped_spool_full, spool_write_errors, spool_bytes_max;
 };
 
 extern struct stats stats;

@@ -3,7 +3,10 @@
  * Counters of everything that happens to records and spans, drops above all.
  * The accounting holds: spans_complete + spans_incomplete = spans_queued +
  * dropped_queue_full, and spans_queued = spans_exported +
- * dropped_export_failed + dropped_too_big + spans still queued.
+ * dropped_export_failed + dropped_too_big + spans still queued.  With
+ * --queue-dir: spans_queued + spool_loaded = spans_exported +
+ * dropped_export_failed + dropped_too_big + dropped_spool_full + spool_left
+ * at exit (spool.c, spool_export.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,13 +36,16 @@ static const struct {
 	COUNTER(grpc_details_too_big),
 	COUNTER(names_evicted), COUNTER(item_attrs_lost),
 	COUNTER(clock_too_old),
+	COUNTER(spans_spooled), COUNTER(spool_loaded), COUNTER(spool_left),
+	COUNTER(spool_corrupt), COUNTER(dropped_spool_full),
+	COUNTER(spool_write_errors), COUNTER(spool_bytes_max),
 };
 
 #define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
 
 void stats_log(const char *when)
 {
-	char line[1024];
+	char line[2048];
 	size_t i, off = 0;
 
 	for (i = 0; i < NR_COUNTERS && off < sizeof(line); i++)
