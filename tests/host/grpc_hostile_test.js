@@ -103,7 +103,8 @@ function accounted(r, n = 3) {
   const s = r.stats;
   const dropped = Object.keys(s).filter((k) => k.startsWith('dropped_')).reduce((a, k) => a + Number(s[k]), 0);
   assert.equal(s.spans_exported + dropped, n, JSON.stringify(s));
-  assert.ok(r.ms < 15000, `took ${r.ms} ms`);
+  /* a hang guard only (a loaded 2-core host is slow, never this slow) */
+  assert.ok(r.ms < 45000, `took ${r.ms} ms`);
   return s;
 }
 

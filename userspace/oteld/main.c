@@ -423,6 +423,7 @@ int main(int argc, char **argv)
 {
 	struct relay r;
 	int ret, status = OTELD_EXIT_FAILURE;
+	bool dir_failed = false;
 
 	/* first, so a SIGTERM during a slow start still means "drain, exit 0" */
 	install_signals();
@@ -490,9 +491,15 @@ int main(int argc, char **argv)
 		if (r.q && r.cfg.input && !r.cfg.replay_drop)
 			queue_set_blocking(r.q, true);
 		if (r.q && r.cfg.queue_dir)
-			r.spool = spool_exporter_start(&r.cfg, &r.res, r.q);
+			r.spool = spool_exporter_start(&r.cfg, &r.res, r.q,
+						       &dir_failed);
 		else if (r.q)
 			r.exp = exporter_start(&r.cfg, &r.res, r.q);
+		if (dir_failed) {
+			/* not usable or another oteld's: said above */
+			status = OTELD_EXIT_FAILURE;
+			goto out;
+		}
 		if (!r.exp && !r.spool) {
 			log_msg("cannot start the exporter: exiting (status %d)",
 				OTELD_EXIT_INTERNAL);

@@ -246,7 +246,7 @@ static int sender_init(struct spool_exporter *x, struct sender *w, size_t i)
 
 struct spool_exporter *spool_exporter_start(const struct config *c,
 					    const struct resource *r,
-					    struct queue *q)
+					    struct queue *q, bool *dir_failed)
 {
 	size_t n = (size_t)c->exporters, i;
 	struct spool_exporter *x;
@@ -263,6 +263,7 @@ struct spool_exporter *spool_exporter_start(const struct config *c,
 			  why, sizeof(why));
 	if (!x->s) {
 		log_msg("--queue-dir %s: %s", c->queue_dir, why);
+		*dir_failed = true;
 		goto err;
 	}
 	for (i = 0; i < SPOOL_WRITERS; i++) {
