@@ -8,7 +8,8 @@
  *  - endpoints libcurl's URL API refuses; v1/traces joined to a base URL's
  *    path, its query kept;
  *  - redirects followed with the POST and its body (307, 308, 301), at
- *    most 5, never from https to http;
+ *    most 5, never from https to http, never to another host (scheme,
+ *    name, port) with configured headers (they hold API keys);
  *  - an exporter thread that cannot start (an LD_PRELOAD pthread_create
  *    that fails): exit 3, nothing read;
  *  - a capture cut inside a frame header or a frame: what is before the
@@ -87,7 +88,9 @@ const spanIds = (rcv) => new Set(rcv.spans().map((s) => s.spanId));
 const attrsOf = (list) => Object.fromEntries((list || []).map((kv) => [kv.key, kv.value]));
 
 const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
+/* OTELD_TEST_ONLY=regexp: only the tests whose name matches (debugging) */
+const only = process.env.OTELD_TEST_ONLY ? new RegExp(process.env.OTELD_TEST_ONLY) : null;
+const test = (name, fn) => { if (!only || only.test(name)) tests.push({ name, fn }); };
 
 test('endpoints libcurl refuses: exit 2 at start-up, the setting named', async () => {
   const bad = [
@@ -180,6 +183,35 @@ test('a redirect from https to http is not followed: dropped, counted', async ()
     assert.equal(r.stats.export_retries, 0);
     assert.ok(r.stderr.includes(`dropped 2 spans: a redirect to ${to} not followed`), r.stderr);
   } finally { await tls.close(); await plain.close(); }
+});
+
+test('configured headers never go to another host: a redirect there is not followed', async () => {
+  const a = await start();
+  const b = await start();
+  try {
+    const to = `http://127.0.0.1:${b.port}/v1/traces`;
+    a.failNext(1, 307, { Location: to });
+    a.failNext(1, 308, { Location: `http://localhost:${a.port}/v1/traces` });
+    a.failNext(1, 307, { Location: '/same' });
+    const cap = await gencap('many', '2');
+    const env = { OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s3cret' };
+    const r = await oteld(cap, a.port, { env });
+    assert.equal(b.requests.length, 0, 'nothing sent to the other host');
+    assert.equal(r.stats.dropped_export_failed, 2);
+    assert.equal(r.stats.export_retries, 0);
+    assert.ok(r.stderr.includes(`dropped 2 spans: a redirect to ${to} not followed`), r.stderr);
+    /* another name of the host is another host too; the same host is fine */
+    const r2 = await oteld(cap, a.port, { env });
+    assert.equal(r2.stats.dropped_export_failed, 2);
+    const r3 = await oteld(cap, a.port, { env });
+    assert.equal(r3.stats.spans_exported, 2);
+    assert.deepEqual(a.requests.map((q) => [q.url, q.headers['api-key']]), [['/same', 's3cret']]);
+    /* without headers, the redirect to another host is followed */
+    a.failNext(1, 307, { Location: to });
+    const r4 = await oteld(cap, a.port);
+    assert.equal(r4.stats.spans_exported, 2);
+    assert.equal(b.requests.length, 1);
+  } finally { await a.close(); await b.close(); }
 });
 
 test('an exporter thread that cannot start: exit 3, said why, nothing read', async () => {

@@ -9,11 +9,16 @@
  * answers it does not list to HTTP): up to HTTP_MAX_REDIRECTS of them, the
  * POST and its body sent again to the new location (301, 302 and 303 too:
  * OTLP has nothing to GET), never from https to http.  libcurl sends no
- * Authorization or Cookie header to another host.  Every request starts
- * from the configured endpoint.
+ * Authorization or Cookie header to another host, but it does send every
+ * other configured header (--header, OTEL_EXPORTER_OTLP_HEADERS: API keys
+ * as a rule): with headers configured, a redirect to another origin (scheme,
+ * host name, port) is not followed; the request is stopped after the
+ * connection and before anything is sent.  Every request starts from the
+ * configured endpoint.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -31,6 +36,8 @@ struct http {
 	long retry_after_ms;
 	bool redirect_logged;
 	char location[512];	/* the last Location: answered */
+	char *origin;		/* the endpoint's, when headers are configured */
+	char refused[512];	/* a redirect to another origin, not followed */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -109,6 +116,55 @@ void http_easy_common(CURL *curl, const struct config *c,
 		curl_easy_setopt(curl, CURLOPT_SSLKEY, c->client_key);
 }
 
+/* "scheme://host:port" of @url (its default port), or NULL. */
+static char *origin_of(const char *url)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+	CURLU *u = curl_url();
+	size_t len;
+
+	if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+	    !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
+	    !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) {
+		len = strlen(scheme) + strlen(host) + strlen(port) + 5;
+		o = malloc(len);
+		if (o)
+			snprintf(o, len, "%s://%s:%s", scheme, host, port);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+/*
+ * Before each request, the first and every redirect's, once connected and
+ * before anything is sent: only to the endpoint's origin.
+ */
+static int on_prereq(void *arg, char *ip, char *local_ip, int port,
+		     int local_port)
+{
+	struct http *h = arg;
+	char *url = NULL, *o;
+	bool same;
+
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &url) || !url)
+		url = "?";
+	o = origin_of(url);
+	same = o && !strcasecmp(o, h->origin);
+	free(o);
+	if (same)
+		return CURL_PREREQFUNC_OK;
+	snprintf(h->refused, sizeof(h->refused), "%s", url);
+	return CURL_PREREQFUNC_ABORT;
+}
+
 struct http *http_new(const struct config *c)
 {
 	struct http *h = calloc(1, sizeof(*h));
@@ -153,6 +209,13 @@ struct http *http_new(const struct config *c)
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
 	http_easy_common(h->curl, c, on_body, on_header, h);
+	if (c->nr_headers) {
+		h->origin = origin_of(c->endpoint);
+		if (!h->origin)
+			goto err;
+		curl_easy_setopt(h->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+		curl_easy_setopt(h->curl, CURLOPT_PREREQDATA, h);
+	}
 	return h;
 err:
 	http_free(h);
@@ -167,6 +230,7 @@ void http_free(struct http *h)
 		curl_easy_cleanup(h->curl);
 	curl_slist_free_all(h->headers);
 	buf_free(&h->resp);
+	free(h->origin);
 	free(h);
 }
 
@@ -192,7 +256,11 @@ static void redirected(struct http *h)
 static void redirect_failed(struct http *h, CURLcode rc, char *why,
 			    size_t whylen)
 {
-	if (rc == CURLE_UNSUPPORTED_PROTOCOL && h->location[0])
+	if (rc == CURLE_ABORTED_BY_CALLBACK && h->refused[0])
+		snprintf(why, whylen, "a redirect to %s not followed (another "
+			 "host: the configured headers go to the endpoint's "
+			 "only)", h->refused);
+	else if (rc == CURLE_UNSUPPORTED_PROTOCOL && h->location[0])
 		snprintf(why, whylen, "a redirect to %s not followed (%s: "
 			 "http or https, never https to http)", h->location,
 			 curl_easy_strerror(rc));
@@ -213,6 +281,7 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 	h->resp.len = 0;
 	h->retry_after_ms = -1;
 	h->location[0] = '\0';
+	h->refused[0] = '\0';
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
@@ -233,6 +302,7 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 		case CURLE_UNSUPPORTED_PROTOCOL:
 		case CURLE_URL_MALFORMAT:
 		case CURLE_TOO_MANY_REDIRECTS:
+		case CURLE_ABORTED_BY_CALLBACK:	/* on_prereq() */
 			return SEND_FAIL;
 		default:
 			return SEND_RETRY;
