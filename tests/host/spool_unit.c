@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "kselftest_harness.h"
 #include "spool.h"
 
@@ -261,9 +263,83 @@ TEST_F(spool, corrupt_when_taken_is_skipped)
 	ASSERT_EQ(1, spool_take(s, &self->it));
 	EXPECT_EQ(2, self->it.seq);
 	EXPECT_EQ(1, stats.spool_corrupt);
+	EXPECT_EQ(5, stats.dropped_export_failed);	/* its spans: counted */
 	EXPECT_EQ(6, spool_spans(s));
 	spool_done(s, &self->it);
 	EXPECT_EQ(0, spool_bytes(s));
+	spool_close(s);
+}
+
+/*
+ * What nobody but oteld should put in the dir: a FIFO and a link where a
+ * file is expected (not opened: a FIFO would block the start for good, a
+ * link send what it points to), a link as the lock (not truncated through),
+ * a whole file named with the largest number (numbering after it would wrap
+ * to 0 and come back over the names in use).
+ */
+TEST_F(spool, hostile_entries_are_not_followed_nor_numbered_after)
+{
+	char other[80], p[512], q[512], buf[8];
+	struct spool_header h;
+	struct spool *s;
+	int fd;
+
+	snprintf(other, sizeof(other), "%s/other", self->dir);
+	s = spool_open(other, 64 * MiB, false, why, sizeof(why));
+	ASSERT_NE(NULL, s) TH_LOG("%s", why);
+	ASSERT_EQ(0, put(s, 100, 1, 3));	/* other/q-1 */
+	ASSERT_EQ(0, put(s, 100, 2, 4));	/* other/q-2 */
+	spool_close(s);
+	/* q-2 renumbered as the largest sequence number, CRC and all */
+	path_of(p, other, "q-0000000000000002");
+	fd = open(p, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(h), pread(fd, &h, sizeof(h), 0));
+	h.seq = UINT64_MAX;
+	h.header_crc = (uint32_t)crc32(0, (const Bytef *)&h,
+				       offsetof(struct spool_header, header_crc));
+	ASSERT_EQ(sizeof(h), pwrite(fd, &h, sizeof(h), 0));
+	close(fd);
+	path_of(q, self->dir, "q-ffffffffffffffff");
+	ASSERT_EQ(0, rename(p, q));
+
+	path_of(p, self->dir, "q-0000000000000003");
+	ASSERT_EQ(0, mkfifo(p, 0600));
+	path_of(p, other, "q-0000000000000001");
+	path_of(q, self->dir, "q-0000000000000001");
+	ASSERT_EQ(0, symlink(p, q));
+	path_of(p, other, "lock");
+	path_of(q, self->dir, "lock");
+	ASSERT_EQ(0, unlink(p));
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(4, write(fd, "keep", 4));
+	close(fd);
+	ASSERT_EQ(0, symlink(p, q));
+
+	reset_stats();
+	EXPECT_EQ(NULL, spool_open(self->dir, 64 * MiB, false, why,
+				   sizeof(why)));
+	EXPECT_STREQ("lock: Too many levels of symbolic links", why);
+	fd = open(p, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(4, read(fd, buf, sizeof(buf)));
+	close(fd);
+	EXPECT_EQ(0, memcmp(buf, "keep", 4));
+	ASSERT_EQ(0, unlink(q));
+
+	s = spool_open(self->dir, 64 * MiB, false, why, sizeof(why));
+	ASSERT_NE(NULL, s) TH_LOG("%s", why);
+	EXPECT_EQ(0, stats.spool_loaded);
+	EXPECT_EQ(2, stats.spool_corrupt);	/* the FIFO and the link */
+	EXPECT_EQ(0, spool_files(s));
+	path_of(p, other, "q-0000000000000001");
+	EXPECT_EQ(0, access(p, F_OK));		/* a link's target stays */
+	EXPECT_EQ(1, count_files(self->dir, "q-"));	/* q-ffff... left */
+	ASSERT_EQ(0, put(s, 10, 0, 1));
+	ASSERT_EQ(1, spool_take(s, &self->it));
+	EXPECT_EQ(4, self->it.seq);	/* after the FIFO's name, not 0 */
+	spool_done(s, &self->it);
 	spool_close(s);
 }
 

@@ -143,7 +143,11 @@ static void tmp_name_of(char *out, uint64_t seq)
 	snprintf(out, TMP_LEN, "tmp-%016" PRIx64, seq);
 }
 
-/* "q-" and exactly 16 lowercase hex digits: its sequence number. */
+/*
+ * "q-" and exactly 16 lowercase hex digits: its sequence number.  The
+ * largest number is never written (the next one would wrap to 0 and come
+ * back to names in use): a file of that name is not ours.
+ */
 static bool parse_name(const char *name, uint64_t *seq)
 {
 	size_t i;
@@ -161,7 +165,7 @@ static bool parse_name(const char *name, uint64_t *seq)
 		else
 			return false;
 	}
-	return true;
+	return *seq != UINT64_MAX;
 }
 
 /*
@@ -207,11 +211,17 @@ static const char *read_file(struct spool *s, uint64_t seq,
 	int fd;
 
 	name_of(name, seq);
-	fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* a link is not followed, a FIFO does not block: neither is ours */
+	fd = openat(s->dirfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
-		return io;
+		return errno == ELOOP ? "a symbolic link" : io;
 	if (fstat(fd, &st) || st.st_size < 0) {
 		bad = io;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		bad = "not a regular file";
 		goto out;
 	}
 	if ((uint64_t)st.st_size < sizeof(*h)) {
@@ -338,8 +348,9 @@ static int lock_dir(struct spool *s, char *why, size_t whylen)
 	char pid[32];
 	ssize_t n;
 
-	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-			   0600);
+	/* never through a link: it is truncated and written */
+	s->lockfd = openat(s->dirfd, "lock",
+			   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lockfd < 0) {
 		snprintf(why, whylen, "lock: %s", strerror(errno));
 		return -1;
@@ -516,12 +527,15 @@ int spool_put(struct spool *s, enum spool_encoding enc, uint32_t nr_spans,
 
 	/* room and a number, reserved under the lock; written outside it */
 	pthread_mutex_lock(&s->lock);
-	if (s->used + e.bytes > s->max_bytes || ring_reserve(s)) {
+	if (s->used + e.bytes > s->max_bytes ||
+	    s->next_seq == UINT64_MAX || ring_reserve(s)) {
 		bool full = s->used + e.bytes > s->max_bytes;
+		bool last = s->next_seq == UINT64_MAX;
 
 		pthread_mutex_unlock(&s->lock);
 		snprintf(why, sizeof(why), full ?
-			 "--queue-max-bytes (%" PRIu64 ") reached" :
+			 "--queue-max-bytes (%" PRIu64 ") reached" : last ?
+			 "sequence numbers used up (empty the dir)" :
 			 "out of memory", s->max_bytes);
 		refuse(s, nr_spans, why);
 		return -1;
@@ -592,6 +606,8 @@ int spool_take(struct spool *s, struct spool_item *it)
 		}
 		name_of(name, e.seq);
 		drop_file(s, name, bad);
+		/* its spans, known since it was written or loaded, are lost */
+		atomic_fetch_add(&stats.dropped_export_failed, e.nr_spans);
 		pthread_mutex_lock(&s->lock);
 		s->taken--;
 		s->spans -= e.nr_spans;
