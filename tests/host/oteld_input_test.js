@@ -323,6 +323,28 @@ test('a span larger than --max-request-bytes: dropped before it is sent, counted
   } finally { await rcv.close(); }
 });
 
+test('spans exactly at --max-request-bytes, batched together: each sent alone, none dropped', async () => {
+  const rcv = await start();
+  try {
+    const cap = await gencap('big', '2', '100');
+    for (const protocol of ['http/protobuf', 'http/json']) {
+      const env = { OTEL_EXPORTER_OTLP_PROTOCOL: protocol };
+      rcv.requests.length = 0;
+      await oteld(cap, rcv.port, { env, args: ['--max-export-batch-size', '1'] });
+      const sizes = rcv.requests.map((q) => q.size);
+      assert.equal(sizes.length, 2);
+      assert.equal(sizes[0], sizes[1], 'two spans of one size');
+      rcv.requests.length = 0;
+      /* one batch of both: too big together, each exactly at the cap */
+      const r = await oteld(cap, rcv.port, { env, args: ['--max-export-batch-size', '2',
+        '--schedule-delay', '60000', '--max-request-bytes', String(sizes[0])] });
+      assert.equal(r.stats.dropped_too_big, 0, `${protocol}: ${r.stderr}`);
+      assert.equal(r.stats.spans_exported, 2);
+      assert.deepEqual(rcv.requests.map((q) => q.size), sizes);
+    }
+  } finally { await rcv.close(); }
+});
+
 test('resource attributes: spaces around keys, values and commas trimmed; an empty key refused', async () => {
   const rcv = await start();
   try {

@@ -188,9 +188,12 @@ static void send_one(struct worker *w, struct span **spans, size_t n,
 	size_t cap = w->e->c->max_request_bytes;
 	int ret;
 
-	/* measured too large: not even encoded */
-	ret = n == 1 && *size != SIZE_MAX &&
-	      *size + encoder_base_size(&w->enc) > cap;
+	/*
+	 * Measured too large: not even encoded.  The span's size alone (a
+	 * lower bound of its request's) decides; with the envelope's, an
+	 * upper bound, a span that fits exactly would be dropped.
+	 */
+	ret = n == 1 && *size != SIZE_MAX && *size > cap;
 	encoder_set_limit(&w->enc, cap);
 	if (!ret)
 		ret = encoder_run(&w->enc, spans, n);
