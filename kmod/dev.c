@@ -12,7 +12,9 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 
@@ -56,10 +58,15 @@ static bool dev_overwritten(struct otel_ring_buf *b, u64 pos)
 /*
  * Copy whole records of @ring to @buf after *@done bytes.  Return 0 when the
  * ring is drained, 1 when @buf is full, or a negative errno (-EINVAL: the
- * next record does not fit in an empty buffer).
+ * next record does not fit in an empty buffer; -EFAULT: the next record's
+ * *@fault bytes at @buf + *@done are not writable without a page fault).
+ *
+ * The copy takes no page fault: we hold otel_ring_mutex, and a fault can
+ * wait as long as user space likes (userfaultfd, a FUSE-backed mapping),
+ * which would stop every other reader and the control ioctls meanwhile.
  */
 static int dev_read_ring(struct otel_ring *ring, char __user *buf,
-			 size_t len, size_t *done)
+			 size_t len, size_t *done, size_t *fault)
 {
 	bool overwrite = otel_ring_mode() == OTEL_MODE_OVERWRITE;
 	struct otel_ring_buf *b = otel_ring_buf_locked(ring);
@@ -95,7 +102,8 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 			ret = *done ? 1 : -EINVAL;
 			break;
 		}
-		if (copy_to_user(buf + *done, rec, sz)) {
+		if (copy_to_user_nofault(buf + *done, rec, sz)) {
+			*fault = sz;
 			ret = -EFAULT;
 			break;
 		}
@@ -111,7 +119,7 @@ static int dev_read_ring(struct otel_ring *ring, char __user *buf,
 	return ret;
 }
 
-static ssize_t dev_read_rings(char __user *buf, size_t len)
+static ssize_t dev_read_rings(char __user *buf, size_t len, size_t *fault)
 {
 	unsigned int i, cpu = otel_read_next;
 	size_t done = 0;
@@ -120,7 +128,7 @@ static ssize_t dev_read_rings(char __user *buf, size_t len)
 	for (i = 0; i < nr_cpu_ids && !ret; i++, cpu = (cpu + 1) % nr_cpu_ids) {
 		if (!cpu_possible(cpu))
 			continue;
-		ret = dev_read_ring(otel_rings[cpu], buf, len, &done);
+		ret = dev_read_ring(otel_rings[cpu], buf, len, &done, fault);
 	}
 	otel_read_next = cpu;
 	if (ret < 0 && !done)
@@ -128,10 +136,15 @@ static ssize_t dev_read_rings(char __user *buf, size_t len)
 	return done;
 }
 
-/* read(): whole records from every ring, never a partial one. */
+/*
+ * read(): whole records from every ring, never a partial one.  A buffer that
+ * needs a page fault for the first record is faulted in without the mutex,
+ * then the read starts again; one that cannot be is -EFAULT.
+ */
 static ssize_t otel_dev_read(struct file *file, char __user *buf,
 			     size_t len, loff_t *ppos)
 {
+	size_t fault;
 	ssize_t ret;
 
 	if (!len)
@@ -139,8 +152,16 @@ static ssize_t otel_dev_read(struct file *file, char __user *buf,
 	for (;;) {
 		if (mutex_lock_interruptible(&otel_ring_mutex))
 			return -ERESTARTSYS;
-		ret = dev_read_rings(buf, len);
+		fault = 0;
+		ret = dev_read_rings(buf, len, &fault);
 		mutex_unlock(&otel_ring_mutex);
+		if (ret == -EFAULT && fault) {
+			if (fault_in_writeable(buf, fault))
+				return -EFAULT;
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			continue;
+		}
 		if (ret)
 			return ret;
 		if (file->f_flags & O_NONBLOCK)

@@ -19,7 +19,9 @@
  *
  * Reads the caller's size from @src, then that many bytes: fields past
  * them are zeroed in @dst, bytes past @ksize must be zero.  @dst's size
- * field holds the caller's size afterwards.
+ * field holds the caller's size afterwards: the one checked here, not the
+ * copy of it read again with the struct, which another thread of the
+ * caller may have changed in between.
  *
  * Return: 0, -EFAULT, -EINVAL (a size below @ver0) or -E2BIG (a size
  * above a page, or non-zero bytes past @ksize).
@@ -28,6 +30,7 @@ int otel_ioc_struct_in(void *dst, size_t ksize, size_t ver0,
 		       const void __user *src)
 {
 	u32 usize;
+	int ret;
 
 	if (get_user(usize, (const u32 __user *)src))
 		return -EFAULT;
@@ -35,7 +38,11 @@ int otel_ioc_struct_in(void *dst, size_t ksize, size_t ver0,
 		return -EINVAL;
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	return copy_struct_from_user(dst, ksize, src, usize);
+	ret = copy_struct_from_user(dst, ksize, src, usize);
+	if (ret)
+		return ret;
+	*(u32 *)dst = usize;	/* read once: the size checked above */
+	return 0;
 }
 
 /**
