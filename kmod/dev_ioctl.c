@@ -102,7 +102,17 @@ static bool config_valid(const struct otel_config *cfg)
 	       !memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved));
 }
 
-static int ioc_set_config(void __user *arg)
+/*
+ * While one file holds a snapshot, the records stay as they are for it:
+ * another file may not clear, resize or switch the rings (otel_ring_mutex).
+ */
+static bool snapshot_held_by_other(struct file *file)
+{
+	lockdep_assert_held(&otel_ring_mutex);
+	return otel_snapshot_owner && otel_snapshot_owner != file;
+}
+
+static int ioc_set_config(struct file *file, void __user *arg)
 {
 	struct otel_config cfg;
 	int ret;
@@ -115,6 +125,9 @@ static int ioc_set_config(void __user *arg)
 
 	if (mutex_lock_interruptible(&otel_ring_mutex))
 		return -ERESTARTSYS;
+	ret = -EBUSY;
+	if (snapshot_held_by_other(file))
+		goto out;
 	ret = otel_ring_resize(cfg.ring_size);
 	if (ret)
 		goto out;
@@ -163,13 +176,18 @@ static int ioc_clock(void __user *arg)
 	return copy_to_user(arg, &clk, sizeof(clk)) ? -EFAULT : 0;
 }
 
-static int ioc_clear(void)
+static int ioc_clear(struct file *file)
 {
+	int ret = -EBUSY;
+
 	if (mutex_lock_interruptible(&otel_ring_mutex))
 		return -ERESTARTSYS;
-	otel_ring_clear();
+	if (!snapshot_held_by_other(file)) {
+		otel_ring_clear();
+		ret = 0;
+	}
 	mutex_unlock(&otel_ring_mutex);
-	return 0;
+	return ret;
 }
 
 /* Stop the writers for @file; -EBUSY while another file holds a snapshot. */
@@ -250,7 +268,7 @@ static long dev_ioctl_fixed(struct file *file, unsigned int cmd,
 	case OTEL_IOC_CLEAR:
 		if (!dev_may_control(file))
 			return -EPERM;
-		ret = ioc_clear();
+		ret = ioc_clear(file);
 		otel_kspan_forget_comms();	/* the COMM records went too */
 		return ret;
 	case OTEL_IOC_SNAPSHOT:
@@ -290,7 +308,7 @@ long otel_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -ENOTTY;
 		if (!dev_may_control(file))
 			return -EPERM;
-		ret = ioc_set_config(uarg);
+		ret = ioc_set_config(file, uarg);
 		otel_kspan_forget_comms();	/* rings may be new */
 		return ret;
 	case OTEL_IOC_NOSIZE(OTEL_IOC_SPAN_STATS):

@@ -246,11 +246,13 @@ TEST_F(cp, opener_credentials_decide)
 }
 
 /*
- * A snapshot is its file's: another file can neither take one nor end it
- * (EBUSY), the owner may repeat it, and closing the owner resumes.
+ * A snapshot is its file's: another file can neither take one nor end it,
+ * nor clear or reconfigure the rings under it (EBUSY); the owner may repeat
+ * it, and closing the owner resumes.
  */
 TEST_F(cp, snapshot_belongs_to_its_file)
 {
+	struct otel_config cfg = { .size = sizeof(cfg) };
 	struct otel_cpu_stats s = { 0 };
 	int a = ring_open(), b = ring_open();
 
@@ -265,8 +267,17 @@ TEST_F(cp, snapshot_belongs_to_its_file)
 	EXPECT_EQ(EBUSY, errno);
 	EXPECT_EQ(0, ioctl(a, OTEL_IOC_SNAPSHOT));	/* its own: again */
 	EXPECT_EQ(0, raw(5));
-	/* a clear meanwhile does not resume */
-	EXPECT_EQ(0, ioctl(b, OTEL_IOC_CLEAR));
+	/*
+	 * Another file may not clear or reconfigure the rings meanwhile (the
+	 * records stay as they are for the owner); the owner may clear, and
+	 * a clear does not resume.
+	 */
+	ASSERT_EQ(0, ioctl(a, OTEL_IOC_GET_CONFIG, &cfg));
+	EXPECT_EQ(-1, ioctl(b, OTEL_IOC_SET_CONFIG, &cfg));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-1, ioctl(b, OTEL_IOC_CLEAR));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(0, ioctl(a, OTEL_IOC_CLEAR));
 	EXPECT_EQ(0, raw(3));
 	close(a);					/* released: resumed */
 	EXPECT_EQ(7, raw(7));

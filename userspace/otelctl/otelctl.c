@@ -63,6 +63,11 @@ int dev_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
 		return 0;
 	if (errno == EPERM)
 		eperm(what);
+	else if (errno == EBUSY && (cmd == OTEL_IOC_CLEAR ||
+				    cmd == OTEL_IOC_SET_CONFIG))
+		errorf("%s: %s: another open file holds a snapshot "
+		       "(otelctl snapshot): the rings stay as they are until "
+		       "it ends", what, strerror(errno));
 	else
 		errorf("%s: %s", what, strerror(errno));
 	return -1;
