@@ -714,6 +714,8 @@ static void random_read(struct worker *w, bool check)
 	}
 	n = read(pick_fd(w), b, len);
 	check_ret(n, "read", len);
+	if (n > (ssize_t)len)
+		violation("read() of %zu bytes returned %zd", len, n);
 	if (n > 0 && b == w->buf) {
 		w->reads++;
 		if (check)
@@ -905,8 +907,9 @@ static void sigusr1(int sig)
 
 /*
  * Run @n workers (the first one's phase @first, the others' @rest) and the
- * flapper for @secs; then stop them, waking any that sleeps in read() or
- * poll() with a signal.  Returns the operations done.
+ * flapper for @secs, signalling them every 50 ms so that none sleeps in
+ * read() or poll() for long (and those calls are interrupted too); then
+ * stop them.  Returns the operations done.
  */
 static unsigned long run_workers(unsigned int n, enum phase first,
 				 enum phase rest, double secs, uint64_t salt,
@@ -941,8 +944,12 @@ static unsigned long run_workers(unsigned int n, enum phase first,
 		mprotect(w[i].buf + BUF_BYTES, page, PROT_NONE);
 		pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
 	}
-	while (now_s() < end)
-		usleep(20000);
+	/* a signal now and then: a read() or poll() that sleeps returns */
+	while (now_s() < end) {
+		usleep(50000);
+		for (i = 0; i < n; i++)
+			pthread_kill(w[i].thread, SIGUSR1);
+	}
 	atomic_store(&stopping, true);
 	pthread_join(flapper, NULL);
 	do {
