@@ -8,6 +8,8 @@
 #                        (the in-VM suite on every kernel of the matrix)
 #   make matrix          the modules for the matrix's other kernels
 #   make demo            the end-to-end demo in a VM
+#   make fuzz            every fuzzer for a time budget (FUZZ_SECONDS per
+#                        target), the device fuzzer in a VM; fails on a crash
 #   make bench           benchmarks (docs/benchmarks.md)
 #   make C=1 W=1         sparse and extra warnings on the modules
 #   make install         user space, the service, the module's DKMS sources
@@ -33,8 +35,8 @@ KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP
 export TOP CACHE BUILD KREL
 
 .PHONY: all setup modules demo-module test-modules userspace tests \
-	matrix check demo bench lint clean distclean install install-userspace \
-	install-dkms deb
+	matrix check fuzz demo bench lint clean distclean install \
+	install-userspace install-dkms deb
 
 all: modules demo-module test-modules userspace tests
 
@@ -67,6 +69,12 @@ matrix: $(CACHE)/kernel-release
 check: setup
 	@$(MAKE) --no-print-directory all matrix
 	@scripts/check
+
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_DEV_SECONDS=120]: tests/fuzz/README.md
+fuzz: setup
+	@$(MAKE) --no-print-directory all matrix
+	@$(MAKE) --no-print-directory -C tests/fuzz fuzzers
+	@scripts/fuzz
 
 demo: setup
 	@# make demo TRACEPARENT=00-<trace id>-<span id>-01: the last trace's parent

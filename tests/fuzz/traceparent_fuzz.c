@@ -5,10 +5,10 @@
  * W3C Trace Context level 1/2 section 3.2 and against the kernel's
  * otel_traceparent_parse() rules (kmod/context.c, ported).
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
- *     tests/fuzz/traceparent_fuzz.c -o build/traceparent_fuzz
- *   build/traceparent_fuzz -max_total_time=60 -dict=tests/fuzz/traceparent.dict
- * Without libFuzzer: cc -DSTANDALONE ... runs a random-input loop.
+ * Fuzz target "traceparent" (tests/fuzz/Makefile: make fuzz runs it with
+ * traceparent.dict; make check replays its seeds and regressions).
+ * Without libFuzzer or the Makefile: cc -DSTANDALONE ... runs a
+ * random-input loop.
  */
 #include <stdint.h>
 #include <stdio.h>

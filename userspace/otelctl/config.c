@@ -44,22 +44,30 @@ static int usage(FILE *out, int status)
 	return status;
 }
 
+/*
+ * A byte count, with an optional k or m: a number strtoull() takes, not
+ * negative (strtoull() negates "-1", even after spaces), and not past
+ * 64 bits once multiplied.
+ */
 static int parse_size(const char *s, unsigned long long *out)
 {
 	unsigned long long v;
+	unsigned int shift = 0;
 	char *end;
 
+	if (s[strspn(s, " \t\n\v\f\r+")] == '-')
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s)
 		return -1;
 	if (*end == 'k' || *end == 'K')
-		v <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'm' || *end == 'M')
-		v <<= 20, end++;
-	if (*end)
+		shift = 20, end++;
+	if (*end || v > ~0ULL >> shift)
 		return -1;
-	*out = v;
+	*out = v << shift;
 	return 0;
 }
 

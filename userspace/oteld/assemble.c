@@ -59,6 +59,22 @@
 
 #include "oteld.h"
 
+/*
+ * ASan builds (the tests, the fuzz targets): the bytes of the record copy
+ * past the record being decoded are poisoned, so that reading past a
+ * record's end is reported, not a stale byte of an earlier one.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define OTELD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OTELD_ASAN 1
+#endif
+#endif
+#ifdef OTELD_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define EXPIRE_EVERY_NS 100000000ull	/* 100 ms: the timers' resolution */
 #define GONE_SLOTS	4096		/* remembered ids of incomplete spans */
 #define COMM_SLOTS	16384		/* task names, two ways per pid */
@@ -116,6 +132,7 @@ struct assembler {
 	/* direct-mapped; an all-zero slot is empty (no span has id 0) */
 	uint8_t gone[GONE_SLOTS][OTEL_SPAN_ID_SIZE];
 	/* an aligned copy of the record being decoded */
+	size_t rec_used;	/* bytes of rec a record ever filled */
 	union {
 		struct otel_rec_hdr hdr;
 		struct otel_rec_span span;
@@ -237,6 +254,9 @@ struct assembler *assembler_new(size_t max_open, uint64_t timeout_ns,
 		free(a);
 		return NULL;
 	}
+#ifdef OTELD_ASAN
+	ASAN_POISON_MEMORY_REGION(a->rec.bytes, sizeof(a->rec.bytes));
+#endif
 	a->mask = n - 1;
 	a->max_open = max_open ? max_open : 1;
 	a->max_record = OTEL_REC_MAX_SIZE;
@@ -1675,6 +1695,20 @@ static void decode(struct assembler *a, size_t size)
 		decode_part(a, size);
 }
 
+/* Copy the record at @p into a->rec, aligned (ASan: nothing past it). */
+static void load_record(struct assembler *a, const uint8_t *p, size_t size)
+{
+#ifdef OTELD_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(a->rec.bytes, size);
+	if (a->rec_used > size)
+		ASAN_POISON_MEMORY_REGION(a->rec.bytes + size,
+					  a->rec_used - size);
+#endif
+	if (size > a->rec_used)
+		a->rec_used = size;
+	memcpy(a->rec.bytes, p, size);
+}
+
 /*
  * Records are whole in what the rings and capture frames give: a size that
  * does not step to the next record, or runs past the end, leaves no way to
@@ -1700,7 +1734,7 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 			    size > a->max_record) {
 				count_corrupt();
 			} else {
-				memcpy(a->rec.bytes, p + off, size);
+				load_record(a, p + off, size);
 				decode(a, size);
 			}
 		}
@@ -1766,5 +1800,8 @@ void assembler_free(struct assembler *a)
 	free(a->comms);
 	free(a->ring_seen);
 	free(a->buckets);
+#ifdef OTELD_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(a->rec.bytes, sizeof(a->rec.bytes));
+#endif
 	free(a);
 }
