@@ -46,7 +46,7 @@ static const char *const env[] = {
 };
 #define NR_ENV (sizeof(env) / sizeof(env[0]))
 
-/* Every OTEL_* and OTELD_* variable, set by the last input or the machine. */
+/* Every OTEL_* and OTELD_* variable the machine that fuzzes has. */
 static void clean_env(void)
 {
 	extern char **environ;
@@ -161,14 +161,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned char sel = (unsigned char)tok[0];
 
 		if (sel && sel <= NR_ENV) {
-			setenv(env[sel - 1], tok + 1, 1);
+			fz_env_set(env[sel - 1], tok + 1, 1);
 			free(tok);
 		} else if (sel == ENV_RAW) {
 			char *eq = strchr(tok + 1, '=');
 
 			if (eq && eq > tok + 1) {
 				*eq = '\0';
-				setenv(tok + 1, eq + 1, 1);
+				fz_env_set(tok + 1, eq + 1, 1);
 			}
 			free(tok);
 		} else if (argc <= MAX_ARGS) {
@@ -188,6 +188,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_free(&c);
 	for (i = 1; i < (size_t)argc; i++)
 		free(argv[i]);
-	clean_env();
+	fz_env_clear();
 	return 0;
 }

@@ -54,6 +54,64 @@ static inline void fz_getopt_reset(void)
 	optind = 1;
 }
 
+/*
+ * setenv() for millions of runs: glibc's setenv() never frees a value it
+ * made (each new NAME=VALUE stays), which grows a long fuzzing run to its
+ * memory limit.  These strings are the target's own, put with putenv() and
+ * freed by fz_env_clear() once unset.
+ */
+#define FZ_MAX_ENV	256
+
+static struct {
+	char *s[FZ_MAX_ENV];
+	size_t n;
+} fz_env;
+
+static inline int fz_env_set(const char *name, const char *value,
+			     int overwrite)
+{
+	size_t ln = strlen(name), lv = strlen(value);
+	char *s;
+
+	if (!ln || ln >= 256 || strchr(name, '='))
+		return -1;
+	if (!overwrite && getenv(name))
+		return 0;
+	if (fz_env.n == FZ_MAX_ENV)
+		return -1;
+	s = malloc(ln + lv + 2);
+	if (!s)
+		abort();
+	memcpy(s, name, ln);
+	s[ln] = '=';
+	memcpy(s + ln + 1, value, lv + 1);
+	if (putenv(s)) {
+		free(s);
+		return -1;
+	}
+	fz_env.s[fz_env.n++] = s;
+	return 0;
+}
+
+/* Unset what fz_env_set() set, and free it. */
+static inline void fz_env_clear(void)
+{
+	char name[256];
+
+	while (fz_env.n) {
+		char *s = fz_env.s[--fz_env.n];
+		size_t len = strcspn(s, "=");
+
+		/* environ points into s: unset it by a copy of its name */
+		if (len < sizeof(name)) {
+			memcpy(name, s, len);
+			name[len] = '\0';
+			unsetenv(name);
+			free(s);
+		}
+	}
+}
+
 /* ---- the input, read front to back ---- */
 struct fz_in {
 	const uint8_t *p;

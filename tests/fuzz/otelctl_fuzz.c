@@ -5,8 +5,8 @@
  * suffixes, begin-records; bridges' NAME[:mode]; exec's --traceparent and
  * $TRACEPARENT) and what it does with the kernel's answers, against a fake
  * device: otelctl is built with main renamed otelctl_main, ioctl() and
- * execvp() replaced by the two functions below, and OTELCTL_DEVICE set to
- * /dev/null.
+ * execvp() replaced by the functions below (and setenv(), by one that does
+ * not leak: fuzz.h), and OTELCTL_DEVICE set to /dev/null.
  *
  * Input: a u16 (little endian) L, then L bytes the fake kernel answers
  * with, then NUL-separated tokens: the command line after "otelctl"; a
@@ -35,6 +35,7 @@
 int otelctl_main(int argc, char **argv);
 int fz_ioctl(int fd, unsigned long cmd, ...);
 int fz_execvp(const char *file, char *const argv[]);
+int fz_setenv(const char *name, const char *value, int overwrite);
 
 #define MAX_ARGS	64
 #define MAX_ANSWERS	4096
@@ -75,6 +76,11 @@ int fz_ioctl(int fd, unsigned long cmd, ...)
 			((struct otel_info *)arg)->nr_cpus %= 17;
 	}
 	return 0;
+}
+
+int fz_setenv(const char *name, const char *value, int overwrite)
+{
+	return fz_env_set(name, value, overwrite);
 }
 
 int fz_execvp(const char *file, char *const argv[])
@@ -151,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[0] = name;
 	while ((tok = fz_token(&in))) {
 		if (tok[0] == 0x01) {
-			setenv("TRACEPARENT", tok + 1, 1);
+			fz_env_set("TRACEPARENT", tok + 1, 1);
 			free(tok);
 		} else if (argc <= MAX_ARGS) {
 			argv[argc++] = tok;
@@ -175,6 +181,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fflush(stdout);
 	for (i = 1; i < argc; i++)
 		free(argv[i]);
-	unsetenv("TRACEPARENT");
+	fz_env_clear();
 	return 0;
 }
