@@ -149,6 +149,13 @@ static ssize_t otel_dev_read(struct file *file, char __user *buf,
 
 	if (!len)
 		return 0;
+	/*
+	 * Fault the buffer in first, without the mutex, as far as the rings
+	 * could fill it: the copy under the mutex never faults, so a page not
+	 * yet touched would otherwise cut the read short.
+	 */
+	fault_in_writeable(buf, min_t(u64, len,
+				      (u64)num_possible_cpus() * otel_ring_size()));
 	for (;;) {
 		if (mutex_lock_interruptible(&otel_ring_mutex))
 			return -ERESTARTSYS;
