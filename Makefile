@@ -7,6 +7,8 @@
 #   make check           set up, build, run host tests, lint, in-VM tests
 #                        (the in-VM suite on every kernel of the matrix)
 #   make matrix          the modules for the matrix's other kernels
+#   make check-debug     the in-VM suite on a lockdep/KASAN/kmemleak kernel
+#                        (built once, about an hour; not part of make check)
 #   make demo            the end-to-end demo in a VM
 #   make bench           benchmarks (docs/benchmarks.md)
 #   make C=1 W=1         sparse and extra warnings on the modules
@@ -33,7 +35,7 @@ KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP
 export TOP CACHE BUILD KREL
 
 .PHONY: all setup modules demo-module test-modules userspace tests \
-	matrix check demo bench lint clean distclean install install-userspace \
+	matrix check check-debug demo bench lint clean distclean install install-userspace \
 	install-dkms deb
 
 all: modules demo-module test-modules userspace tests
@@ -67,6 +69,11 @@ matrix: $(CACHE)/kernel-release
 check: setup
 	@$(MAKE) --no-print-directory all matrix
 	@scripts/check
+
+# The debug-kernel lane (scripts/check-debug, docs/testing.md).
+check-debug: setup
+	@$(MAKE) --no-print-directory all
+	@scripts/check-debug
 
 demo: setup
 	@# make demo TRACEPARENT=00-<trace id>-<span id>-01: the last trace's parent
