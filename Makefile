@@ -7,6 +7,8 @@
 #   make check           set up, build, run host tests, lint, in-VM tests
 #                        (the in-VM suite on every kernel of the matrix)
 #   make matrix          the modules for the matrix's other kernels
+#   make check-debug     the in-VM suite on a lockdep/KASAN/kmemleak kernel
+#                        (built once, about an hour; not part of make check)
 #   make demo            the end-to-end demo in a VM
 #   make fuzz            every fuzzer for a time budget (FUZZ_SECONDS per
 #                        target), the device fuzzer in a VM; fails on a crash
@@ -35,7 +37,7 @@ KMAKE_USER = $(KMAKE) KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers OTELTRACE=$(TOP
 export TOP CACHE BUILD KREL
 
 .PHONY: all setup modules demo-module test-modules userspace tests \
-	matrix check fuzz demo bench lint clean distclean install \
+	matrix check check-debug fuzz demo bench lint clean distclean install \
 	install-userspace install-dkms deb
 
 all: modules demo-module test-modules userspace tests
@@ -75,6 +77,11 @@ fuzz: setup
 	@$(MAKE) --no-print-directory all matrix
 	@$(MAKE) --no-print-directory -C tests/fuzz fuzzers
 	@scripts/fuzz
+
+# The debug-kernel lane (scripts/check-debug, docs/testing.md).
+check-debug: setup
+	@$(MAKE) --no-print-directory all
+	@scripts/check-debug
 
 demo: setup
 	@# make demo TRACEPARENT=00-<trace id>-<span id>-01: the last trace's parent
