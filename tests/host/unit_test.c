@@ -2119,12 +2119,21 @@ static struct ring_reader *test_ring_attach(struct test_ring *t)
 	return ring_attach(&t->info, &cons, &prod);
 }
 
-static void test_ring_sink(const void *p, size_t len, void *arg)
+static bool test_ring_sink(const void *p, size_t len, void *arg)
 {
 	struct test_ring *t = arg;
 
 	buf_put(&t->got, p, len);
 	t->calls++;
+	return true;
+}
+
+/* One ring_drain() into @t: the bytes it read. */
+static size_t test_ring_drain(struct ring_reader *r, struct test_ring *t)
+{
+	bool stopped;
+
+	return ring_drain(r, test_ring_sink, t, &stopped);
 }
 
 /* Write @b's records at producer_pos and publish them. */
@@ -2154,7 +2163,7 @@ TEST(ring_bad_consumer_pos_at_open)
 	r = test_ring_attach(&t);
 	ASSERT_NE(NULL, r);
 	EXPECT_EQ(1, counter(&stats.records_corrupt));
-	EXPECT_EQ(0, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(0, test_ring_drain(r, &t));
 	EXPECT_EQ(0, t.calls);
 	EXPECT_EQ(3 * RING_TEST_SIZE, t.cons.consumer_pos);
 	/* far behind, far ahead: the same */
@@ -2163,7 +2172,7 @@ TEST(ring_bad_consumer_pos_at_open)
 	r = test_ring_attach(&t);
 	t.cons.consumer_pos = 5 * RING_TEST_SIZE;
 	ring_close(test_ring_attach(&t));
-	EXPECT_EQ(0, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(0, test_ring_drain(r, &t));
 	EXPECT_EQ(3, counter(&stats.records_corrupt));
 	ring_close(r);
 	test_ring_free(&t);
@@ -2190,18 +2199,18 @@ TEST(ring_reader_keeps_its_own_position)
 	synth_end(&b, &s, 0, T0 + 1, 0, 0, 0);
 	one = b.len;
 	test_ring_write(&t, &b);
-	EXPECT_EQ(one, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(one, test_ring_drain(r, &t));
 	EXPECT_EQ(one, t.got.len);
 	t.cons.consumer_pos += 4;		/* unaligned */
 	test_ring_write(&t, &b);
-	EXPECT_EQ(one, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(one, test_ring_drain(r, &t));
 	t.cons.consumer_pos = 2 * RING_TEST_SIZE;	/* backwards */
-	EXPECT_EQ(0, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(0, test_ring_drain(r, &t));
 	EXPECT_EQ(2 * one, t.got.len);
 	EXPECT_EQ(2 * RING_TEST_SIZE + 2 * one, t.cons.consumer_pos);
 	test_ring_write(&t, &b);
 	t.cons.consumer_pos = t.prod->producer_pos;	/* cleared */
-	EXPECT_EQ(0, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(0, test_ring_drain(r, &t));
 	EXPECT_EQ(2 * one, t.got.len);
 	EXPECT_EQ(0, counter(&stats.records_corrupt));
 	ring_close(r);
@@ -2222,7 +2231,7 @@ TEST(ring_record_crossing_the_end_is_corrupt)
 	ASSERT_NE(NULL, r);
 	memcpy(t.data + RING_TEST_SIZE - 16, &h, 16);
 	t.prod->producer_pos += 64;
-	EXPECT_EQ(0, ring_drain(r, test_ring_sink, &t));
+	EXPECT_EQ(0, test_ring_drain(r, &t));
 	EXPECT_EQ(1, counter(&stats.records_corrupt));
 	EXPECT_EQ(RING_TEST_SIZE + 48, t.cons.consumer_pos);
 	ring_close(r);

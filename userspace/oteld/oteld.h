@@ -312,6 +312,10 @@ void queue_push_batch(struct queue *q, struct span **v, size_t n);
 size_t queue_pop_batch(struct queue *q, struct span **out);
 void queue_close(struct queue *q);
 size_t queue_len(struct queue *q);
+/* Spans that can be pushed before the queue is full (0 once closed). */
+size_t queue_room(struct queue *q);
+/* Waits up to @timeout_ms until @room spans fit: whether they do. */
+bool queue_wait_room(struct queue *q, size_t room, long timeout_ms);
 bool queue_closed(struct queue *q);
 
 /* ---- encoding (otlp_proto.c, otlp_json.c) ---- */

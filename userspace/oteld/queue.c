@@ -249,6 +249,48 @@ void queue_close(struct queue *q)
 	pthread_cond_broadcast(&q->room);
 }
 
+size_t queue_room(struct queue *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->closed ? 0 : q->max - q->len;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+/*
+ * Waits on the blocking producer's condition: queue_pop_batch() signals it
+ * when producers wait.  A full batch waiting has woken a consumer already
+ * (append()); without one, the room comes with the timer.
+ */
+bool queue_wait_room(struct queue *q, size_t room, long timeout_ms)
+{
+	struct timespec until;
+	bool ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (!q->closed && q->max - q->len < room) {
+		q->producers_waiting++;
+		if (pthread_cond_timedwait(&q->room, &q->lock, &until) ==
+		    ETIMEDOUT) {
+			q->producers_waiting--;
+			break;
+		}
+		q->producers_waiting--;
+	}
+	ok = !q->closed && q->max - q->len >= room;
+	pthread_mutex_unlock(&q->lock);
+	return ok;
+}
+
 size_t queue_len(struct queue *q)
 {
 	size_t n;

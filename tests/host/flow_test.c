@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oteld's flow control and fast paths (kselftest harness, ASan + UBSan):
+ *
+ *  - the ring reader gives each chunk's space back to the kernel before the
+ *    chunk is decoded, and stops a pass when the sink says so (the queue is
+ *    full), the records after that left in their ring for the next pass,
+ *    which starts with that ring;
+ *  - the queue: room, and waiting for room.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "ring.h"
+#include "synth.h"
+
+#define T0	1000000000ull
+#define PAGE	4096u
+#define RSIZE	(256u << 10)	/* bigger than a chunk */
+
+/* ---- rings in memory, laid out as mmap() gives them ---- */
+
+struct fake_rings {
+	struct otel_info info;
+	struct otel_ring_consumer cons[2];
+	uint8_t *map[2];	/* producer page, then the data */
+};
+
+static void rings_init(struct fake_rings *f, uint32_t nr)
+{
+	uint32_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->info.abi_version = OTEL_ABI_VERSION;
+	f->info.nr_cpus = nr;
+	f->info.page_size = PAGE;
+	f->info.ring_size = RSIZE;
+	f->info.mmap_stride = 2 * PAGE + RSIZE;
+	f->info.max_record = OTEL_REC_MAX_SIZE;
+	for (i = 0; i < nr; i++)
+		f->map[i] = mmap(NULL, PAGE + RSIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static struct otel_ring_producer *prod(struct fake_rings *f, int i)
+{
+	return (struct otel_ring_producer *)f->map[i];
+}
+
+static struct ring_reader *rings_attach(struct fake_rings *f)
+{
+	struct otel_ring_consumer *cons[2] = { &f->cons[0], &f->cons[1] };
+	const void *p[2] = { f->map[0], f->map[1] };
+
+	return ring_attach(&f->info, cons, p);
+}
+
+/* Append @b's records to ring @i and publish them. */
+static void rings_write(struct fake_rings *f, int i, const struct buf *b)
+{
+	uint64_t pos = prod(f, i)->producer_pos;
+
+	memcpy(f->map[i] + PAGE + (pos & (RSIZE - 1)), b->data, b->len);
+	prod(f, i)->producer_pos = pos + b->len;
+}
+
+static void rings_free(struct fake_rings *f)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->info.nr_cpus; i++)
+		munmap(f->map[i], PAGE + RSIZE);
+}
+
+/* @n one-record spans, ids from @first, all begun in task 7 on CPU 0. */
+static void spans(struct buf *b, uint64_t first, int n)
+{
+	struct synth_span s;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		memset(&s, 0, sizeof(s));
+		synth_id(s.trace_id, sizeof(s.trace_id), 1);
+		synth_id(s.span_id, sizeof(s.span_id), first + i);
+		synth_start(&s, T0, OTEL_SPAN_KIND_INTERNAL, "flow.span",
+			    "flow", "1");
+		synth_int(&s.attrs, "flow.i", i);
+		synth_end(b, &s, 0, T0 + 1, 0, 0, 0);
+	}
+}
+
+struct sink_log {
+	struct fake_rings *f;
+	struct buf got;
+	int calls, stop_at;	/* the call that says stop (0: never) */
+	uint64_t cons_seen[8];	/* ring 0's consumer_pos at each call */
+	size_t lens[8];		/* and the bytes handed over */
+};
+
+static bool log_sink(const void *p, size_t len, void *arg)
+{
+	struct sink_log *l = arg;
+
+	if (l->calls < 8) {
+		l->cons_seen[l->calls] = l->f->cons[0].consumer_pos;
+		l->lens[l->calls] = len;
+	}
+	buf_put(&l->got, p, len);
+	return ++l->calls != l->stop_at;
+}
+
+/*
+ * A chunk's ring space is the kernel's again before the sink decodes it:
+ * at each call, consumer_pos already covers every record handed over.
+ */
+TEST(ring_space_given_back_before_decoding)
+{
+	struct sink_log l = { 0 };
+	struct ring_reader *r;
+	struct fake_rings f;
+	struct buf b = { 0 };
+	bool stopped;
+
+	rings_init(&f, 1);
+	spans(&b, 1, 600);	/* more than one chunk */
+	ASSERT_GT(b.len, RING_CHUNK_BYTES);
+	ASSERT_LT(b.len, RSIZE);
+	rings_write(&f, 0, &b);
+	r = rings_attach(&f);
+	ASSERT_NE(NULL, r);
+	l.f = &f;
+	EXPECT_EQ(b.len, ring_drain(r, log_sink, &l, &stopped));
+	EXPECT_FALSE(stopped);
+	ASSERT_EQ(2, l.calls);
+	EXPECT_EQ(l.lens[0], l.cons_seen[0]);
+	EXPECT_EQ(b.len, l.lens[0] + l.lens[1]);
+	EXPECT_EQ(b.len, l.cons_seen[1]);
+	EXPECT_EQ(b.len, f.cons[0].consumer_pos);
+	EXPECT_EQ(0, memcmp(l.got.data, b.data, b.len));
+	ring_close(r);
+	rings_free(&f);
+	buf_free(&b);
+	buf_free(&l.got);
+}
+
+/*
+ * A sink that says stop ends the pass: what it was handed is consumed,
+ * the rest stays in the ring, the other ring is not read; the next pass
+ * starts with that ring and every record is read once.
+ */
+TEST(ring_pass_stops_when_the_sink_says_so)
+{
+	struct sink_log l = { .stop_at = 1 };
+	struct buf b0 = { 0 }, b1 = { 0 };
+	struct ring_reader *r;
+	struct fake_rings f;
+	bool stopped;
+	size_t first;
+
+	rings_init(&f, 2);
+	spans(&b0, 1, 600);
+	spans(&b1, 1000, 3);
+	rings_write(&f, 0, &b0);
+	rings_write(&f, 1, &b1);
+	r = rings_attach(&f);
+	ASSERT_NE(NULL, r);
+	l.f = &f;
+	first = ring_drain(r, log_sink, &l, &stopped);
+	EXPECT_TRUE(stopped);
+	EXPECT_EQ(1, l.calls);
+	EXPECT_EQ(first, l.got.len);
+	EXPECT_LT(first, b0.len);
+	EXPECT_EQ(first, f.cons[0].consumer_pos);
+	EXPECT_EQ(0, f.cons[1].consumer_pos);	/* not reached */
+	/* the next pass: ring 0's rest first, then ring 1 */
+	l.stop_at = 0;
+	EXPECT_EQ(b0.len - first + b1.len, ring_drain(r, log_sink, &l,
+						      &stopped));
+	EXPECT_FALSE(stopped);
+	EXPECT_EQ(b0.len, f.cons[0].consumer_pos);
+	EXPECT_EQ(b1.len, f.cons[1].consumer_pos);
+	ASSERT_EQ(b0.len + b1.len, l.got.len);
+	EXPECT_EQ(0, memcmp(l.got.data, b0.data, b0.len));
+	EXPECT_EQ(0, memcmp(l.got.data + b0.len, b1.data, b1.len));
+	ring_close(r);
+	rings_free(&f);
+	buf_free(&b0);
+	buf_free(&b1);
+	buf_free(&l.got);
+}
+
+/* ---- the queue ---- */
+
+static void push_n(struct queue *q, size_t n)
+{
+	while (n--)
+		queue_push(q, calloc(1, sizeof(struct span)));
+}
+
+/* Take one batch (the queue holds a full one: no wait); its size. */
+static size_t pop_free(struct queue *q, size_t room)
+{
+	struct span **v = calloc(room, sizeof(*v));
+	size_t n = queue_pop_batch(q, v), i;
+
+	for (i = 0; i < n; i++)
+		span_free(v[i]);
+	free(v);
+	return n;
+}
+
+struct popper {
+	struct queue *q;
+	pid_t waiter;	/* the thread that waits for room */
+	size_t got;
+};
+
+/*
+ * Once the waiter sleeps in futex() (in queue_wait_room()), or a minute
+ * passed, take a batch.
+ */
+static void *pop_later(void *arg)
+{
+	struct popper *p = arg;
+	char path[64], line[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall",
+		 (int)p->waiter);
+	for (i = 0; i < 60000; i++) {
+		FILE *f = fopen(path, "r");
+		long nr = -1;
+
+		if (f && fgets(line, sizeof(line), f))
+			nr = strtol(line, NULL, 10);
+		if (f)
+			fclose(f);
+		if (nr == SYS_futex)
+			break;
+		usleep(1000);
+	}
+	p->got = pop_free(p->q, 16);
+	return NULL;
+}
+
+/* Room: what fits; waiting for it ends with room, a timeout or closing. */
+TEST(queue_room_and_waiting_for_it)
+{
+	struct queue *q = queue_new(10, 4, 60000);
+	struct popper p = { .q = q, .waiter = (pid_t)syscall(SYS_gettid) };
+	pthread_t t;
+
+	EXPECT_EQ(10, queue_room(q));
+	push_n(q, 10);
+	EXPECT_EQ(0, queue_room(q));
+	EXPECT_FALSE(queue_wait_room(q, 1, 10));	/* nobody takes any */
+	ASSERT_EQ(0, pthread_create(&t, NULL, pop_later, &p));
+	/* returns on the pop, taken while it waits */
+	EXPECT_TRUE(queue_wait_room(q, 4, 600000));
+	pthread_join(t, NULL);
+	EXPECT_EQ(4, p.got);
+	EXPECT_EQ(4, queue_room(q));
+	queue_close(q);
+	EXPECT_EQ(0, queue_room(q));
+	EXPECT_FALSE(queue_wait_room(q, 1, 600000));	/* at once */
+	queue_free(q);
+}
+
+TEST_HARNESS_MAIN
