@@ -6,7 +6,8 @@
  *    chunk is decoded, and stops a pass when the sink says so (the queue is
  *    full), the records after that left in their ring for the next pass,
  *    which starts with that ring;
- *  - the queue: room, and waiting for room.
+ *  - the queue: room, waiting for room, deep batches (a consumer takes more
+ *    than a batch when more wait), and how the configuration sets them.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -214,6 +215,25 @@ static size_t pop_free(struct queue *q, size_t room)
 	return n;
 }
 
+/* More than a batch waiting: one consumer takes up to the deep batch. */
+TEST(queue_deep_batch)
+{
+	struct queue *q = queue_new(4096, 512, 60000);
+
+	push_n(q, 600);
+	EXPECT_EQ(512, pop_free(q, 4096));	/* not set: a batch */
+	queue_set_deep_batch(q, 2048);
+	push_n(q, 2912);		/* 3000 wait */
+	EXPECT_EQ(2048, pop_free(q, 4096));
+	EXPECT_EQ(952, pop_free(q, 4096));	/* all of it: more than 512 */
+	push_n(q, 512);
+	EXPECT_EQ(512, pop_free(q, 4096));
+	queue_set_deep_batch(q, 100000);	/* at most the queue */
+	push_n(q, 4096);
+	EXPECT_EQ(4096, pop_free(q, 4096));
+	queue_free(q);
+}
+
 struct popper {
 	struct queue *q;
 	pid_t waiter;	/* the thread that waits for room */
@@ -269,6 +289,28 @@ TEST(queue_room_and_waiting_for_it)
 	EXPECT_EQ(0, queue_room(q));
 	EXPECT_FALSE(queue_wait_room(q, 1, 600000));	/* at once */
 	queue_free(q);
+}
+
+/* The deep batch: the queue's size by default, a configured batch as is. */
+TEST(config_deep_batch)
+{
+	char *argv1[] = { "oteld", NULL };
+	char *argv2[] = { "oteld", "--max-export-batch-size", "100", NULL };
+	char *argv3[] = { "oteld", "--max-queue-size", "20000", NULL };
+	struct config c;
+
+	unsetenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+	unsetenv("OTEL_BSP_MAX_QUEUE_SIZE");
+	ASSERT_EQ(0, config_load(&c, 1, argv1));
+	EXPECT_EQ(512, c.max_batch);
+	EXPECT_EQ(2048, c.max_batch_deep);
+	config_free(&c);
+	ASSERT_EQ(0, config_load(&c, 3, argv2));
+	EXPECT_EQ(100, c.max_batch_deep);
+	config_free(&c);
+	ASSERT_EQ(0, config_load(&c, 3, argv3));
+	EXPECT_EQ(DEEP_BATCH_MAX, c.max_batch_deep);
+	config_free(&c);
 }
 
 TEST_HARNESS_MAIN

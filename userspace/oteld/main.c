@@ -530,12 +530,14 @@ int main(int argc, char **argv)
 		 */
 		status = OTELD_EXIT_INTERNAL;
 		if (pool_init(r.cfg.max_queue +
-			      r.cfg.exporters * r.cfg.max_batch)) {
+			      r.cfg.exporters * r.cfg.max_batch_deep)) {
 			log_msg("out of memory for the span pool");
 			goto out;
 		}
 		r.q = queue_new(r.cfg.max_queue, r.cfg.max_batch,
 			       r.cfg.schedule_delay_ms);
+		if (r.q)
+			queue_set_deep_batch(r.q, r.cfg.max_batch_deep);
 		set_room(&r);
 		if (r.q && r.cfg.input && !r.cfg.replay_drop)
 			queue_set_blocking(r.q, true);

@@ -165,6 +165,9 @@ static inline uint64_t anchor_to_real(const struct anchor *a, uint64_t mono)
 }
 
 /* ---- config.c ---- */
+/* A default batch size grows to the queue's size, this many at most. */
+#define DEEP_BATCH_MAX	8192
+
 enum protocol { PROTO_HTTP_PROTOBUF, PROTO_HTTP_JSON, PROTO_GRPC };
 
 struct config {
@@ -178,6 +181,8 @@ struct config {
 	char *service_name;
 	char *resource_attrs;	/* OTEL_RESOURCE_ATTRIBUTES, raw */
 	long schedule_delay_ms, max_queue, max_batch, export_timeout_ms;
+	/* the largest batch taken when more than max_batch spans wait */
+	long max_batch_deep;
 	bool disabled;
 
 	char *device, *input, *capture, *user, *stats_file;
@@ -299,15 +304,21 @@ struct queue *queue_new(size_t max_spans, size_t batch, long delay_ms);
 void queue_free(struct queue *q);
 /* Full queue: push waits for room instead of dropping (for replays). */
 void queue_set_blocking(struct queue *q, bool blocking);
+/*
+ * When more than a batch waits, a consumer takes up to @deep spans at once
+ * (at least the batch size; the default is the batch size).
+ */
+void queue_set_deep_batch(struct queue *q, size_t deep);
 /* Takes @s; drops it (counted) when full or closed, or waits if blocking. */
 void queue_push(struct queue *q, struct span *s);
 /* queue_push() of the @n spans of @v in order, taking the lock once. */
 void queue_push_batch(struct queue *q, struct span **v, size_t n);
 /*
  * Waits until a full batch is queued, the schedule delay passed with spans
- * queued, or the queue is closed; moves at most a batch of spans to @out
- * (room for @batch) and returns how many: 0 once closed and empty.  Any
- * number of threads may wait.
+ * queued, or the queue is closed; moves at most a batch of spans (a deep
+ * batch when more than a batch waits) to @out (room for the deep batch)
+ * and returns how many: 0 once closed and empty.  Any number of threads
+ * may wait.
  */
 size_t queue_pop_batch(struct queue *q, struct span **out);
 void queue_close(struct queue *q);
