@@ -7,7 +7,10 @@
  *    full), the records after that left in their ring for the next pass,
  *    which starts with that ring;
  *  - the queue: room, waiting for room, deep batches (a consumer takes more
- *    than a batch when more wait), and how the configuration sets them.
+ *    than a batch when more wait), and how the configuration sets them;
+ *  - the wire encoder's cache of the attributes oteld adds: every span gets
+ *    its own, decoded with protobuf-c, whatever the order of tasks, CPUs
+ *    and keys the driver set itself.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,7 +21,10 @@
 
 #include "kselftest_harness.h"
 #include "ring.h"
+#include "otlp.h"
 #include "synth.h"
+#include "trace_service.pb-c.h"
+#include "utf8.h"
 
 #define T0	1000000000ull
 #define PAGE	4096u
@@ -311,6 +317,141 @@ TEST(config_deep_batch)
 	ASSERT_EQ(0, config_load(&c, 3, argv3));
 	EXPECT_EQ(DEEP_BATCH_MAX, c.max_batch_deep);
 	config_free(&c);
+}
+
+/* ---- the attributes oteld adds, cached by the wire encoder ---- */
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest
+	PbRequest;
+typedef Opentelemetry__Proto__Common__V1__KeyValue PbKv;
+
+/* The value of @key among a span's attributes: "i:N", "s:TEXT" or "". */
+static const char *value_of(PbKv **kv, size_t n, const char *key)
+{
+	static char v[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(kv[i]->key, key))
+			continue;
+		if (kv[i]->value->value_case ==
+		    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
+			snprintf(v, sizeof(v), "i:%lld",
+				 (long long)kv[i]->value->int_value);
+		else
+			snprintf(v, sizeof(v), "s:%s",
+				 kv[i]->value->string_value);
+		return v;
+	}
+	return "";
+}
+
+/*
+ * Spans of tasks, CPUs and contexts in turn, one with thread.name set by
+ * the driver: each has exactly its own attributes, in two encodings of the
+ * batch (the cache is kept between batches).
+ */
+TEST(wire_where_attributes_per_span)
+{
+	static const struct {
+		uint32_t pid, tgid;
+		uint16_t cpu;
+		uint8_t ctx;
+		const char *name, *driver_name;
+	} w[] = {
+		{ 7, 7, 0, OTEL_CTX_TASK, "a", NULL },
+		{ 7, 7, 0, OTEL_CTX_TASK, "a", NULL },	/* the same */
+		{ 8, 7, 0, OTEL_CTX_TASK, "b", NULL },	/* pid */
+		{ 8, 7, 1, OTEL_CTX_TASK, "b", NULL },	/* CPU */
+		{ 8, 7, 1, OTEL_CTX_TASK, "b", "mine" },	/* driver's key */
+		{ 8, 7, 1, OTEL_CTX_TASK, "b", NULL },
+		{ 8, 7, 1, OTEL_CTX_TASK, "d", NULL },	/* name */
+		{ 8, 9, 1, OTEL_CTX_TASK, "d", NULL },	/* tgid */
+		{ 8, 9, 1, OTEL_CTX_SOFTIRQ, "d", NULL },	/* context */
+		{ 8, 7, 1, OTEL_CTX_HARDIRQ, "", NULL },
+		{ 8, 7, 1, OTEL_CTX_TASK, "c\xff", NULL },	/* repaired */
+		{ 0, 0, 1, OTEL_CTX_TASK, "", NULL },	/* idle: no thread */
+		{ 7, 7, 0, OTEL_CTX_TASK, "a", NULL },
+	};
+	enum { N = sizeof(w) / sizeof(w[0]) };
+	struct attr own[N];
+	struct span sp[N], *v[N];
+	struct resource res = { 0 };
+	struct encoder enc;
+	struct config c = { .max_request_bytes = 1 << 20 };
+	PbRequest *req;
+	int i, round;
+
+	memset(sp, 0, sizeof(sp));
+	for (i = 0; i < N; i++) {
+		sp[i].name = "s";
+		sp[i].scope_name = "m";
+		sp[i].scope_version = "";
+		sp[i].trace_id[0] = 1;
+		sp[i].span_id[0] = i + 1;
+		sp[i].pid = w[i].pid;
+		sp[i].tgid = w[i].tgid;
+		sp[i].begin_cpu = w[i].cpu;
+		sp[i].begin_context = w[i].ctx;
+		strcpy(sp[i].thread_name, w[i].name);
+		sp[i].named = true;
+		if (w[i].driver_name) {
+			own[i] = (struct attr){ .key = "thread.name",
+						.type = OTEL_ATTR_STRING,
+						.str = (char *)w[i].driver_name };
+			sp[i].attrs = &own[i];
+			sp[i].nr_attrs = 1;
+		}
+		v[i] = &sp[i];
+	}
+	encoder_init(&enc, &c, &res);
+	for (round = 0; round < 2; round++) {
+		Opentelemetry__Proto__Trace__V1__ScopeSpans *ss;
+
+		ASSERT_EQ(0, encoder_run(&enc, v, N));
+		req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+			NULL, enc.len, enc.body);
+		ASSERT_NE(NULL, req);
+		ss = req->resource_spans[0]->scope_spans[0];
+		ASSERT_EQ(N, ss->n_spans);
+		for (i = 0; i < N; i++) {
+			PbKv **kv = ss->spans[i]->attributes;
+			size_t n = ss->spans[i]->n_attributes;
+			bool task = w[i].ctx == OTEL_CTX_TASK && w[i].pid;
+			char want[64];
+
+			EXPECT_EQ(i + 1, ss->spans[i]->span_id.data[0]);
+			snprintf(want, sizeof(want), "i:%u", w[i].cpu);
+			EXPECT_STREQ(want, value_of(kv, n, "cpu.logical_number"));
+			EXPECT_STREQ(w[i].ctx == OTEL_CTX_TASK ? "s:task" :
+				     w[i].ctx == OTEL_CTX_SOFTIRQ ? "s:softirq" :
+				     "s:hardirq",
+				     value_of(kv, n, "linux.context"));
+			snprintf(want, sizeof(want), task ? "i:%u" : "",
+				 w[i].pid);
+			EXPECT_STREQ(want, value_of(kv, n, "thread.id"));
+			snprintf(want, sizeof(want), task ? "i:%u" : "",
+				 w[i].tgid);
+			EXPECT_STREQ(want, value_of(kv, n, "process.pid"));
+			if (w[i].driver_name)
+				snprintf(want, sizeof(want), "s:%s",
+					 w[i].driver_name);
+			else if (!strcmp(w[i].name, "c\xff"))
+				strcpy(want, "s:c" UTF8_REPLACEMENT);
+			else
+				snprintf(want, sizeof(want),
+					 task && *w[i].name ? "s:%s" : "",
+					 w[i].name);
+			EXPECT_STREQ(want, value_of(kv, n, "thread.name"))
+				TH_LOG("span %d", i);
+			EXPECT_EQ(2 + (task ? 2 : 0) +
+				  (task && (*w[i].name || w[i].driver_name)),
+				  n) TH_LOG("span %d", i);
+		}
+		opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+			req, NULL);
+	}
+	encoder_free(&enc);
 }
 
 TEST_HARNESS_MAIN

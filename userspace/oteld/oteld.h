@@ -409,6 +409,8 @@ void exporter_stop(struct exporter *e);
  */
 #define SPAN_WHERE_MAX	5
 size_t span_where_attrs(const struct span *s, struct attr *out);
+/* Bit i set: the driver set the i-th of those keys itself. */
+unsigned int span_where_set(const struct span *s);
 
 /* ---- console.c ---- */
 void console_print(FILE *out, struct span *const *spans, size_t n);
