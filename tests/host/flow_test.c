@@ -10,7 +10,9 @@
  *    than a batch when more wait), and how the configuration sets them;
  *  - the wire encoder's cache of the attributes oteld adds: every span gets
  *    its own, decoded with protobuf-c, whatever the order of tasks, CPUs
- *    and keys the driver set itself.
+ *    and keys the driver set itself;
+ *  - scopes kept once by the assembler, shared by their spans, and records
+ *    decoded where they lie when aligned, copied when not.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -452,6 +454,122 @@ TEST(wire_where_attributes_per_span)
 			req, NULL);
 	}
 	encoder_free(&enc);
+}
+
+/* ---- the assembler: scopes kept once, records decoded in place ---- */
+
+struct sinkbuf {
+	struct span *s[256];
+	int n;
+};
+
+static void collect(struct span *s, void *arg)
+{
+	struct sinkbuf *o = arg;
+
+	if (o->n < 256)
+		o->s[o->n++] = s;
+	else
+		span_free(s);
+}
+
+static void release(struct sinkbuf *o)
+{
+	while (o->n)
+		span_free(o->s[--o->n]);
+}
+
+static struct assembler *mk(struct sinkbuf *o)
+{
+	struct assembler *a = assembler_new(16, 60 * T0, T0, collect, o);
+	struct anchor an = { T0, 1700000000ull * T0 };
+
+	assembler_set_anchor(a, &an);
+	return a;
+}
+
+static void scoped(struct buf *b, uint64_t id, const char *scope,
+		   const char *version)
+{
+	struct synth_span s;
+
+	memset(&s, 0, sizeof(s));
+	synth_id(s.trace_id, sizeof(s.trace_id), 1);
+	synth_id(s.span_id, sizeof(s.span_id), id);
+	synth_start(&s, T0, OTEL_SPAN_KIND_INTERNAL, "x", scope, version);
+	synth_end(b, &s, 0, T0 + 1, 0, 0, 0);
+}
+
+/*
+ * The spans of one scope share its strings; another version is another
+ * scope; past the scopes kept, a span has its own copy, right all the same.
+ */
+TEST(scopes_kept_once)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o);
+	struct buf b = { 0 };
+	char name[32];
+	int i;
+
+	scoped(&b, 1, "mod", "1");
+	scoped(&b, 2, "mod", "2");
+	scoped(&b, 3, "mod", "1");
+	scoped(&b, 4, "mo", "d1");
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(4, o.n);
+	EXPECT_EQ(o.s[0]->scope_name, o.s[2]->scope_name);
+	EXPECT_EQ(o.s[0]->scope_version, o.s[2]->scope_version);
+	EXPECT_NE(o.s[0]->scope_version, o.s[1]->scope_version);
+	EXPECT_STREQ("2", o.s[1]->scope_version);
+	EXPECT_STREQ("mo", o.s[3]->scope_name);
+	EXPECT_STREQ("d1", o.s[3]->scope_version);
+	release(&o);
+	b.len = 0;
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "scope%d", i);
+		scoped(&b, 10 + i, name, "v");
+	}
+	scoped(&b, 200, "mod", "1");
+	assembler_feed(a, b.data, b.len);
+	ASSERT_EQ(101, o.n);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "scope%d", i);
+		EXPECT_STREQ(name, o.s[i]->scope_name);
+		EXPECT_STREQ("v", o.s[i]->scope_version);
+	}
+	EXPECT_STREQ("mod", o.s[100]->scope_name);
+	release(&o);
+	assembler_free(a);
+	buf_free(&b);
+}
+
+/* Records 8-aligned or not in what is fed: the same spans. */
+TEST(records_decoded_aligned_or_not)
+{
+	struct sinkbuf o = { 0 };
+	struct assembler *a = mk(&o);
+	struct buf b = { 0 };
+	uint8_t *odd;
+	int i;
+
+	spans(&b, 1, 20);
+	odd = malloc(b.len + 4);
+	memcpy(odd + 4, b.data, b.len);
+	assembler_feed(a, b.data, b.len);
+	assembler_feed(a, odd + 4, b.len);
+	ASSERT_EQ(40, o.n);
+	for (i = 0; i < 20; i++) {
+		EXPECT_EQ(0, memcmp(o.s[i]->span_id, o.s[20 + i]->span_id, 8));
+		EXPECT_STREQ("flow.span", o.s[20 + i]->name);
+		ASSERT_EQ(1, o.s[20 + i]->nr_attrs);
+		EXPECT_EQ(i, o.s[20 + i]->attrs[0].i);
+		EXPECT_EQ(o.s[i]->start, o.s[20 + i]->start);
+	}
+	release(&o);
+	assembler_free(a);
+	free(odd);
+	buf_free(&b);
 }
 
 TEST_HARNESS_MAIN

@@ -217,8 +217,9 @@ static bool in_block(const struct span *s, const void *p, size_t n)
 
 /*
  * A one-record span is one block: the span, its attributes and every
- * string; a pooled one when it fits SPAN_BLOCK_BYTES, else one of its own
- * size.  A span of several records is allocated in parts.
+ * string but its scope's, which the assembler keeps once for every span of
+ * that scope; a pooled one when it fits SPAN_BLOCK_BYTES, else one of its
+ * own size.  A span of several records is allocated in parts.
  */
 TEST(one_record_span_is_one_block)
 {
@@ -246,8 +247,10 @@ TEST(one_record_span_is_one_block)
 	EXPECT_EQ(SPAN_POOLED, got->alloc);
 	EXPECT_EQ((const void *)(got + 1), (const void *)got->attrs);
 	EXPECT_TRUE(in_block(got, got->name, strlen(got->name) + 1));
-	EXPECT_TRUE(in_block(got, got->scope_name, 2));
-	EXPECT_TRUE(in_block(got, got->scope_version, 1));
+	EXPECT_FALSE(in_block(got, got->scope_name, 1));
+	EXPECT_EQ(o.s[1]->scope_name, got->scope_name);	/* one scope */
+	EXPECT_EQ(o.s[1]->scope_version, got->scope_version);
+	EXPECT_STREQ("m", got->scope_name);
 	EXPECT_TRUE(in_block(got, got->status_message, 4));
 	ASSERT_EQ(2, got->nr_attrs);
 	for (i = 0; i < got->nr_attrs; i++)

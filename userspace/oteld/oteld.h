@@ -104,7 +104,9 @@ struct span {
 	 * Otherwise (a span of one SPAN record, assemble.c) the span, its
 	 * attributes and every string it points to are one block, which
 	 * span_free() frees, or gives back to pool.c when SPAN_POOLED; no
-	 * string or array in it is freed or grown alone.
+	 * string or array in it is freed or grown alone.  Its scope's name
+	 * and version may be the assembler's, shared by the spans of that
+	 * scope and freed with the assembler.
 	 */
 	enum span_alloc { SPAN_PARTS, SPAN_BLOCK, SPAN_POOLED } alloc;
 
