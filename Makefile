@@ -8,7 +8,7 @@
 #                        (the in-VM suite on every kernel of the matrix)
 #   make matrix          the modules for the matrix's other kernels
 #   make check-debug     the in-VM suite on a lockdep/KASAN/kmemleak kernel
-#                        (built once, about an hour; not part of make check)
+#                        (kernel built once, 11-15 min; not in make check)
 #   make demo            the end-to-end demo in a VM
 #   make fuzz            every fuzzer for a time budget (FUZZ_SECONDS per
 #                        target), the device fuzzer in a VM; fails on a crash
