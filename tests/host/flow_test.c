@@ -203,6 +203,82 @@ TEST(ring_pass_stops_when_the_sink_says_so)
 	buf_free(&l.got);
 }
 
+/*
+ * The kernel's side of a ring in discard mode: copies of record @rec
+ * appended while they fit (consumer_pos to producer_pos at most a ring),
+ * a PAD to the end of the data area where one does not fit before it.
+ */
+static void rings_fill(struct fake_rings *f, int i, const struct buf *rec)
+{
+	uint64_t pos = prod(f, i)->producer_pos, off;
+	uint16_t pad[4] = { OTEL_REC_PAD, 0 };
+
+	for (;;) {
+		off = pos & (RSIZE - 1);
+		if (RSIZE - off < rec->len) {
+			if (pos + (RSIZE - off) - f->cons[i].consumer_pos >
+			    RSIZE)
+				break;
+			pad[1] = (uint16_t)(RSIZE - off);
+			memcpy(f->map[i] + PAGE + off, pad, sizeof(pad));
+			pos += RSIZE - off;
+			continue;
+		}
+		if (pos + rec->len - f->cons[i].consumer_pos > RSIZE)
+			break;
+		memcpy(f->map[i] + PAGE + off, rec->data, rec->len);
+		pos += rec->len;
+	}
+	prod(f, i)->producer_pos = pos;
+}
+
+static bool stop_sink(const void *p, size_t len, void *arg)
+{
+	(void)p;
+	(void)len;
+	(void)arg;
+	return false;
+}
+
+/*
+ * The exporters slower than the writers: every chunk finds the queue full
+ * (the sink says stop) and the kernel fills ring 0 again at once.  A pass
+ * stopped in ring 0 resumes up to where it was heading, no further, so
+ * ring 1 is read all the same, and the pass ends (ring_drain() says it is
+ * not stopped: oteld's end of a pass, which lets the spans waiting for a
+ * name go); without that, ring 0 was read forever and ring 1 never.
+ */
+TEST(ring_stopped_pass_reaches_every_ring)
+{
+	struct buf one = { 0 }, b1 = { 0 };
+	struct ring_reader *r;
+	struct fake_rings f;
+	bool stopped, ended = false;
+	int calls;
+
+	rings_init(&f, 2);
+	spans(&one, 1, 1);
+	spans(&b1, 1000, 3);
+	rings_fill(&f, 0, &one);
+	ASSERT_GT(prod(&f, 0)->producer_pos, 2 * RING_CHUNK_BYTES);
+	rings_write(&f, 1, &b1);
+	r = rings_attach(&f);
+	ASSERT_NE(NULL, r);
+	for (calls = 0; calls < 64 && !ended; calls++) {
+		ring_drain(r, stop_sink, NULL, &stopped);
+		ended = !stopped;
+		rings_fill(&f, 0, &one);	/* the writers, at once */
+	}
+	EXPECT_EQ(b1.len, f.cons[1].consumer_pos);
+	EXPECT_TRUE(ended);
+	/* a ring's worth and a chunk or two per call: a few calls */
+	EXPECT_LT(calls, 16);
+	ring_close(r);
+	rings_free(&f);
+	buf_free(&one);
+	buf_free(&b1);
+}
+
 /* ---- the queue ---- */
 
 static void push_n(struct queue *q, size_t n)

@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -425,6 +427,118 @@ static ssize_t short_then_full(int fd, const struct iovec *iov, int n)
 		return writev(fd, iov, 1);	/* a short write */
 	errno = ENOSPC;
 	return -1;
+}
+
+/* A put whose writev() waits, in another thread, until let go. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool entered, go;
+} held = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false,
+	     false };
+
+static ssize_t held_writev(int fd, const struct iovec *iov, int n)
+{
+	pthread_mutex_lock(&held.lock);
+	held.entered = true;
+	pthread_cond_broadcast(&held.cond);
+	while (!held.go)
+		pthread_cond_wait(&held.cond, &held.lock);
+	pthread_mutex_unlock(&held.lock);
+	return writev(fd, iov, n);
+}
+
+struct held_put {
+	struct spool *s;
+	int ret;
+};
+
+static void *held_put_run(void *arg)
+{
+	struct held_put *h = arg;
+
+	h->ret = put(h->s, 100, 2, 2);
+	return NULL;
+}
+
+/* What oteld logged between two calls: stderr into a file meanwhile. */
+static int log_start(void)
+{
+	int saved = dup(2), fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+
+	fflush(stderr);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+static size_t log_end(int saved, char *out, size_t len)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	n = pread(2, out, len - 1, 0);
+	dup2(saved, 2);
+	close(saved);
+	out[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
+/*
+ * Two writers: one has its room and is writing when the other finds the
+ * dir full.  The first one's file going in is no sign of room: the dir is
+ * still full, the refusal is logged once, and "writing again" comes with
+ * the first put that finds room after it, counting every span dropped.
+ */
+TEST_F(spool, full_logged_once_while_an_earlier_put_completes)
+{
+	struct spool *s = spool_open(self->dir, 2 * 4096, false, why,
+				     sizeof(why));
+	struct held_put a = { 0 };
+	pthread_t t;
+	char log[4096];
+	int saved;
+
+	ASSERT_NE(NULL, s) TH_LOG("%s", why);
+	ASSERT_EQ(0, put(s, 100, 1, 1));
+	held.entered = held.go = false;
+	spool_writev = held_writev;
+	a.s = s;
+	ASSERT_EQ(0, pthread_create(&t, NULL, held_put_run, &a));
+	pthread_mutex_lock(&held.lock);
+	while (!held.entered)
+		pthread_cond_wait(&held.cond, &held.lock);
+	pthread_mutex_unlock(&held.lock);
+	/* the second block is the held put's: full */
+	saved = log_start();
+	spool_writev = writev;
+	EXPECT_EQ(-1, put(s, 100, 3, 3));
+	pthread_mutex_lock(&held.lock);
+	held.go = true;
+	pthread_cond_broadcast(&held.cond);
+	pthread_mutex_unlock(&held.lock);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(-1, put(s, 100, 4, 4));	/* still full */
+	ASSERT_EQ(1, spool_take(s, &self->it));
+	spool_done(s, &self->it);
+	EXPECT_EQ(0, put(s, 100, 5, 5));	/* room again */
+	log_end(saved, log, sizeof(log));
+	EXPECT_EQ(1, count_str(log, "reached: dropping new requests"))
+		TH_LOG("%s", log);
+	EXPECT_EQ(1, count_str(log, "writing again; 7 spans were dropped"))
+		TH_LOG("%s", log);
+	EXPECT_EQ(7, stats.dropped_spool_full);
+	spool_close(s);
 }
 
 TEST_F(spool, a_full_disk_is_counted_and_leaves_nothing)

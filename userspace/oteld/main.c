@@ -295,6 +295,8 @@ static int run_live(struct relay *r)
 	/* the last records, all of them, and the final counters */
 	r->final = true;
 	housekeeping(r, true);
+	if (r->stalled)
+		drain_pass(r);	/* the rest of the pass the queue stopped */
 	drain_pass(r);
 	return 0;
 }

@@ -41,13 +41,25 @@ struct ring {
 	void *prod_map;
 	size_t prod_map_len;
 	uint64_t pos;	/* where the next read starts: a record's start */
+	/*
+	 * A pass stopped in this ring (by the sink) resumes up to the
+	 * producer position it was heading to, not a newer one: else a ring
+	 * its writers fill again as fast as it is read would keep the pass
+	 * there, and the other rings would never be read.
+	 */
+	uint64_t stopped_at;
+	bool resume;
 };
 
 struct ring_reader {
 	int fd;		/* -1: rings given by ring_attach() */
 	struct otel_info info;
 	struct ring *rings;
-	uint32_t next;	/* the ring a pass starts with: where one stopped */
+	/*
+	 * A pass may take several ring_drain() calls (the sink stopped one):
+	 * the ring read next, and how many of the pass are read already.
+	 */
+	uint32_t next, done;
 	uint8_t chunk[CHUNK] __attribute__((aligned(8)));
 };
 
@@ -320,6 +332,9 @@ static bool drain_one(struct ring_reader *r, struct ring *ring,
 	prod = load_prod(ring);
 	cons = pass_start(ring, follow_clear(ring, ring->pos, prod, size),
 			  prod, size);
+	if (ring->resume && ring->stopped_at < prod)
+		prod = ring->stopped_at;
+	ring->resume = false;
 	while (cons < prod) {
 		uint64_t off = cons & mask;
 
@@ -334,7 +349,7 @@ static bool drain_one(struct ring_reader *r, struct ring *ring,
 				/* the chunk holds everything before cons */
 				give_back(ring, cons);
 				if (!sink(r->chunk, fill, arg))
-					return false;
+					goto stop;
 				fill = 0;
 			}
 			memcpy(r->chunk + fill, ring->data + off, len);
@@ -344,24 +359,30 @@ static bool drain_one(struct ring_reader *r, struct ring *ring,
 		*total += len;
 	}
 	give_back(ring, cons);
-	return !fill || sink(r->chunk, fill, arg);
+	if (!fill || sink(r->chunk, fill, arg))
+		return true;
+stop:
+	ring->stopped_at = prod;
+	ring->resume = true;
+	return false;
 }
 
 size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg,
 		  bool *stopped)
 {
-	uint32_t i, cpu = r->next < r->info.nr_cpus ? r->next : 0;
+	uint32_t nr = r->info.nr_cpus;
 	size_t total = 0;
 
 	*stopped = false;
-	for (i = 0; i < r->info.nr_cpus; i++) {
-		if (!drain_one(r, &r->rings[cpu], sink, arg, &total)) {
-			r->next = cpu;
+	while (r->done < nr) {
+		if (!drain_one(r, &r->rings[r->next], sink, arg, &total)) {
 			*stopped = true;
-			break;
+			return total;
 		}
-		cpu = cpu + 1 < r->info.nr_cpus ? cpu + 1 : 0;
+		r->done++;
+		r->next = r->next + 1 < nr ? r->next + 1 : 0;
 	}
+	r->done = 0;	/* the pass is over; the next starts where it did */
 	return total;
 }
 

@@ -27,8 +27,10 @@ int ring_wait(struct ring_reader *r, int timeout_ms);
 /* The same, also woken when @fd (if >= 0) is readable: 1, 0, -1 as above */
 int ring_wait2(struct ring_reader *r, int fd, int timeout_ms);
 /*
- * Reads every ring up to its producer position, or until the sink says
- * stop (*@stopped, then the next call starts with that ring); returns
+ * One pass: reads every ring up to its producer position, or until the
+ * sink says stop (*@stopped).  The next call then goes on with the same
+ * pass: the rest of that ring, up to where it was heading, then the rings
+ * the pass has not read; *@stopped false: the pass is over.  Returns
  * bytes read.
  */
 size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg,

@@ -59,7 +59,7 @@ struct spool {
 	size_t reserved;	/* being written, not in the ring yet */
 	bool opened;		/* locked and loaded: spool_close() counts */
 	bool sealed, stopped, interrupted;
-	bool refusing;		/* the last put was refused (logged once) */
+	bool refusing;		/* no room since the last put that found some */
 	uint64_t refused_spans;
 };
 
@@ -543,6 +543,16 @@ int spool_put(struct spool *s, enum spool_encoding enc, uint32_t nr_spans,
 	e.seq = h.seq = s->next_seq++;
 	s->reserved++;
 	account(s, e.bytes);
+	/*
+	 * Room found: the refusals end here, not when a put that had its
+	 * room before them (the other writer's) is written.
+	 */
+	if (s->refusing) {
+		log_msg("queue dir %s: writing again; %" PRIu64 " spans were "
+			"dropped meanwhile", s->dir, s->refused_spans);
+		s->refusing = false;
+		s->refused_spans = 0;
+	}
 	pthread_mutex_unlock(&s->lock);
 
 	h.header_crc = header_crc(&h);
@@ -558,12 +568,6 @@ int spool_put(struct spool *s, enum spool_encoding enc, uint32_t nr_spans,
 			 strerror(-err));
 		refuse(s, nr_spans, why);
 		return -1;
-	}
-	if (s->refusing) {
-		log_msg("queue dir %s: writing again; %" PRIu64 " spans were "
-			"dropped meanwhile", s->dir, s->refused_spans);
-		s->refusing = false;
-		s->refused_spans = 0;
 	}
 	/*
 	 * In sequence order but for a put that overtook another: taking is
