@@ -86,8 +86,10 @@ void __otel_kspan_end(struct otel_kspan *span) __otel_hot("end");
 #define OTEL_KSPAN_KEY_MAX	128
 #define OTEL_KSPAN_MSG_MAX	OTEL_KSPAN_INLINE_BYTES
 #define OTEL_ENTRY_HDR		sizeof(struct otel_attr_entry)
-/* A string value that still fits an ATTR record with a key at its limit. */
-/* A string value at OTEL_KSPAN_VALUE_MAX still fits an ATTR record. */
+/*
+ * A string value at OTEL_KSPAN_VALUE_MAX still fits an ATTR record with a
+ * key at its limit.
+ */
 static_assert(sizeof(struct otel_rec_attr) + sizeof(struct otel_attr_entry) +
 	      8 + OTEL_KSPAN_KEY_MAX + OTEL_KSPAN_VALUE_MAX <=
 	      OTEL_REC_MAX_SIZE);
