@@ -20,6 +20,9 @@ rx_port=
 # Start a fresh null receiver (its own counters) for one exporter.
 rx_start() {
 	local _
+	# emptied first: the receiver's shell truncates it only once it runs,
+	# and the last run's port must not be read meanwhile
+	: >"$out/receiver.$1"
 	"$bin/null_receiver" >"$out/receiver.$1" 2>&1 &
 	rx_pid=$!
 	for _ in $(seq 50); do

@@ -93,7 +93,7 @@ static int encode(long n)
 	return 0;
 }
 
-static int send(long n, int argc, char **argv)
+static int send_spans(long n, int argc, char **argv)
 {
 	struct resource res;
 	struct exporter *e;
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 		/* oteld's flags: export_bench --endpoint URL [FLAGS...] */
 		argv[1] = "export_bench";
 		argv[2] = "--endpoint";
-		return send(n, argc - 1, argv + 1);
+		return send_spans(n, argc - 1, argv + 1);
 	}
 	fprintf(stderr, "usage: export_bench encode N | "
 		"send N URL [OTELD FLAGS...]\n");

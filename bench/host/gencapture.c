@@ -4,7 +4,9 @@
  * userspace/oteld/capture.h) holding N spans like otel_bench's kernel span,
  * written as the kernel writes it (ABI 2): one SPAN record "otel_bench.span"
  * (kind INTERNAL, scope otel_bench) with its two INT attributes bench.a and
- * bench.b inline.  Records come in frames about as big as one ring read.
+ * bench.b inline, begun in task context by one task, whose name is a COMM
+ * record before the first span, as the kernel writes it when a CPU first
+ * sees the task.  Records come in frames about as big as one ring read.
  *
  *   gencapture FILE N
  */
@@ -19,6 +21,8 @@
 #define FRAME_BYTES	(256 * 1024)
 #define NAME		"otel_bench.span"
 #define SCOPE		"otel_bench"
+#define PID		1000
+#define COMM		"kbench"
 
 static uint8_t frame[FRAME_BYTES];
 static size_t frame_len;
@@ -78,6 +82,18 @@ static size_t int_entry(uint8_t *p, const char *key, int64_t value)
 	return e.size;
 }
 
+/* The task's name, as the kernel writes it before the task's first span. */
+static void comm(uint64_t t)
+{
+	static const uint8_t no_span[OTEL_SPAN_ID_SIZE];
+	struct otel_rec_comm *r;
+
+	r = record(OTEL_REC_COMM, sizeof(*r), t, no_span);
+	r->pid = PID;
+	r->tgid = PID;
+	memcpy(r->comm, COMM, strlen(COMM));
+}
+
 static void span(uint64_t i, uint64_t t)
 {
 	size_t strings = sizeof(struct otel_rec_span) + strlen(NAME) +
@@ -100,8 +116,8 @@ static void span(uint64_t i, uint64_t t)
 	r->scope_name_len = strlen(SCOPE);
 	r->nr_attrs = 2;
 	r->attrs_offset = attrs;
-	r->pid = 1000;
-	r->tgid = 1000;
+	r->pid = PID;
+	r->tgid = PID;
 	p = (uint8_t *)r;
 	memcpy(p + sizeof(*r), NAME, strlen(NAME));
 	memcpy(p + sizeof(*r) + strlen(NAME), SCOPE, strlen(SCOPE));
@@ -152,6 +168,7 @@ int main(int argc, char **argv)
 	h.real_ns = real.tv_sec * 1000000000ULL + real.tv_nsec;
 	if (put(f, &h, sizeof(h)))
 		goto fail;
+	comm(h.mono_ns);
 	for (i = 0, t = h.mono_ns; i < n; i++, t += 2000) {
 		if (frame_len + 1024 > FRAME_BYTES && flush_frame(f))
 			goto fail;

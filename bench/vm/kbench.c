@@ -125,6 +125,8 @@ static void usage(FILE *out)
 		"  --ops N      operations per batch (default 4096)\n"
 		"  --run-ms N   throughput: ms per run (default 1000)\n"
 		"  --oteld BIN  drain with oteld instead of the built-in reader\n"
+		"  --series L   throughput series to run, of oteld,mmap,ring,floor\n"
+		"               (default all)\n"
 		"  --skip-cost, --skip-tput\n");
 }
 
@@ -137,6 +139,7 @@ int main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },
 		{ "run-ms", required_argument, NULL, 'm' },
 		{ "oteld", required_argument, NULL, 'd' },
+		{ "series", required_argument, NULL, 's' },
 		{ "skip-cost", no_argument, NULL, 'C' },
 		{ "skip-tput", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
@@ -156,6 +159,7 @@ int main(int argc, char **argv)
 		case 'n': o.ops = strtoul(optarg, NULL, 0); break;
 		case 'm': o.run_ms = strtoul(optarg, NULL, 0); break;
 		case 'd': o.oteld = optarg; break;
+		case 's': o.series = optarg; break;
 		case 'C': skip_cost = true; break;
 		case 'T': skip_tput = true; break;
 		case 'h': usage(stdout); return 0;

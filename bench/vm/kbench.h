@@ -7,6 +7,7 @@
 #ifndef OTEL_KBENCH_H
 #define OTEL_KBENCH_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,6 +83,7 @@ struct kb_opts {
 	unsigned int ops;	/* operations per batch */
 	unsigned int run_ms;	/* throughput: duration of each run */
 	const char *oteld;	/* oteld binary for draining, or NULL */
+	const char *series;	/* throughput series to run ("oteld,mmap"), NULL: all */
 };
 
 void kb_cost(const struct kb_opts *o, struct kb_tracer *t);
@@ -100,11 +102,25 @@ struct kb_oteld {
 	int oteld;		/* pid */
 	int rx;			/* null receiver's pid */
 	int rx_out;		/* its stdout */
+	char stats[PATH_MAX + 32];	/* its --stats-file */
 };
 
+/* oteld's own counters at exit (its --stats-file): where spans went. */
+struct kb_oteld_counts {
+	uint64_t records, queued, exported;
+	uint64_t dropped_queue_full, dropped_export_failed, dropped_too_big;
+	uint64_t requests;
+	bool valid;		/* the file was there and read */
+};
+
+/*
+ * Start the receiver, then oteld, and wait (a minute at most) until oteld
+ * has mapped the rings and started its exporter threads.
+ */
 int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 		   size_t errlen);
-/* Stop both; the spans the receiver got. */
-void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans);
+/* Stop both; the spans the receiver got, and oteld's own counters. */
+void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
+		   struct kb_oteld_counts *counts);
 
 #endif /* OTEL_KBENCH_H */

@@ -3,8 +3,14 @@
  * kbench: oteld as the throughput benchmark's reader, exporting to a null
  * OTLP/HTTP receiver on the guest's loopback (build/bench/null_receiver,
  * which counts the spans that arrive).  oteld's log goes to
- * build/bench/oteld-vm.log.
+ * build/bench/oteld-vm.log, its counters to build/bench/oteld-vm.stats.
+ *
+ * A run starts once oteld is ready: it has mapped the rings and started its
+ * exporter threads.  Under TCG, with the root file system on 9p, loading
+ * oteld and its libraries can take seconds on a busy host; a run started
+ * before would measure the start-up.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,6 +54,33 @@ static pid_t spawn(char *const argv[], int cpu, int *out, const char *log)
 	return pid;
 }
 
+/* Has oteld @pid mapped the rings and started a thread beside the reader? */
+static bool ready(pid_t pid)
+{
+	char path[64], line[512];
+	bool mapped = false;
+	struct dirent *d;
+	int threads = 0;
+	FILE *f;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!mapped && fgets(line, sizeof(line), f))
+		mapped = strstr(line, "/dev/" OTEL_DEVICE_NAME) != NULL;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		threads += d->d_name[0] != '.';
+	closedir(dir);
+	return mapped && threads > 1;
+}
+
 /* Wait for @pid up to @ms, then kill it. */
 static void reap(pid_t pid, int ms)
 {
@@ -69,10 +102,10 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 	char self[PATH_MAX], rx[PATH_MAX + 32], log[PATH_MAX + 32];
 	char url[64], line[64];
 	char *rx_argv[] = { rx, NULL };
-	char *argv[] = { (char *)oteld, NULL };
-	const struct timespec settle = { 1, 0 };
+	char *argv[] = { (char *)oteld, "--stats-file", o->stats, NULL };
+	const struct timespec tick = { 0, 10000000 };
 	ssize_t n;
-	int port;
+	int port, i;
 
 	memset(o, 0, sizeof(*o));
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -84,6 +117,8 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 	dirname(self);
 	snprintf(rx, sizeof(rx), "%s/null_receiver", self);
 	snprintf(log, sizeof(log), "%s/oteld-vm.log", self);
+	snprintf(o->stats, sizeof(o->stats), "%s/oteld-vm.stats", self);
+	unlink(o->stats);
 	o->rx = spawn(rx_argv, -1, &o->rx_out, NULL);
 	if (o->rx < 0) {
 		snprintf(err, errlen, "cannot start %s", rx);
@@ -108,10 +143,21 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 		reap(o->rx, 2000);
 		return -EIO;
 	}
-	nanosleep(&settle, NULL);	/* let it open and map the rings */
-	if (waitpid(o->oteld, NULL, WNOHANG) == o->oteld) {
-		snprintf(err, errlen, "%s exited at start, see %s", oteld,
+	for (i = 0; i < 6000 && !ready(o->oteld); i++) {
+		if (waitpid(o->oteld, NULL, WNOHANG) == o->oteld) {
+			snprintf(err, errlen, "%s exited at start, see %s",
+				 oteld, log);
+			kill(o->rx, SIGTERM);
+			reap(o->rx, 2000);
+			return -EIO;
+		}
+		nanosleep(&tick, NULL);
+	}
+	if (i == 6000) {
+		snprintf(err, errlen, "%s not ready after 60 s, see %s", oteld,
 			 log);
+		kill(o->oteld, SIGKILL);
+		waitpid(o->oteld, NULL, 0);
 		kill(o->rx, SIGTERM);
 		reap(o->rx, 2000);
 		return -EIO;
@@ -119,8 +165,43 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 	return 0;
 }
 
+/* The value of "@key": in oteld's one-line JSON @json, 0 if absent. */
+static uint64_t counter(const char *json, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(json, k);
+	return p ? strtoull(p + strlen(k), NULL, 10) : 0;
+}
+
+static void read_counts(const char *path, struct kb_oteld_counts *c)
+{
+	char json[4096];
+	size_t n;
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = fread(json, 1, sizeof(json) - 1, f);
+	fclose(f);
+	json[n] = '\0';
+	c->records = counter(json, "records");
+	c->queued = counter(json, "spans_queued");
+	c->exported = counter(json, "spans_exported");
+	c->dropped_queue_full = counter(json, "dropped_queue_full");
+	c->dropped_export_failed = counter(json, "dropped_export_failed");
+	c->dropped_too_big = counter(json, "dropped_too_big");
+	c->requests = counter(json, "export_requests");
+	c->valid = n > 0;
+}
+
 /* Stop oteld (it drains and flushes on SIGTERM), then the receiver. */
-void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans)
+void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
+		   struct kb_oteld_counts *counts)
 {
 	char buf[256];
 	ssize_t n;
@@ -128,6 +209,7 @@ void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans)
 	*spans = 0;
 	kill(o->oteld, SIGTERM);
 	reap(o->oteld, 20000);
+	read_counts(o->stats, counts);
 	kill(o->rx, SIGTERM);
 	n = read(o->rx_out, buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';

@@ -41,6 +41,7 @@
 
 /* One series: a case of otel_bench.ko and how its figures are named. */
 struct series {
+	const char *id;		/* its name for --series */
 	const char *kcase;	/* "kspan" or "ring" */
 	const char *prefix;	/* of the figure names */
 	const char *unit;	/* "spans/s" or "records/s" */
@@ -84,6 +85,7 @@ struct tput_run {
 	uint64_t read;		/* records the mmap reader read */
 	uint64_t read_spans;	/* SPAN records among them */
 	uint64_t exported;	/* spans oteld delivered */
+	struct kb_oteld_counts oc;	/* oteld's own counters */
 	bool by_oteld;		/* oteld was the reader */
 };
 
@@ -139,7 +141,7 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 	if (d)
 		kb_drain_stop(d, &res->read, &res->read_spans, &bytes, &bad);
 	else
-		kb_oteld_stop(&od, &res->exported);
+		kb_oteld_stop(&od, &res->exported, &res->oc);
 	if (!ret)
 		ret = kb_tracer_stats(t, &s1);
 	if (ret) {
@@ -182,6 +184,7 @@ static void report(const struct series *s, const char *what,
 	double v[n], c[n], drop[n], got[n];
 	uint64_t dropped = 0, records = 0, read = 0, ops = 0, exported = 0;
 	uint64_t read_spans = 0;
+	struct kb_oteld_counts oc = { .valid = true };
 	char fig[80];
 	int i;
 
@@ -194,6 +197,14 @@ static void report(const struct series *s, const char *what,
 		read_spans += runs[i].read_spans;
 		ops += runs[i].ops;
 		exported += runs[i].exported;
+		oc.records += runs[i].oc.records;
+		oc.queued += runs[i].oc.queued;
+		oc.exported += runs[i].oc.exported;
+		oc.dropped_queue_full += runs[i].oc.dropped_queue_full;
+		oc.dropped_export_failed += runs[i].oc.dropped_export_failed;
+		oc.dropped_too_big += runs[i].oc.dropped_too_big;
+		oc.requests += runs[i].oc.requests;
+		oc.valid &= runs[i].oc.valid;
 		got[i] = delivered(&runs[i]);
 		drop[i] = runs[i].records + runs[i].dropped ?
 			100.0 * runs[i].dropped /
@@ -218,6 +229,15 @@ static void report(const struct series *s, const char *what,
 	if (runs[0].by_oteld && !strcmp(s->kcase, "kspan"))
 		kb_note("%s%s: oteld exported %" PRIu64 " of %" PRIu64 " spans (the rings took %" PRIu64 " records)",
 			s->prefix, what, exported, ops, records);
+	/* where the spans oteld read went, from its own counters */
+	if (runs[0].by_oteld && oc.valid)
+		kb_note("%s%s: oteld read %" PRIu64 " records, queued %" PRIu64 " spans, exported %" PRIu64 " in %" PRIu64 " requests; dropped %" PRIu64 " (queue full) + %" PRIu64 " (export failed) + %" PRIu64 " (too big)",
+			s->prefix, what, oc.records, oc.queued, oc.exported,
+			oc.requests, oc.dropped_queue_full,
+			oc.dropped_export_failed, oc.dropped_too_big);
+	else if (runs[0].by_oteld)
+		kb_note("%s%s: oteld wrote no counters in some runs (see build/bench/oteld-vm.log)",
+			s->prefix, what);
 	else if (!runs[0].by_oteld && read != records)
 		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
 			s->prefix, what, read, records);
@@ -235,11 +255,25 @@ static void report(const struct series *s, const char *what,
 enum { S_SPANS, S_SPANS_MMAP, S_RING, S_FLOOR, S_NR };
 
 static const struct series all_series[S_NR] = {
-	[S_SPANS]      = { "kspan", "", "spans/s", false, true },
-	[S_SPANS_MMAP] = { "kspan", "mmap_", "spans/s", false, false },
-	[S_RING]       = { "ring", "ring_", "records/s", false, false },
-	[S_FLOOR]      = { "floor", "floor_", "ops/s", true, false },
+	[S_SPANS]      = { "oteld", "kspan", "", "spans/s", false, true },
+	[S_SPANS_MMAP] = { "mmap", "kspan", "mmap_", "spans/s", false, false },
+	[S_RING]       = { "ring", "ring", "ring_", "records/s", false, false },
+	[S_FLOOR]      = { "floor", "floor", "floor_", "ops/s", true, false },
 };
+
+/* Is series @s in the comma-separated list @list (NULL: all)? */
+static bool selected(const char *list, const struct series *s)
+{
+	size_t n = strlen(s->id);
+	const char *p;
+
+	if (!list)
+		return true;
+	for (p = list; (p = strstr(p, s->id)); p += n)
+		if ((p == list || p[-1] == ',') && (!p[n] || p[n] == ','))
+			return true;
+	return false;
+}
 
 /* Can series @s run?  Sets @err if not. */
 static bool series_ready(struct kb_tracer *t, const struct series *s,
@@ -353,8 +387,12 @@ void kb_tput(const struct kb_opts *o, struct kb_tracer *t)
 				kb_tracer_mode(t, OTEL_MODE_DISCARD)))))
 		kb_note("cannot configure oteltrace for the throughput runs");
 	for (k = 0; k < S_NR; k++)
-		series_ready(t, &all_series[k], err[k], sizeof(err[k]));
-	if (!o->oteld)		/* S_SPANS already uses the mmap reader */
+		if (!selected(o->series, &all_series[k]))
+			snprintf(err[k], sizeof(err[k]), "not in --series %s",
+				 o->series);
+		else
+			series_ready(t, &all_series[k], err[k], sizeof(err[k]));
+	if (!o->oteld && !err[S_SPANS_MMAP][0])	/* S_SPANS uses it already */
 		snprintf(err[S_SPANS_MMAP], sizeof(err[S_SPANS_MMAP]),
 			 "no oteld: see throughput_*");
 	/* Interleaved: each repeat runs every series, one CPU then all. */

@@ -5,8 +5,8 @@
  * (protobuf, JSON, gzip) and OTLP/gRPC; damaged files are counted and
  * removed, never sent; one dir, one oteld; the byte bound and a full disk
  * are logged and counted; after SIGKILL what was written is sent again (at
- * least once); a request is not sent in another encoding; bad settings
- * exit 2.  TAP output.
+ * least once); a request is not sent in another encoding; deep batches
+ * reach the writers whole; bad settings exit 2.  TAP output.
  *
  * Environment: OTELD, GENCAP, RECEIVER, GRPC_RECEIVER.
  */
@@ -285,6 +285,24 @@ test('a request queued as JSON is not sent as protobuf: dropped, counted, logged
     assert.equal(rcv.requests.length, 0);
     assert.deepEqual(q.queued(dir), []);
   } finally { await rcv.close(); }
+});
+
+/*
+ * With the default batch size a writer takes everything waiting, up to the
+ * queue's size (a deep batch), as the exporters do: each span is written
+ * once, in files of up to 2048 spans (ASan fails a writer whose batch
+ * array holds only a batch).
+ */
+test('deep batches reach the writers: every span written once', async () => {
+  const port = await downPort();
+  const dir = fresh('q');
+  const r = await oteld(gencap('many', '20000'), dir,
+    { env: endpointEnv(port, 'http/protobuf'), args: ['--exporters', '1'] });
+  assert.equal(r.stats.spans_spooled, 20000);
+  assert.equal(r.stats.spool_left, 20000);
+  const files = filesSpans(dir);
+  assert.ok(files.every((f) => f.length <= 2048), 'no file past the queue size');
+  assert.deepEqual(files.flat().sort((a, b) => a - b), range(0, 20000));
 });
 
 const BAD = [

@@ -18,8 +18,13 @@
  *  - overwrite mode: a ring lapped while oteld was stopped is read from
  *    overwrite_tail: read + overwritten == written;
  *  - ABI refusal (and rings it cannot use), from otel_fakeinfo.ko;
- *  - SIGTERM with a span still open (begin_records): exported, incomplete.
+ *  - SIGTERM with a span still open (begin_records): exported, incomplete;
+ *  - a full export queue (the exporter blocked on its output): oteld stops
+ *    reading, the records stay in the ring and the kernel drops (and
+ *    counts) new ones; nothing is dropped at the queue meanwhile, and at
+ *    exit every record is read and accounted for.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,7 +40,9 @@ struct oteld_run {
 	char out[96], err[96], stats[96], cap[96];
 };
 
-static int oteld_start(struct oteld_run *o, const char *const *extra)
+/* oteld with @extra arguments, its stdout to @out_fd or (if < 0) o->out. */
+static int oteld_start_to(struct oteld_run *o, const char *const *extra,
+			  int out_fd)
 {
 	const char *argv[32] = { vm_path(OTELD_BIN) };
 	int n = 1, fd;
@@ -59,7 +66,8 @@ static int oteld_start(struct oteld_run *o, const char *const *extra)
 	if (!o->pid) {
 		setenv("ASAN_OPTIONS", "halt_on_error=1:detect_leaks=1", 1);
 		setenv("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1", 1);
-		fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		fd = out_fd >= 0 ? out_fd :
+		     open(o->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 1);
 		fd = open(o->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 2);
@@ -67,6 +75,11 @@ static int oteld_start(struct oteld_run *o, const char *const *extra)
 		_exit(127);
 	}
 	return 0;
+}
+
+static int oteld_start(struct oteld_run *o, const char *const *extra)
+{
+	return oteld_start_to(o, extra, -1);
 }
 
 /* The whole of a small file, NUL-terminated; "" if missing. */
@@ -593,6 +606,116 @@ TEST(sigterm_exports_open_span_incomplete)
 	EXPECT_LE(1, stat_of(&o, "records_comm"));
 	EXPECT_EQ(0, stat_of(&o, "names_unresolved"));
 	oteld_cleanup(&o);
+	vm_unload_module("otel_spantest");
+}
+
+/*
+ * One snapshot of oteld's --stats-file: its "records" and
+ * "dropped_queue_full", and the file's inode (each snapshot is a new file
+ * renamed over the last).  0, or -1 while there is none.
+ */
+static int stats_snapshot(struct oteld_run *o, ino_t *ino, long long *records,
+			  long long *queue_full)
+{
+	char buf[4096], *p;
+	struct stat st;
+	ssize_t n;
+	int fd = open(o->stats, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = fstat(fd, &st) ? -1 : read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "\"records\":");
+	*records = p ? strtoll(p + 10, NULL, 10) : -1;
+	p = strstr(buf, "\"dropped_queue_full\":");
+	*queue_full = p ? strtoll(p + 21, NULL, 10) : -1;
+	*ino = st.st_ino;
+	return 0;
+}
+
+static void *drain_pipe(void *arg)
+{
+	char buf[65536];
+	int fd = *(int *)arg;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+/*
+ * docs/oteld.md, "Exporting": "Reading live, oteld stops reading the rings
+ * while the queue has no room for what a chunk of records can finish; the
+ * records wait in the rings, where the kernel drops new ones (counted,
+ * kernel_dropped)", rather than decoding spans to drop them at the queue.
+ * The console exporter writes to a pipe nobody reads: it blocks on its
+ * first batch, and the queue (1000) fills.  The 5000 spans written then
+ * are more than the ring holds.  Stalled: two successive snapshots of the
+ * counters (the reader writes one every 100 ms, between passes) read the
+ * same records, fewer than the kernel wrote, none dropped at the queue.
+ * Without the stop, a pass between two snapshots reads every record there
+ * is.  Then the pipe is read, and at SIGTERM oteld reads the rest: every
+ * record counted, every span exported or dropped at the queue.
+ */
+TEST(full_queue_leaves_records_in_the_rings)
+{
+	const char *args[] = { "--stdout", "--max-queue-size", "1000",
+			       "--max-export-batch-size", "100",
+			       "--stats-interval", "100", NULL };
+	long long rec = -1, qf = -1, last_rec = -2;
+	struct otel_cpu_stats k = { 0 };
+	struct oteld_run o;
+	ino_t ino = 0, last_ino = 0;
+	int p[2], fd, stalled = 0;
+	double end;
+	pthread_t t;
+
+	ASSERT_EQ(0, load_fresh(NULL));
+	ASSERT_EQ(0, vm_load_module("tests/kmod/otel_spantest.ko", NULL));
+	fd = ring_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe(p));
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	ASSERT_EQ(0, oteld_start_to(&o, args, p[1]));
+	close(p[1]);
+	ASSERT_EQ(0, oteld_wait_idle(&o));
+	ASSERT_EQ(0, spantest("bench 5000"));
+	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &k));
+	TH_LOG("kernel: %llu records, %llu dropped full",
+	       (unsigned long long)k.records,
+	       (unsigned long long)k.dropped_full);
+	ASSERT_LT(0, k.dropped_full);
+	for (end = now_s() + 20; now_s() < end && !stalled; usleep(1000)) {
+		if (stats_snapshot(&o, &ino, &rec, &qf) || ino == last_ino)
+			continue;
+		stalled = rec == last_rec && rec < (long long)k.records &&
+			  qf == 0;
+		last_ino = ino;
+		last_rec = rec;
+	}
+	TH_LOG("oteld: %lld records read, %lld dropped at the queue", rec, qf);
+	EXPECT_TRUE(stalled);
+	/* the exporter goes on: everything is read and accounted for */
+	ASSERT_EQ(0, pthread_create(&t, NULL, drain_pipe, &p[0]));
+	EXPECT_EQ(0, oteld_term(&o));
+	pthread_join(t, NULL);
+	close(p[0]);
+	EXPECT_TRUE(sanitizers_quiet(_metadata, &o));
+	ASSERT_EQ(0, ring_stats(fd, OTEL_STATS_ALL_CPUS, &k));
+	EXPECT_EQ((long long)k.records, stat_of(&o, "records"));
+	EXPECT_EQ((long long)kdropped(&k), stat_of(&o, "kernel_dropped"));
+	EXPECT_EQ(stat_of(&o, "spans_complete"),
+		  stat_of(&o, "spans_queued") +
+		  stat_of(&o, "dropped_queue_full"));
+	EXPECT_EQ(stat_of(&o, "spans_queued"), stat_of(&o, "spans_exported"));
+	EXPECT_EQ(stat_of(&o, "records") - stat_of(&o, "records_comm"),
+		  stat_of(&o, "spans_complete"));
+	oteld_cleanup(&o);
+	close(fd);
 	vm_unload_module("otel_spantest");
 }
 

@@ -60,9 +60,10 @@
 #include "oteld.h"
 
 /*
- * ASan builds (the tests, the fuzz targets): the bytes of the record copy
- * past the record being decoded are poisoned, so that reading past a
- * record's end is reported, not a stale byte of an earlier one.
+ * ASan builds (the tests, the fuzz targets): every record is decoded from
+ * a copy whose bytes past the record are poisoned, so that reading past a
+ * record's end is reported, not a stale byte of an earlier one or the next
+ * record's.  Other builds decode an 8-aligned record where it lies.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define OTELD_ASAN 1
@@ -73,6 +74,10 @@
 #endif
 #ifdef OTELD_ASAN
 #include <sanitizer/asan_interface.h>
+#define IN_PLACE 0
+#else
+/* 8-aligned records (the ring reader's, a capture frame's) are read there */
+#define IN_PLACE 1
 #endif
 
 #define EXPIRE_EVERY_NS 100000000ull	/* 100 ms: the timers' resolution */
@@ -84,6 +89,7 @@
 /* distinct events and links a span keeps dropped counts for, at most */
 #define SPAN_MAX_ITEM_DROPS (SPAN_MAX_EVENTS + SPAN_MAX_LINKS)
 #define MAX_CLOCK_JUMP_NS (3600ull * 1000000000ull)	/* see advance_clock() */
+#define SCOPES_KEPT	64	/* scopes of one-record spans, kept once */
 
 /*
  * Attributes an open span may hold before those of one key are merged
@@ -98,6 +104,22 @@
  * at it, since link 0 never exists (see prune_attrs()).
  */
 #define TARGET_NOWHERE	OTEL_ATTR_TARGET_LINK
+
+/*
+ * A record, typed: pointing into the buffer fed (8-aligned: the ring
+ * reader's copy, a capture frame), or at a copy when that is not aligned.
+ * May alias the bytes it is read from.
+ */
+union any_rec {
+	struct otel_rec_hdr hdr;
+	struct otel_rec_span span;
+	struct otel_rec_span_begin begin;
+	struct otel_rec_attr attr;
+	struct otel_rec_event event;
+	struct otel_rec_link link;
+	struct otel_rec_comm comm;
+	uint8_t bytes[65536];
+} __attribute__((__may_alias__));
 
 struct assembler {
 	struct span **buckets;
@@ -129,20 +151,28 @@ struct assembler {
 	span_sink sink;
 	void *arg;
 	struct block_cache blocks;	/* for one-block spans */
+	/*
+	 * The scopes (module name and version) of one-record spans: a few
+	 * modules write every span, so their names are kept here once and
+	 * shared by the spans (and compared by pointer when a batch is
+	 * grouped by scope), not copied into every block.  Freed with the
+	 * assembler, after every span.
+	 */
+	struct scope {
+		char *name, *version;
+		uint16_t name_len, version_len;
+	} scopes[SCOPES_KEPT];
+	size_t nr_scopes, last_scope;
 	/* direct-mapped; an all-zero slot is empty (no span has id 0) */
 	uint8_t gone[GONE_SLOTS][OTEL_SPAN_ID_SIZE];
-	/* an aligned copy of the record being decoded */
+	/*
+	 * The record being decoded, and where it is copied when it is not
+	 * 8-aligned (and always under ASan, which poisons the copy past the
+	 * record so that a read past its end is reported).
+	 */
+	const union any_rec *r;
 	size_t rec_used;	/* bytes of rec a record ever filled */
-	union {
-		struct otel_rec_hdr hdr;
-		struct otel_rec_span span;
-		struct otel_rec_span_begin begin;
-		struct otel_rec_attr attr;
-		struct otel_rec_event event;
-		struct otel_rec_link link;
-		struct otel_rec_comm comm;
-		uint8_t bytes[65536];
-	} rec;
+	union any_rec rec;
 };
 
 void span_free(struct span *s)
@@ -394,7 +424,7 @@ static void comm_set(struct assembler *a, const struct otel_rec_comm *r)
  */
 static void decode_comm(struct assembler *a, size_t size)
 {
-	const struct otel_rec_comm *r = &a->rec.comm;
+	const struct otel_rec_comm *r = &a->r->comm;
 
 	if (size < sizeof(*r)) {
 		atomic_fetch_add(&stats.records_corrupt, 1);
@@ -933,11 +963,19 @@ static bool apply_span(struct span *s, const struct otel_rec_span *r)
  * and drops.
  */
 
-/* The bytes the copies of a SPAN record's own strings take. */
-static size_t span_strings_size(const struct otel_rec_span *r)
+/*
+ * The bytes the copies of a SPAN record's own strings take; the scope's
+ * not when it is kept apart (@scope).
+ */
+static size_t span_strings_size(const struct otel_rec_span *r,
+				const struct scope *scope)
 {
-	return (size_t)r->name_len + r->scope_name_len + r->scope_version_len +
-	       3 + (r->status_message_len ? r->status_message_len + 1u : 0);
+	size_t n = r->name_len + 1u +
+		   (r->status_message_len ? r->status_message_len + 1u : 0);
+
+	if (!scope)
+		n += (size_t)r->scope_name_len + r->scope_version_len + 2;
+	return n;
 }
 
 /* The bytes the copies of an entry's key and string value take. */
@@ -959,10 +997,11 @@ static char *pack_str(char **p, const uint8_t *src, size_t len)
 }
 
 /* The block a span of @r takes with the first @nr of its checked entries. */
-static size_t one_block_size(const struct otel_rec_span *r, size_t nr)
+static size_t one_block_size(const struct otel_rec_span *r, size_t nr,
+			     const struct scope *scope)
 {
 	const uint8_t *rec = (const uint8_t *)r;
-	size_t bytes = span_strings_size(r), off = r->attrs_offset, i;
+	size_t bytes = span_strings_size(r, scope), off = r->attrs_offset, i;
 	struct otel_attr_entry e;
 
 	for (i = 0; i < nr; i++, off += e.size) {
@@ -972,18 +1011,26 @@ static size_t one_block_size(const struct otel_rec_span *r, size_t nr)
 	return sizeof(struct span) + nr * sizeof(struct attr) + bytes;
 }
 
-/* The SPAN record's names and status message, copied to *@p. */
+/*
+ * The SPAN record's names and status message, copied to *@p; the scope's
+ * taken from @scope when it is kept apart.
+ */
 static void pack_names(struct span *s, const struct otel_rec_span *r,
-		       char **p)
+		       const struct scope *scope, char **p)
 {
 	const uint8_t *str = (const uint8_t *)(r + 1);
 
 	s->name = pack_str(p, str, r->name_len);
 	str += r->name_len;
-	s->scope_name = pack_str(p, str, r->scope_name_len);
-	str += r->scope_name_len;
-	s->scope_version = pack_str(p, str, r->scope_version_len);
-	str += r->scope_version_len;
+	if (scope) {
+		s->scope_name = scope->name;
+		s->scope_version = scope->version;
+	} else {
+		s->scope_name = pack_str(p, str, r->scope_name_len);
+		s->scope_version = pack_str(p, str + r->scope_name_len,
+					    r->scope_version_len);
+	}
+	str += r->scope_name_len + r->scope_version_len;
 	if (r->status_message_len)
 		s->status_message = pack_str(p, str, r->status_message_len);
 }
@@ -1035,6 +1082,49 @@ static struct span *block_alloc(struct assembler *a, size_t size)
 	return s;
 }
 
+static bool same_scope(const struct scope *sc, const struct otel_rec_span *r,
+		       const uint8_t *str)
+{
+	return sc->name_len == r->scope_name_len &&
+	       sc->version_len == r->scope_version_len &&
+	       !memcmp(sc->name, str, sc->name_len) &&
+	       !memcmp(sc->version, str + sc->name_len, sc->version_len);
+}
+
+/*
+ * The scope of @r as kept apart (the last one found is tried first), kept
+ * now if new; NULL once SCOPES_KEPT are (the span then has its own copy).
+ */
+static const struct scope *find_scope(struct assembler *a,
+				      const struct otel_rec_span *r)
+{
+	const uint8_t *str = (const uint8_t *)(r + 1) + r->name_len;
+	struct scope *sc;
+	size_t i;
+
+	if (a->nr_scopes && same_scope(&a->scopes[a->last_scope], r, str))
+		return &a->scopes[a->last_scope];
+	for (i = 0; i < a->nr_scopes; i++)
+		if (same_scope(&a->scopes[i], r, str))
+			goto found;
+	if (a->nr_scopes == SCOPES_KEPT)
+		return NULL;
+	sc = &a->scopes[i];
+	sc->name = dup_str(str, r->scope_name_len);
+	sc->version = dup_str(str + r->scope_name_len, r->scope_version_len);
+	if (!sc->name || !sc->version) {
+		free(sc->name);
+		free(sc->version);
+		return NULL;
+	}
+	sc->name_len = r->scope_name_len;
+	sc->version_len = r->scope_version_len;
+	a->nr_scopes++;
+found:
+	a->last_scope = i;
+	return &a->scopes[i];
+}
+
 /*
  * Decode a checked SPAN record of no other records into one block, or
  * NULL when out of memory.  Entries past SPAN_RAW_ATTRS are dropped and
@@ -1044,14 +1134,15 @@ static struct span *span_one_block(struct assembler *a,
 				   const struct otel_rec_span *r)
 {
 	size_t nr = r->nr_attrs < SPAN_RAW_ATTRS ? r->nr_attrs : SPAN_RAW_ATTRS;
-	struct span *s = block_alloc(a, one_block_size(r, nr));
+	const struct scope *scope = find_scope(a, r);
+	struct span *s = block_alloc(a, one_block_size(r, nr, scope));
 	char *p;
 
 	if (!s)
 		return NULL;
 	s->attrs = (struct attr *)(s + 1);
 	p = (char *)(s->attrs + nr);
-	pack_names(s, r, &p);
+	pack_names(s, r, scope, &p);
 	pack_entries(s, r, nr, &p);
 	take_span_fields(s, r);
 	for (; nr < r->nr_attrs; nr++)
@@ -1572,7 +1663,7 @@ static void span_part(struct assembler *a, const struct otel_rec_span *r)
 
 static void decode_span(struct assembler *a, size_t size)
 {
-	const struct otel_rec_span *r = &a->rec.span;
+	const struct otel_rec_span *r = &a->r->span;
 
 	if (!span_rec_ok(r, size)) {
 		count_corrupt();
@@ -1588,30 +1679,30 @@ static void decode_span(struct assembler *a, size_t size)
 /* Is the record a well-formed EVENT, LINK, ATTR or SPAN_BEGIN? */
 static bool part_ok(const struct assembler *a, size_t size)
 {
-	switch (a->rec.hdr.type) {
+	switch (a->r->hdr.type) {
 	case OTEL_REC_SPAN_BEGIN:
-		return begin_rec_ok(&a->rec.begin, size);
+		return begin_rec_ok(&a->r->begin, size);
 	case OTEL_REC_ATTR:
-		return attr_rec_ok(&a->rec.attr, size);
+		return attr_rec_ok(&a->r->attr, size);
 	case OTEL_REC_EVENT:
-		return event_rec_ok(&a->rec.event, size);
+		return event_rec_ok(&a->r->event, size);
 	case OTEL_REC_LINK:
-		return link_rec_ok(&a->rec.link, size);
+		return link_rec_ok(&a->r->link, size);
 	}
 	return false;
 }
 
 static bool apply_part(struct span *s, const struct assembler *a)
 {
-	switch (a->rec.hdr.type) {
+	switch (a->r->hdr.type) {
 	case OTEL_REC_SPAN_BEGIN:
-		return apply_begin(s, &a->rec.begin);
+		return apply_begin(s, &a->r->begin);
 	case OTEL_REC_ATTR:
-		return apply_attr(s, &a->rec.attr);
+		return apply_attr(s, &a->r->attr);
 	case OTEL_REC_EVENT:
-		return apply_event(s, &a->rec.event);
+		return apply_event(s, &a->r->event);
 	case OTEL_REC_LINK:
-		return apply_link(s, &a->rec.link);
+		return apply_link(s, &a->r->link);
 	}
 	return false;
 }
@@ -1619,7 +1710,7 @@ static bool apply_part(struct span *s, const struct assembler *a)
 /* A record a span wrote before its SPAN record. */
 static void decode_part(struct assembler *a, size_t size)
 {
-	const struct otel_rec_hdr *h = &a->rec.hdr;
+	const struct otel_rec_hdr *h = &a->r->hdr;
 	struct span *s;
 
 	if (!part_ok(a, size)) {
@@ -1662,10 +1753,10 @@ static const size_t min_size[] = {
 
 static const uint8_t zero_id[OTEL_SPAN_ID_SIZE];
 
-/* Decode the record in a->rec; size already checked against the buffer. */
+/* Decode the record at a->r; size already checked against the buffer. */
 static void decode(struct assembler *a, size_t size)
 {
-	const struct otel_rec_hdr *h = &a->rec.hdr;
+	const struct otel_rec_hdr *h = &a->r->hdr;
 
 	/* an EVENT's time may come from the driver, the others' from the ring */
 	if (h->type != OTEL_REC_EVENT && h->time_ns > a->ring_seen[h->cpu])
@@ -1734,7 +1825,12 @@ size_t assembler_feed(struct assembler *a, const void *buf, size_t len)
 			    size > a->max_record) {
 				count_corrupt();
 			} else {
-				load_record(a, p + off, size);
+				if (IN_PLACE && !((uintptr_t)(p + off) % 8)) {
+					a->r = (const union any_rec *)(p + off);
+				} else {
+					load_record(a, p + off, size);
+					a->r = &a->rec;
+				}
 				decode(a, size);
 			}
 		}
@@ -1781,6 +1877,7 @@ void assembler_flush(struct assembler *a)
 void assembler_free(struct assembler *a)
 {
 	struct span *s, *next;
+	size_t i;
 
 	if (!a)
 		return;
@@ -1797,6 +1894,10 @@ void assembler_free(struct assembler *a)
 		span_free(s);
 	}
 	block_cache_drain(&a->blocks);
+	for (i = 0; i < a->nr_scopes; i++) {
+		free(a->scopes[i].name);
+		free(a->scopes[i].version);
+	}
 	free(a->comms);
 	free(a->ring_seen);
 	free(a->buckets);

@@ -75,7 +75,8 @@ static const struct setting_desc desc[NR_SETTINGS] = {
 		"2048", "spans waiting for export; more are dropped" },
 	[S_BATCH] = { "max-export-batch-size",
 		"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", NULL, "512",
-		"spans per request (<= max queue size)" },
+		"spans per request (<= max queue size); unset: up to the "
+		"queue's size when more wait" },
 	[S_EXPORT_TIMEOUT] = { "export-timeout", "OTEL_BSP_EXPORT_TIMEOUT",
 		NULL, "30000", "ms for one batch, retries included" },
 	[S_DISABLED] = { "disabled", "OTEL_SDK_DISABLED", NULL, "false",
@@ -543,6 +544,17 @@ static int apply(struct config *c, const char **val, const char **src)
 	    check_readable(src[S_CLIENT_KEY], val[S_CLIENT_KEY]) ||
 	    check_readable(src[S_CLIENT_CERT], val[S_CLIENT_CERT]))
 		return -1;
+	/*
+	 * Under load, fewer and larger requests: by default a batch takes
+	 * whatever waits, up to the queue's size (DEEP_BATCH_MAX at most);
+	 * a configured batch size is a hard maximum.
+	 */
+	c->max_batch_deep = c->max_batch;
+	if (!strcmp(src[S_BATCH], "default"))
+		c->max_batch_deep = c->max_queue < DEEP_BATCH_MAX ?
+				    c->max_queue : DEEP_BATCH_MAX;
+	if (c->max_batch_deep < c->max_batch)
+		c->max_batch_deep = c->max_batch;
 	if (!!val[S_CLIENT_KEY] != !!val[S_CLIENT_CERT])
 		return bad(val[S_CLIENT_KEY] ? src[S_CLIENT_KEY] :
 		src[S_CLIENT_CERT], val[S_CLIENT_KEY] ? val[S_CLIENT_KEY] :

@@ -306,8 +306,8 @@ static int worker_init(struct exporter *e, struct worker *w,
 	w->seed = (unsigned int)now_ms() ^ (unsigned int)getpid() ^
 		  (unsigned int)(i * 0x9e3779b9u);
 	encoder_init(&w->enc, e->c, r);
-	w->batch = calloc(e->c->max_batch, sizeof(*w->batch));
-	w->sizes = calloc(e->c->max_batch, sizeof(*w->sizes));
+	w->batch = calloc(e->c->max_batch_deep, sizeof(*w->batch));
+	w->sizes = calloc(e->c->max_batch_deep, sizeof(*w->sizes));
 	if (!w->batch || !w->sizes)
 		return -1;
 	if (!e->c->console && e->c->protocol == PROTO_GRPC) {

@@ -14,28 +14,55 @@ static const char *const contexts[] = {
 	[OTEL_CTX_NMI] = "nmi",
 };
 
-/* Did the driver set @key on the span itself? */
-static bool has_span_key(const struct span *s, const char *key)
+/* The attributes oteld adds, in this order; bit i of a mask is key i. */
+enum { W_CPU, W_CONTEXT, W_THREAD_ID, W_PID, W_THREAD_NAME };
+
+static const char *const where_keys[SPAN_WHERE_MAX] = {
+	[W_CPU] = "cpu.logical_number",
+	[W_CONTEXT] = "linux.context",
+	[W_THREAD_ID] = "thread.id",
+	[W_PID] = "process.pid",
+	[W_THREAD_NAME] = "thread.name",
+};
+
+/*
+ * Which of oteld's keys the driver set on the span itself: one pass over
+ * its attributes, the first byte sparing strcmp() for most of them.
+ */
+unsigned int span_where_set(const struct span *s)
 {
+	unsigned int mask = 0, k;
+	const struct attr *a;
 	size_t i;
 
-	for (i = 0; i < s->nr_attrs; i++)
-		if (s->attrs[i].target == OTEL_ATTR_TARGET_SPAN &&
-		    !strcmp(s->attrs[i].key, key))
-			return true;
-	return false;
+	for (i = 0; i < s->nr_attrs; i++) {
+		a = &s->attrs[i];
+		if (a->target != OTEL_ATTR_TARGET_SPAN)
+			continue;
+		switch (a->key[0]) {
+		case 'c':
+		case 'l':
+		case 't':
+		case 'p':
+			for (k = 0; k < SPAN_WHERE_MAX; k++)
+				if (!strcmp(a->key, where_keys[k]))
+					mask |= 1u << k;
+			break;
+		}
+	}
+	return mask;
 }
 
-static void where(const struct span *s, struct attr *out, size_t *n,
-		  const char *key, uint8_t type, const char *str, int64_t i)
+static void where(struct attr *out, size_t *n, unsigned int set,
+		  unsigned int key, uint8_t type, const char *str, int64_t i)
 {
 	struct attr *a;
 
-	if (has_span_key(s, key))
+	if (set & (1u << key))
 		return;
 	a = &out[(*n)++];
 	memset(a, 0, sizeof(*a));
-	a->key = (char *)key;
+	a->key = (char *)where_keys[key];
 	a->type = type;
 	a->str = (char *)str;
 	a->i = i;
@@ -43,19 +70,19 @@ static void where(const struct span *s, struct attr *out, size_t *n,
 
 size_t span_where_attrs(const struct span *s, struct attr *out)
 {
-	size_t n = 0;
+	unsigned int set = span_where_set(s);
 	bool task = s->begin_context == OTEL_CTX_TASK;
+	size_t n = 0;
 
-	where(s, out, &n, "cpu.logical_number", OTEL_ATTR_INT, NULL,
-	      s->begin_cpu);
-	where(s, out, &n, "linux.context", OTEL_ATTR_STRING,
+	where(out, &n, set, W_CPU, OTEL_ATTR_INT, NULL, s->begin_cpu);
+	where(out, &n, set, W_CONTEXT, OTEL_ATTR_STRING,
 	      contexts[s->begin_context & OTEL_RECF_CTX_MASK], 0);
 	/* pid 0 in task context is an idle task: no thread to name */
 	if (task && s->pid) {
-		where(s, out, &n, "thread.id", OTEL_ATTR_INT, NULL, s->pid);
-		where(s, out, &n, "process.pid", OTEL_ATTR_INT, NULL, s->tgid);
+		where(out, &n, set, W_THREAD_ID, OTEL_ATTR_INT, NULL, s->pid);
+		where(out, &n, set, W_PID, OTEL_ATTR_INT, NULL, s->tgid);
 		if (s->thread_name[0])
-			where(s, out, &n, "thread.name", OTEL_ATTR_STRING,
+			where(out, &n, set, W_THREAD_NAME, OTEL_ATTR_STRING,
 			      s->thread_name, 0);
 	}
 	return n;

@@ -33,6 +33,7 @@ struct http {
 	struct curl_slist *headers;
 	const struct config *c;
 	struct buf resp;
+	long timeout_ms;	/* as set on the handle */
 	long retry_after_ms;
 	bool redirect_logged;
 	char location[512];	/* the last Location: answered */
@@ -208,6 +209,7 @@ struct http *http_new(const struct config *c)
 			 "https");
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
+	h->timeout_ms = c->timeout_ms;
 	http_easy_common(h->curl, c, on_body, on_header, h);
 	if (c->nr_headers) {
 		h->origin = origin_of(c->endpoint);
@@ -282,8 +284,13 @@ enum send_result http_post(struct http *h, const void *body, size_t len,
 	h->retry_after_ms = -1;
 	h->location[0] = '\0';
 	h->refused[0] = '\0';
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	/* what changes between requests, and only that */
+	if (timeout_ms != h->timeout_ms) {
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+		curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS,
+				 timeout_ms);
+		h->timeout_ms = timeout_ms;
+	}
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 			 (curl_off_t)len);

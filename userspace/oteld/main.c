@@ -5,6 +5,13 @@
  * and the exporters on theirs.  SIGTERM/SIGINT: drain the rings, export
  * what is open (marked incomplete), flush the queue within the export
  * timeout, exit 0.
+ *
+ * Reading live, the reader stops taking records from the rings while the
+ * export queue has no room for what a chunk of them can finish, and waits
+ * for room: records it cannot queue stay in the rings, where the kernel
+ * drops new ones (counted, kernel_dropped) at no cost, instead of being
+ * decoded only to be dropped at the queue.  The last drain, at exit,
+ * reads everything, so that every record is counted.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -44,6 +51,13 @@ struct relay {
 	uint64_t last_anchor, last_stats;
 	int clock_fd;		/* timerfd: readable once the wall clock is set */
 	bool replay_passes;	/* the capture marks the end of each pass */
+	/*
+	 * Live: the last pass stopped for lack of room in the queue (stalled);
+	 * read on once room_go spans fit; stop when fewer than room_low do.
+	 * final: the last drain, which reads everything.
+	 */
+	bool stalled, final;
+	size_t room_low, room_go;
 	/* spans the assembler finished, queued after each call to it */
 	struct span *finished[PUSH_BATCH];
 	size_t nr_finished;
@@ -93,7 +107,8 @@ static void sink(struct span *s, void *arg)
 		push_finished(r);
 }
 
-static void on_records(const void *p, size_t len, void *arg)
+/* Records read live: false when the queue has no room for more. */
+static bool on_records(const void *p, size_t len, void *arg)
 {
 	struct relay *r = arg;
 
@@ -101,6 +116,24 @@ static void on_records(const void *p, size_t len, void *arg)
 		capture_write(r->capture, CAPTURE_RECORDS, p, len);
 	assembler_feed(r->as, p, len);
 	push_finished(r);
+	return !r->q || r->final || queue_room(r->q) >= r->room_low;
+}
+
+/*
+ * The room the reader keeps in the queue: a chunk of SPAN records, or a
+ * batch if more, but never so much that a queue holding less than a batch
+ * (which no consumer takes before the schedule delay) is "full".
+ */
+static void set_room(struct relay *r)
+{
+	size_t q = r->cfg.max_queue, batch = r->cfg.max_batch;
+	size_t chunk = RING_CHUNK_BYTES / sizeof(struct otel_rec_span);
+	size_t most = q > batch ? q - batch : 0;
+
+	r->room_low = chunk > batch ? chunk : batch;
+	if (r->room_low > most)
+		r->room_low = most;
+	r->room_go = 2 * r->room_low < most ? 2 * r->room_low : most;
 }
 
 static void set_kstats(const struct otel_cpu_stats *k)
@@ -215,25 +248,38 @@ static int poll_timeout(struct relay *r)
 	return next > now ? (int)(next - now) : 0;
 }
 
-/* One pass over every ring, then what the end of a pass releases. */
+/*
+ * One pass over every ring, then what the end of a pass releases.  A pass
+ * stopped for lack of room is not a pass: the rings it did not reach may
+ * hold the COMM records that spans wait for.
+ */
 static void drain_pass(struct relay *r)
 {
-	ring_drain(r->ring, on_records, r);
-	if (r->capture)
-		capture_write(r->capture, CAPTURE_PASS, NULL, 0);
-	assembler_pass_end(r->as);
+	ring_drain(r->ring, on_records, r, &r->stalled);
+	if (!r->stalled) {
+		if (r->capture)
+			capture_write(r->capture, CAPTURE_PASS, NULL, 0);
+		assembler_pass_end(r->as);
+	}
 	push_finished(r);
 }
 
 static int run_live(struct relay *r)
 {
-	int ret;
+	int ret, wait;
 
 	while (!stopping) {
-		ret = ring_wait2(r->ring, r->clock_fd, poll_timeout(r));
-		if (ret < 0 && errno != EINTR) {
-			log_msg("poll: %s", strerror(errno));
-			return -1;
+		wait = poll_timeout(r);
+		if (r->stalled) {
+			/* records wait in the rings: wait for room instead */
+			queue_wait_room(r->q, r->room_go,
+					wait < TICK_MS ? wait : TICK_MS);
+		} else {
+			ret = ring_wait2(r->ring, r->clock_fd, wait);
+			if (ret < 0 && errno != EINTR) {
+				log_msg("poll: %s", strerror(errno));
+				return -1;
+			}
 		}
 		/*
 		 * A step of the wall clock first: records read from now on
@@ -241,11 +287,13 @@ static int run_live(struct relay *r)
 		 * anchor (an anchor holds from the moment it was read).
 		 */
 		housekeeping(r, false);
-		drain_pass(r);
+		if (!r->stalled || queue_room(r->q) >= r->room_go)
+			drain_pass(r);
 		assembler_expire(r->as, mono_ns());
 		push_finished(r);
 	}
-	/* the last records, and the final counters */
+	/* the last records, all of them, and the final counters */
+	r->final = true;
 	housekeeping(r, true);
 	drain_pass(r);
 	return 0;
@@ -482,12 +530,15 @@ int main(int argc, char **argv)
 		 */
 		status = OTELD_EXIT_INTERNAL;
 		if (pool_init(r.cfg.max_queue +
-			      r.cfg.exporters * r.cfg.max_batch)) {
+			      r.cfg.exporters * r.cfg.max_batch_deep)) {
 			log_msg("out of memory for the span pool");
 			goto out;
 		}
 		r.q = queue_new(r.cfg.max_queue, r.cfg.max_batch,
 			       r.cfg.schedule_delay_ms);
+		if (r.q)
+			queue_set_deep_batch(r.q, r.cfg.max_batch_deep);
+		set_room(&r);
 		if (r.q && r.cfg.input && !r.cfg.replay_drop)
 			queue_set_blocking(r.q, true);
 		if (r.q && r.cfg.queue_dir)

@@ -104,7 +104,9 @@ struct span {
 	 * Otherwise (a span of one SPAN record, assemble.c) the span, its
 	 * attributes and every string it points to are one block, which
 	 * span_free() frees, or gives back to pool.c when SPAN_POOLED; no
-	 * string or array in it is freed or grown alone.
+	 * string or array in it is freed or grown alone.  Its scope's name
+	 * and version may be the assembler's, shared by the spans of that
+	 * scope and freed with the assembler.
 	 */
 	enum span_alloc { SPAN_PARTS, SPAN_BLOCK, SPAN_POOLED } alloc;
 
@@ -165,6 +167,9 @@ static inline uint64_t anchor_to_real(const struct anchor *a, uint64_t mono)
 }
 
 /* ---- config.c ---- */
+/* A default batch size grows to the queue's size, this many at most. */
+#define DEEP_BATCH_MAX	8192
+
 enum protocol { PROTO_HTTP_PROTOBUF, PROTO_HTTP_JSON, PROTO_GRPC };
 
 struct config {
@@ -178,6 +183,8 @@ struct config {
 	char *service_name;
 	char *resource_attrs;	/* OTEL_RESOURCE_ATTRIBUTES, raw */
 	long schedule_delay_ms, max_queue, max_batch, export_timeout_ms;
+	/* the largest batch taken when more than max_batch spans wait */
+	long max_batch_deep;
 	bool disabled;
 
 	char *device, *input, *capture, *user, *stats_file;
@@ -299,19 +306,29 @@ struct queue *queue_new(size_t max_spans, size_t batch, long delay_ms);
 void queue_free(struct queue *q);
 /* Full queue: push waits for room instead of dropping (for replays). */
 void queue_set_blocking(struct queue *q, bool blocking);
+/*
+ * When more than a batch waits, a consumer takes up to @deep spans at once
+ * (at least the batch size; the default is the batch size).
+ */
+void queue_set_deep_batch(struct queue *q, size_t deep);
 /* Takes @s; drops it (counted) when full or closed, or waits if blocking. */
 void queue_push(struct queue *q, struct span *s);
 /* queue_push() of the @n spans of @v in order, taking the lock once. */
 void queue_push_batch(struct queue *q, struct span **v, size_t n);
 /*
  * Waits until a full batch is queued, the schedule delay passed with spans
- * queued, or the queue is closed; moves at most a batch of spans to @out
- * (room for @batch) and returns how many: 0 once closed and empty.  Any
- * number of threads may wait.
+ * queued, or the queue is closed; moves at most a batch of spans (a deep
+ * batch when more than a batch waits) to @out (room for the deep batch)
+ * and returns how many: 0 once closed and empty.  Any number of threads
+ * may wait.
  */
 size_t queue_pop_batch(struct queue *q, struct span **out);
 void queue_close(struct queue *q);
 size_t queue_len(struct queue *q);
+/* Spans that can be pushed before the queue is full (0 once closed). */
+size_t queue_room(struct queue *q);
+/* Waits up to @timeout_ms until @room spans fit: whether they do. */
+bool queue_wait_room(struct queue *q, size_t room, long timeout_ms);
 bool queue_closed(struct queue *q);
 
 /* ---- encoding (otlp_proto.c, otlp_json.c) ---- */
@@ -394,6 +411,8 @@ void exporter_stop(struct exporter *e);
  */
 #define SPAN_WHERE_MAX	5
 size_t span_where_attrs(const struct span *s, struct attr *out);
+/* Bit i set: the driver set the i-th of those keys itself. */
+unsigned int span_where_set(const struct span *s);
 
 /* ---- console.c ---- */
 void console_print(FILE *out, struct span *const *spans, size_t n);

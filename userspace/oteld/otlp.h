@@ -16,6 +16,21 @@ struct scope_group {
 };
 
 /*
+ * The attributes oteld adds to a span (span_where_attrs()) as otlp_wire.c
+ * encoded them for the last span: every span of one task begun on one CPU
+ * has the same, so the next such span copies these bytes.
+ */
+struct where_cache {
+	uint32_t pid, tgid;
+	uint16_t cpu;
+	uint8_t context, set;	/* set: span_where_set() */
+	char name[OTEL_COMM_LEN + 1];
+	bool valid;
+	size_t len;
+	uint8_t bytes[256];
+};
+
+/*
  * otlp_wire.c: an ExportTraceServiceRequest written back to front into
  * @data; the request is data[start, cap).  Kept between batches.
  */
@@ -26,6 +41,7 @@ struct wire {
 	bool failed;		/* out of memory */
 	uint32_t *scratch, *order, *bounds;	/* grouping by scope */
 	size_t scratch_n;
+	struct where_cache where;
 };
 
 static inline size_t wire_len(const struct wire *w)

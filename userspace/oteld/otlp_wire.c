@@ -378,12 +378,56 @@ static void put_span_head(struct wire *w, const struct span *s)
 	}
 }
 
+/* Is @c the cache of the attributes oteld adds to @s? */
+static bool where_hit(const struct where_cache *c, const struct span *s,
+		      unsigned int set)
+{
+	return c->valid && c->pid == s->pid && c->tgid == s->tgid &&
+	       c->cpu == s->begin_cpu && c->context == s->begin_context &&
+	       c->set == set && !strcmp(c->name, s->thread_name);
+}
+
+/*
+ * Span.attributes (9): the attributes oteld adds, after the driver's;
+ * copied from the last span's when it began in the same task on the same
+ * CPU (most spans of a batch do).
+ */
+static void put_where(struct wire *w, const struct span *s)
+{
+	struct where_cache *c = &w->where;
+	unsigned int set = span_where_set(s);
+	struct attr where[SPAN_WHERE_MAX];
+	size_t i, nw, mark;
+	uint8_t *p;
+
+	if (where_hit(c, s, set)) {
+		p = claim(w, c->len);
+		if (p)
+			memcpy(p, c->bytes, c->len);
+		return;
+	}
+	mark = wire_len(w);
+	nw = span_where_attrs(s, where);
+	for (i = nw; i-- > 0;)
+		put_kv(w, 9, &where[i]);
+	c->valid = !w->failed && wire_len(w) - mark <= sizeof(c->bytes);
+	if (!c->valid)
+		return;
+	c->len = wire_len(w) - mark;
+	memcpy(c->bytes, wire_body(w), c->len);
+	c->pid = s->pid;
+	c->tgid = s->tgid;
+	c->cpu = s->begin_cpu;
+	c->context = s->begin_context;
+	c->set = set;
+	memcpy(c->name, s->thread_name, sizeof(c->name));
+}
+
 /* ScopeSpans.spans (2): Span, fields 1..16. */
 static void put_span(struct wire *w, const struct span *s)
 {
 	size_t mark = wire_len(w), status;
-	struct attr where[SPAN_WHERE_MAX];
-	size_t i, nw;
+	size_t i;
 
 	put_fixed32(w, 16, span_flags(s));
 	status = wire_len(w);		/* Status { 2 message, 3 code } */
@@ -397,9 +441,7 @@ static void put_span(struct wire *w, const struct span *s)
 	for (i = s->nr_events; i-- > 0;)
 		put_event(w, s, &s->events[i]);
 	put_uint(w, 10, s->dropped_attrs);
-	nw = span_where_attrs(s, where);	/* after the driver's */
-	for (i = nw; i-- > 0;)
-		put_kv(w, 9, &where[i]);
+	put_where(w, s);	/* after the driver's */
 	put_attrs(w, 9, s, OTEL_ATTR_TARGET_SPAN);
 	put_span_head(w, s);
 	close_msg(w, 2, mark);

@@ -18,6 +18,11 @@
  * answers fast, one thread (its cache warm) does all the work, and the
  * others wake only when requests really overlap.
  *
+ * When more than a batch waits (the exporters fall behind), a consumer
+ * takes up to a deep batch at once (queue_set_deep_batch()): fewer and
+ * larger requests, whose fixed costs (the request, its wake-ups, the
+ * answer) are then paid fewer times per span.
+ *
  * The spans are a ring of pointers, so taking a batch is one copy of
  * pointers, not a walk of a list under the lock.
  */
@@ -40,7 +45,7 @@ struct queue {
 	struct waiter *idle;	/* waiting consumers, most recent first */
 	pthread_cond_t room;	/* blocking producer: spans left */
 	struct span **ring;
-	size_t max, head, len, batch;
+	size_t max, head, len, batch, deep;
 	long delay_ms;
 	struct timespec due;	/* a partial batch goes at this time */
 	unsigned int producers_waiting;
@@ -60,6 +65,7 @@ struct queue *queue_new(size_t max_spans, size_t batch, long delay_ms)
 		return NULL;
 	}
 	q->batch = batch && batch <= q->max ? batch : q->max;
+	q->deep = q->batch;
 	q->delay_ms = delay_ms;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_condattr_init(&q->clock);
@@ -72,6 +78,13 @@ void queue_set_blocking(struct queue *q, bool blocking)
 {
 	pthread_mutex_lock(&q->lock);
 	q->blocking = blocking;
+	pthread_mutex_unlock(&q->lock);
+}
+
+void queue_set_deep_batch(struct queue *q, size_t deep)
+{
+	pthread_mutex_lock(&q->lock);
+	q->deep = deep < q->batch ? q->batch : deep < q->max ? deep : q->max;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -221,7 +234,7 @@ size_t queue_pop_batch(struct queue *q, struct span **out)
 		}
 		wait_here(q);
 	}
-	n = q->len < q->batch ? q->len : q->batch;
+	n = q->len <= q->batch ? q->len : q->len < q->deep ? q->len : q->deep;
 	for (i = 0; i < n; i++) {
 		out[i] = q->ring[q->head];
 		q->head = q->head + 1 == q->max ? 0 : q->head + 1;
@@ -247,6 +260,48 @@ void queue_close(struct queue *q)
 		wake_one(q);
 	pthread_mutex_unlock(&q->lock);
 	pthread_cond_broadcast(&q->room);
+}
+
+size_t queue_room(struct queue *q)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->closed ? 0 : q->max - q->len;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+/*
+ * Waits on the blocking producer's condition: queue_pop_batch() signals it
+ * when producers wait.  A full batch waiting has woken a consumer already
+ * (append()); without one, the room comes with the timer.
+ */
+bool queue_wait_room(struct queue *q, size_t room, long timeout_ms)
+{
+	struct timespec until;
+	bool ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&q->lock);
+	while (!q->closed && q->max - q->len < room) {
+		q->producers_waiting++;
+		if (pthread_cond_timedwait(&q->room, &q->lock, &until) ==
+		    ETIMEDOUT) {
+			q->producers_waiting--;
+			break;
+		}
+		q->producers_waiting--;
+	}
+	ok = !q->closed && q->max - q->len >= room;
+	pthread_mutex_unlock(&q->lock);
+	return ok;
 }
 
 size_t queue_len(struct queue *q)

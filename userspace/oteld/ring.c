@@ -13,6 +13,13 @@
  * see follow_clear()).  Every record header is checked against the data
  * area before the record is read; one that does not fit ends that ring's
  * pass, is counted (records_corrupt) and reading resumes at producer_pos.
+ *
+ * Records are copied out a chunk at a time, and each chunk's space is given
+ * back to the kernel (consumer_pos) before the chunk is decoded, so writers
+ * can use it while oteld works.  The sink may stop a pass (the export queue
+ * is full): what it was not given stays in the ring, where the kernel drops
+ * new records (and counts them) rather than oteld decoding spans only to
+ * drop them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +32,7 @@
 
 #include "ring.h"
 
-#define CHUNK (64u << 10)
+#define CHUNK RING_CHUNK_BYTES
 
 struct ring {
 	struct otel_ring_consumer *cons;
@@ -40,7 +47,8 @@ struct ring_reader {
 	int fd;		/* -1: rings given by ring_attach() */
 	struct otel_info info;
 	struct ring *rings;
-	uint8_t chunk[CHUNK];
+	uint32_t next;	/* the ring a pass starts with: where one stopped */
+	uint8_t chunk[CHUNK] __attribute__((aligned(8)));
 };
 
 /* An 8-aligned position at most one ring behind producer position @prod. */
@@ -290,12 +298,23 @@ static bool header_ok(const uint8_t *data, uint64_t size, uint64_t off,
 	return *len >= 8 && !(*len % 8) && *len <= size - off && *len <= left;
 }
 
-/* One pass over one ring: at most one ring's worth, so none starves. */
-static size_t drain_one(struct ring_reader *r, struct ring *ring,
-			ring_sink sink, void *arg)
+/* Read up to @pos, which the kernel may now reuse. */
+static void give_back(struct ring *ring, uint64_t pos)
+{
+	ring->pos = pos;
+	/* pairs with the kernel's smp_load_acquire() of consumer_pos */
+	__atomic_store_n(&ring->cons->consumer_pos, pos, __ATOMIC_RELEASE);
+}
+
+/*
+ * One pass over one ring: at most one ring's worth, so none starves.
+ * False when the sink stopped it.
+ */
+static bool drain_one(struct ring_reader *r, struct ring *ring,
+		      ring_sink sink, void *arg, size_t *total)
 {
 	uint64_t size = r->info.ring_size, mask = size - 1, cons, prod;
-	size_t fill = 0, total = 0;
+	size_t fill = 0;
 	uint16_t type, len;
 
 	prod = load_prod(ring);
@@ -312,30 +331,37 @@ static size_t drain_one(struct ring_reader *r, struct ring *ring,
 		}
 		if (type != OTEL_REC_PAD) {
 			if (fill + len > CHUNK) {
-				sink(r->chunk, fill, arg);
+				/* the chunk holds everything before cons */
+				give_back(ring, cons);
+				if (!sink(r->chunk, fill, arg))
+					return false;
 				fill = 0;
 			}
 			memcpy(r->chunk + fill, ring->data + off, len);
 			fill += len;
 		}
 		cons += len;
-		total += len;
+		*total += len;
 	}
-	if (fill)
-		sink(r->chunk, fill, arg);
-	ring->pos = cons;
-	/* pairs with the kernel's smp_load_acquire() of consumer_pos */
-	__atomic_store_n(&ring->cons->consumer_pos, cons, __ATOMIC_RELEASE);
-	return total;
+	give_back(ring, cons);
+	return !fill || sink(r->chunk, fill, arg);
 }
 
-size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg)
+size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg,
+		  bool *stopped)
 {
+	uint32_t i, cpu = r->next < r->info.nr_cpus ? r->next : 0;
 	size_t total = 0;
-	uint32_t cpu;
 
-	for (cpu = 0; cpu < r->info.nr_cpus; cpu++)
-		total += drain_one(r, &r->rings[cpu], sink, arg);
+	*stopped = false;
+	for (i = 0; i < r->info.nr_cpus; i++) {
+		if (!drain_one(r, &r->rings[cpu], sink, arg, &total)) {
+			r->next = cpu;
+			*stopped = true;
+			break;
+		}
+		cpu = cpu + 1 < r->info.nr_cpus ? cpu + 1 : 0;
+	}
 	return total;
 }
 

@@ -7,8 +7,15 @@
 
 struct ring_reader;
 
-/* Called with whole records (PAD left out), copied out of the ring. */
-typedef void (*ring_sink)(const void *records, size_t len, void *arg);
+/* The most bytes of records handed to a sink at once. */
+#define RING_CHUNK_BYTES	(64u << 10)
+
+/*
+ * Called with whole records (PAD left out), copied out of the ring; the
+ * ring's space is already given back.  Returns false to stop reading: the
+ * records after these stay in their ring for the next ring_drain().
+ */
+typedef bool (*ring_sink)(const void *records, size_t len, void *arg);
 
 struct ring_reader *ring_open(const char *path);
 void ring_close(struct ring_reader *r);
@@ -19,8 +26,13 @@ size_t ring_max_record(const struct ring_reader *r);
 int ring_wait(struct ring_reader *r, int timeout_ms);
 /* The same, also woken when @fd (if >= 0) is readable: 1, 0, -1 as above */
 int ring_wait2(struct ring_reader *r, int fd, int timeout_ms);
-/* Reads every ring up to its producer position; returns bytes read. */
-size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg);
+/*
+ * Reads every ring up to its producer position, or until the sink says
+ * stop (*@stopped, then the next call starts with that ring); returns
+ * bytes read.
+ */
+size_t ring_drain(struct ring_reader *r, ring_sink sink, void *arg,
+		  bool *stopped);
 int ring_clock(struct ring_reader *r, struct anchor *a);
 int ring_kstats(struct ring_reader *r, struct otel_cpu_stats *s);
 

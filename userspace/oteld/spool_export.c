@@ -271,7 +271,7 @@ struct spool_exporter *spool_exporter_start(const struct config *c,
 
 		wr->x = x;
 		encoder_init(&wr->enc, &x->enc_cfg, r);
-		wr->batch = calloc(c->max_batch, sizeof(*wr->batch));
+		wr->batch = calloc(c->max_batch_deep, sizeof(*wr->batch));
 		if (!wr->batch ||
 		    pthread_create(&wr->thread, NULL, writer_run, wr))
 			goto err;
