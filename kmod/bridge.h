@@ -94,8 +94,10 @@ static __always_inline void otel_bridge_begin(struct otel_bridge *b,
 					      const struct otel_span_context *parent,
 					      unsigned int flags)
 {
-	__otel_kspan_begin(span, &b->scope, name, name_len,
-			   OTEL_SPAN_KIND_INTERNAL, NULL, parent, flags);
+	__otel_kspan_begin(span, &b->scope, name,
+			   OTEL_BEGIN_INFO(name_len, OTEL_SPAN_KIND_INTERNAL,
+					   flags | (parent ? OTEL_BEGIN_CTX : 0)),
+			   parent);
 	otel_bridge_count_span(b);
 }
 

@@ -12,7 +12,10 @@
  * through (docs/span-records.md).  Only the owning context pushes and pops;
  * another context that ends a span of this chain marks its entry with a
  * compare-and-swap of the entry's generation (odd: ended), and the owner
- * drops marked entries from the top when it next uses the chain.
+ * drops marked entries from the top when it next uses the chain.  A
+ * current span's handle names its entry in one word, ctx_ref (the
+ * entry's generation and index, the context level, the task slot or the
+ * CPU: context.h), checked against the chain before anything is done.
  *
  * Task context: a fixed table keyed by the task pointer, so task_struct is
  * untouched.  A task claims a slot with cmpxchg() on its key when it begins
@@ -79,9 +82,6 @@
 #include "context.h"
 #include "internal.h"
 #include "oteltrace.h"
-
-#define OTEL_CTX_SLOTS_MIN	256
-#define OTEL_CTX_SLOTS_MAX	BIT(20)
 
 static unsigned int context_slots = 4096;
 module_param(context_slots, uint, 0444);
@@ -180,6 +180,22 @@ notrace int otel_slot_claim(struct task_struct *t)
 	return idx;
 }
 
+/**
+ * otel_slot_lookup_slow() - the current task's slot, past the first probe
+ * @t:		current
+ * @claim:	claim a slot if the task has none
+ *
+ * Return: the slot's index, or -1 (none, or both windows full: counted).
+ */
+notrace int otel_slot_lookup_slow(struct task_struct *t, bool claim)
+{
+	int idx = otel_slot_find(t);
+
+	if (idx < 0 && claim)
+		idx = otel_slot_claim(t);
+	return idx;
+}
+
 static notrace void slot_release(int idx)
 {
 	slot_clear(idx);
@@ -202,34 +218,57 @@ notrace void otel_slot_maybe_release(u32 idx)
 	slot_release(idx);
 }
 
-/* Is @st a task slot's chain?  Then return the slot's index, else -1. */
-static notrace int stack_slot(const struct otel_ctx_stack *st)
+/**
+ * otel_ref_stack() - the chain a span's ctx_ref names
+ * @ref:	struct otel_kspan.ctx_ref
+ *
+ * Return: the chain, or NULL if @ref names none (a handle a driver
+ * scribbled on): only checked values index our tables.
+ */
+notrace struct otel_ctx_stack *otel_ref_stack(u64 ref)
 {
-	unsigned long idx;
+	u32 owner = otel_ref_owner(ref);
+	int level = otel_ref_level(ref);
 
-	if ((unsigned long)st < (unsigned long)otel_slots)
-		return -1;
-	idx = ((unsigned long)st - (unsigned long)otel_slots) /
-	      sizeof(*otel_slots);
-	if (idx > otel_ctx_mask || st != &otel_slots[idx].stack)
-		return -1;
-	return idx;
+	if (otel_ref_index(ref) >= OTEL_CTX_DEPTH)
+		return NULL;
+	if (!level)
+		return owner <= otel_ctx_mask ? &otel_slots[owner].stack : NULL;
+	if (owner >= nr_cpu_ids || !cpu_possible(owner))
+		return NULL;
+	return per_cpu_ptr(&otel_irq_stacks[level - 1], owner);
 }
 
-/* Is @st one of our chains at all (another task's or CPU's)? */
-static notrace bool stack_is_ours(const struct otel_ctx_stack *st)
+/*
+ * Is this entry's span gone?  As otel_entry_live(), counting the stale
+ * entries (a reused handle, a returned frame) as misuse.
+ */
+static notrace bool entry_gone(const struct otel_ctx_entry *e,
+			       const struct otel_kspan *self, bool task)
 {
-	unsigned int cpu, k;
-
-	if (stack_slot(st) >= 0)
+	if (READ_ONCE(e->gen) & 1)
 		return true;
-	for_each_possible_cpu(cpu) {
-		for (k = 0; k < OTEL_CTX_IRQ_CELLS; k++) {
-			if (st == per_cpu_ptr(&otel_irq_stacks[k], cpu))
-				return true;
-		}
-	}
-	return false;
+	if (otel_entry_live(e, self, task))
+		return false;
+	otel_misuse(OTEL_MISUSE_STALE_CURRENT, NULL);
+	return true;
+}
+
+/**
+ * otel_context_top_slow() - otel_context_top() once the top is gone
+ * @st:		the calling context's own chain
+ * @self:	the handle about to be begun, or NULL
+ *
+ * Return: the top entry after dropping those that are gone, or NULL.
+ */
+notrace const struct otel_ctx_entry *
+otel_context_top_slow(struct otel_ctx_stack *st, const struct otel_kspan *self)
+{
+	bool task = in_task();
+
+	while (st->depth && entry_gone(&st->e[st->depth - 1], self, task))
+		st->depth--;
+	return st->depth ? &st->e[st->depth - 1] : NULL;
 }
 
 /**
@@ -243,35 +282,32 @@ static notrace bool stack_is_ours(const struct otel_ctx_stack *st)
  */
 notrace void otel_context_pop_slow(struct otel_kspan *span)
 {
-	struct otel_ctx_stack *st = span->ctx_stack;
-	u32 gen = span->ctx_gen, idx = span->ctx_slot - 1;
+	u64 ref = span->ctx_ref;
+	struct otel_ctx_stack *st = otel_ref_stack(ref);
+	u32 gen = ref, i = otel_ref_index(ref), owner = otel_ref_owner(ref);
+	int level = otel_ref_level(ref);
 	struct otel_ctx_entry *e;
 	bool mine;
-	int ctx;
 
-	if (span->ctx_index >= OTEL_CTX_DEPTH)
-		goto bad;
-	if (span->ctx_slot) {
-		if (idx > otel_ctx_mask || st != &otel_slots[idx].stack)
-			goto bad;
-		mine = in_task() && READ_ONCE(otel_slot_key[idx]) == current;
-	} else {
-		ctx = otel_context_index();
-		mine = ctx != OTEL_CTX_TASK &&
-		       st == this_cpu_ptr(&otel_irq_stacks[ctx - 1]);
-		if (!mine && !stack_is_ours(st))
-			goto bad;
+	if (!st) {
+		otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
+		return;
 	}
-	e = &st->e[span->ctx_index];
+	if (!level)
+		mine = in_task() && READ_ONCE(otel_slot_key[owner]) == current;
+	else
+		mine = otel_context_index() == level &&
+		       owner == raw_smp_processor_id();
+	e = &st->e[i];
 	if (!mine) {
 		/* Another task's or CPU's chain: mark, never pop. */
 		if (cmpxchg(&e->gen, gen, gen | 1) == gen)
 			otel_misuse(OTEL_MISUSE_END_FOREIGN, span);
 		return;
 	}
-	if (span->ctx_index >= st->depth || READ_ONCE(e->gen) != gen)
+	if (i >= st->depth || READ_ONCE(e->gen) != gen)
 		return;		/* already dropped */
-	if (span->ctx_index != st->depth - 1) {
+	if (i != st->depth - 1) {
 		WRITE_ONCE(e->gen, gen | 1);
 		otel_misuse(OTEL_MISUSE_MISNESTED, span);
 		return;
@@ -279,11 +315,8 @@ notrace void otel_context_pop_slow(struct otel_kspan *span)
 	st->depth--;
 	if (st->depth)
 		otel_context_top(st, NULL);
-	else if (span->ctx_slot)
-		otel_slot_maybe_release(idx);
-	return;
-bad:
-	otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
+	else if (!level)
+		otel_slot_maybe_release(owner);
 }
 
 /**
@@ -335,9 +368,7 @@ notrace bool otel_context_capture(struct otel_span_context *ctx, bool *local)
 	if (st)
 		top = otel_context_top(st, NULL);
 	if (top) {
-		memcpy(ctx->trace_id, top->trace_id, OTEL_TRACE_ID_SIZE);
-		memcpy(ctx->span_id, top->span_id, OTEL_SPAN_ID_SIZE);
-		ctx->trace_flags = top->trace_flags;
+		*ctx = top->ctx;
 		*local = true;
 		return true;
 	}
@@ -367,12 +398,12 @@ static notrace bool current_context(struct otel_span_context *ctx)
  */
 notrace void otel_context_abandon(struct otel_kspan *span)
 {
-	struct otel_ctx_stack *st = span->ctx_stack;
-	u32 gen = span->ctx_gen;
+	u64 ref = span->ctx_ref;
+	struct otel_ctx_stack *st = otel_ref_stack(ref);
+	u32 gen = ref;
 
-	if (span->ctx_index >= OTEL_CTX_DEPTH || !stack_is_ours(st))
-		return;
-	cmpxchg(&st->e[span->ctx_index].gen, gen, gen | 1);
+	if (st)
+		cmpxchg(&st->e[otel_ref_index(ref)].gen, gen, gen | 1);
 }
 
 /**
@@ -408,14 +439,17 @@ notrace void otel_kspan_enter(struct otel_kspan *span)
 {
 	struct otel_ctx_stack *st;
 	u32 slot;
+	int ctx;
 
 	if (!otel_kspan_valid(span) || !(span->cookie & OTEL_KSPAN_ACTIVE) ||
 	    (span->cookie & OTEL_KSPAN_CURRENT))
 		return;
-	st = otel_context_stack(otel_context_index(), true, NULL, &slot);
+	ctx = otel_context_index();
+	st = otel_context_stack(ctx, true, NULL, &slot);
 	if (st) {
 		otel_context_top(st, span);
-		otel_context_push(span, st, slot);
+		if (otel_context_push(span, st, slot, ctx))
+			span->cookie |= OTEL_KSPAN_CURRENT;
 	}
 }
 EXPORT_SYMBOL_GPL(otel_kspan_enter);
@@ -428,8 +462,10 @@ EXPORT_SYMBOL_GPL(otel_kspan_enter);
  */
 notrace void otel_kspan_leave(struct otel_kspan *span)
 {
-	if ((span->cookie & OTEL_KSPAN_CURRENT) && otel_kspan_valid(span))
+	if ((span->cookie & OTEL_KSPAN_CURRENT) && otel_kspan_valid(span)) {
+		span->cookie &= ~OTEL_KSPAN_CURRENT;
 		otel_context_pop(span);
+	}
 }
 EXPORT_SYMBOL_GPL(otel_kspan_leave);
 

@@ -153,12 +153,12 @@ static notrace void report_open(struct otel_debug_entry *table, int idx,
 			pr_warn("span \"%s\" of %s still open (current) at return to user space from syscall %ld, in %s[%d]: trace %*phN span %*phN (debug_open_spans)\n",
 				d->name, d->scope, nr, current->comm,
 				task_pid_nr(current), OTEL_TRACE_ID_SIZE,
-				e->trace_id, OTEL_SPAN_ID_SIZE, e->span_id);
+				e->ctx.trace_id, OTEL_SPAN_ID_SIZE, e->ctx.span_id);
 		else
 			pr_warn("span \"%s\" of %s still open (current) at exit of %s[%d]: trace %*phN span %*phN (debug_open_spans)\n",
 				d->name, d->scope, current->comm,
 				task_pid_nr(current), OTEL_TRACE_ID_SIZE,
-				e->trace_id, OTEL_SPAN_ID_SIZE, e->span_id);
+				e->ctx.trace_id, OTEL_SPAN_ID_SIZE, e->ctx.span_id);
 	}
 }
 

@@ -34,33 +34,35 @@ static __always_inline u64 otel_id_input(void)
 }
 
 /**
- * otel_new_span_id() - a fresh span id
- * @id:	out: OTEL_SPAN_ID_SIZE bytes, never all zero
+ * otel_span_id_of() - the span id of an input
+ * @in:	from otel_id_input(), used for no other span
+ *
+ * Return: the id as a number (store it big-endian), never zero: the one
+ * input that mixes to zero takes 1 instead (no branch), so two of the 2^64
+ * inputs share an id.
  */
-static __always_inline void otel_new_span_id(u8 *id)
+static __always_inline u64 otel_span_id_of(u64 in)
 {
-	u64 v;
+	u64 v = otel_mix64(in ^ otel_id_key[0]);
 
-	/* Exactly one input maps to zero: skip it. */
-	do {
-		v = otel_mix64(otel_id_input() ^ otel_id_key[0]);
-	} while (unlikely(!v));
-	put_unaligned_be64(v, id);
+	return v + !v;
 }
 
 /**
- * otel_new_trace_id() - a fresh trace id
- * @id:	out: OTEL_TRACE_ID_SIZE bytes, never all zero
+ * otel_trace_id_of() - the trace id of a root span's input
+ * @in:	from otel_id_input(), the root span's own (see otel_span_id_of())
+ * @lo:	out: the id's last 8 bytes as a big-endian number (what the
+ *	ratio sampler reads)
  *
  * The halves come from different keys (see otel_ids_init()), so they are
  * never both zero.
+ *
+ * Return: the id's first 8 bytes as a big-endian number.
  */
-static __always_inline void otel_new_trace_id(u8 *id)
+static __always_inline u64 otel_trace_id_of(u64 in, u64 *lo)
 {
-	u64 in = otel_id_input();
-
-	put_unaligned_be64(otel_mix64(in ^ otel_id_key[1]), id);
-	put_unaligned_be64(otel_mix64(in ^ otel_id_key[2]), id + 8);
+	*lo = otel_mix64(in ^ otel_id_key[2]);
+	return otel_mix64(in ^ otel_id_key[1]);
 }
 
 #endif /* _OTELTRACE_IDS_H */

@@ -6,11 +6,28 @@
 #ifndef _OTELTRACE_INTERNAL_H
 #define _OTELTRACE_INTERNAL_H
 
+#include <linux/compiler.h>
 #include <linux/jump_label.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include "oteltrace.h"
 #include "uapi/oteltrace.h"
 #include "version.h"
+
+/*
+ * @cond, several tests combined with & and |, as one value tested by one
+ * branch: the compiler would otherwise split it into a branch per test.
+ * Under QEMU's TCG every branch ends a translation block, and the blocks,
+ * more than the instructions in them, are what a span costs there
+ * (docs/benchmarks.md); on hardware it saves mispredictions.
+ */
+#define otel_all_in_one(cond)						\
+	({								\
+		bool __otel_c = (cond);					\
+									\
+		OPTIMIZER_HIDE_VAR(__otel_c);				\
+		__otel_c;						\
+	})
 
 /* abi_check.c: build-time checks of uapi/oteltrace.h's layout. */
 void otel_abi_check(void);
@@ -41,7 +58,6 @@ int otel_ioc_struct_out(void __user *dst, size_t usize, const void *src,
  * API itself is in oteltrace.h.
  */
 struct otel_kspan;
-struct otel_span_context;
 
 /* kspan.c: bring the span API up/down (main.c); enable = static key. */
 int otel_kspan_init(void);
@@ -62,16 +78,13 @@ bool otel_kspan_begin_records(void);
  * struct otel_ctx_entry - one span in a chain of current spans
  * @span:	the handle's address: identity only, never dereferenced
  * @gen:	even while live; odd once ended from another context
- * @trace_flags: the span's W3C trace flags
- * @trace_id:	the span's trace id (copied: children read this)
- * @span_id:	the span's id
+ * @ctx:	the span's ids and trace flags (copied: children read this,
+ *		laid out as a remote context so a begin reads either alike)
  */
 struct otel_ctx_entry {
-	const struct otel_kspan	*span;
-	u32			gen;
-	u8			trace_flags;
-	u8			trace_id[OTEL_TRACE_ID_SIZE];
-	u8			span_id[OTEL_SPAN_ID_SIZE];
+	const struct otel_kspan		*span;
+	u32				gen;
+	struct otel_span_context	ctx;
 };
 
 /**

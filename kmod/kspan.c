@@ -31,6 +31,13 @@
  * a COMM record names a task the first time a span begins in it on a CPU
  * (note_comm()), as perf's COMM records do, and the reader keeps a table.
  *
+ * The usual begin and end (a current or async span, a numeric attribute
+ * with a literal key) are written for what they cost where the benchmark
+ * runs, QEMU's TCG, and on hardware alike: few memory accesses (whole
+ * words, no spill across the ring reservation), few calls (each return is
+ * a lookup under TCG), no jump out of their page, no atomic but the end's
+ * claim of a recording span (docs/benchmarks.md, "The span's hot path").
+ *
  * Everything on these paths is notrace: the function tracer must not
  * re-enter the tracer (the ring refuses same-context recursion anyway), and
  * our trace events do not fire from inside themselves (event_guard()).
@@ -56,13 +63,33 @@
 #include "ring_write.h"
 #include "sampler.h"
 
+/*
+ * Each of the span's two hot functions starts a page of its own, and
+ * fits in it: QEMU's TCG chains a jump to the next translation block only
+ * within the page the jump starts from, and every jump across a page
+ * boundary costs a lookup of the target (as much as ten plain
+ * instructions: docs/benchmarks.md).  On hardware it costs nothing
+ * either: each is one page of instruction cache and TLB.
+ */
+#define __otel_hot(name)						\
+	__attribute__((__section__(".text.otel_" name),		\
+		       __aligned__(PAGE_SIZE)))
+
+/* The two hot functions, each in a page of its own (see above). */
+void __otel_kspan_begin(struct otel_kspan *span,
+			const struct otel_kscope *scope, const char *name,
+			u32 info, const void *parent) __otel_hot("begin");
+void __otel_kspan_end(struct otel_kspan *span) __otel_hot("end");
+
 #define OTEL_KSPAN_NAME_MAX	256
 #define OTEL_KSPAN_SCOPE_MAX	64
 #define OTEL_KSPAN_KEY_MAX	128
 #define OTEL_KSPAN_MSG_MAX	OTEL_KSPAN_INLINE_BYTES
 #define OTEL_ENTRY_HDR		sizeof(struct otel_attr_entry)
-/* A string value that still fits an ATTR record with a key at its limit. */
-/* A string value at OTEL_KSPAN_VALUE_MAX still fits an ATTR record. */
+/*
+ * A string value at OTEL_KSPAN_VALUE_MAX still fits an ATTR record with a
+ * key at its limit.
+ */
 static_assert(sizeof(struct otel_rec_attr) + sizeof(struct otel_attr_entry) +
 	      8 + OTEL_KSPAN_KEY_MAX + OTEL_KSPAN_VALUE_MAX <=
 	      OTEL_REC_MAX_SIZE);
@@ -169,12 +196,11 @@ static notrace u16 measure_name(struct otel_kspan *span)
 	return span->name_len;
 }
 
-static notrace void trace_begin(struct otel_kspan *span)
+/* Fire oteltrace:kspan_begin, unless our own probe is running here. */
+static noinline notrace void fire_begin(struct otel_kspan *span)
 {
 	u8 *guard;
 
-	if (!trace_kspan_begin_enabled())
-		return;
 	measure_name(span);
 	preempt_disable_notrace();
 	guard = event_guard();
@@ -186,12 +212,18 @@ static notrace void trace_begin(struct otel_kspan *span)
 	preempt_enable_notrace();
 }
 
-static notrace void trace_end(struct otel_kspan *span)
+/* The static key inline: a span whose event is off jumps nowhere. */
+static __always_inline void trace_begin(struct otel_kspan *span)
+{
+	if (trace_kspan_begin_enabled())
+		fire_begin(span);
+}
+
+/* Fire oteltrace:kspan_end, unless our own probe is running here. */
+static noinline notrace void fire_end(struct otel_kspan *span)
 {
 	u8 *guard;
 
-	if (!trace_kspan_end_enabled())
-		return;
 	measure_name(span);
 	preempt_disable_notrace();
 	guard = event_guard();
@@ -201,6 +233,13 @@ static notrace void trace_end(struct otel_kspan *span)
 		*guard = 0;
 	}
 	preempt_enable_notrace();
+}
+
+/* The static key inline: a span whose event is off jumps nowhere. */
+static __always_inline void trace_end(struct otel_kspan *span)
+{
+	if (trace_kspan_end_enabled())
+		fire_end(span);
 }
 
 static notrace unsigned int limit(const unsigned int *param, unsigned int max)
@@ -504,42 +543,66 @@ static notrace void attr_inline(struct otel_kspan *span,
 /* --- records --- */
 
 /*
- * Name the current task in a COMM record in this CPU's ring unless this
- * CPU already did, with this very name, since the last reader came.  Task
- * context only (comm is read unlocked, as perf does: a rename racing with
- * us may give a mixed name, which the next begin corrects).  A COMM the
- * ring has no room for leaves the slot as it was: the next begin retries.
+ * The current task (@pid, @tgid, comm @c0 @c1) is not in this CPU's cache:
+ * name it in a COMM record in this CPU's ring.  A COMM the ring has no
+ * room for leaves the slot as it was: the next begin retries.
  */
-static notrace void note_comm(const struct otel_kspan *span)
+static noinline notrace void comm_miss(u32 pid, u32 tgid, u64 c0, u64 c1,
+				       u32 gen)
 {
-	u32 gen = READ_ONCE(otel_comm_gen);
 	struct otel_comm_slot *c;
 	struct otel_rec_comm *r;
-	u64 comm[2];
 
-	BUILD_BUG_ON(sizeof(comm) != OTEL_COMM_LEN ||
-		     sizeof(current->comm) != OTEL_COMM_LEN);
-	/* a rename may race with this copy (see above): KCSAN, it is known */
-	data_race(memcpy(comm, current->comm, sizeof(comm)));
 	preempt_disable_notrace();
-	c = this_cpu_ptr(&otel_comm_cache[span->pid % OTEL_COMM_SLOTS]);
-	if (likely(c->pid == span->pid && c->gen == gen &&
-		   c->comm[0] == comm[0] && c->comm[1] == comm[1]))
-		goto out;
 	r = (struct otel_rec_comm *)__otel_ring_reserve(OTEL_REC_COMM,
 							sizeof(*r));
 	if (!r)
 		goto out;
-	r->pid = span->pid;
-	r->tgid = span->tgid;
-	memcpy(r->comm, comm, sizeof(comm));
+	r->pid = pid;
+	r->tgid = tgid;
+	put_unaligned(c0, (u64 *)r->comm);
+	put_unaligned(c1, (u64 *)r->comm + 1);
 	__otel_ring_commit(&r->hdr);
-	c->pid = span->pid;
+	c = this_cpu_ptr(&otel_comm_cache[pid % OTEL_COMM_SLOTS]);
+	c->pid = pid;
 	c->gen = gen;
-	c->comm[0] = comm[0];
-	c->comm[1] = comm[1];
+	c->comm[0] = c0;
+	c->comm[1] = c1;
 out:
 	preempt_enable_notrace();
+}
+
+/*
+ * Name the current task (@pid, @tgid; task context, not the idle task)
+ * in a COMM record unless this CPU already did, with this very name,
+ * since the last reader came.  The comm is read unlocked, as perf does: a
+ * rename racing with us may give a mixed name, which the next begin
+ * corrects.  The check is one boolean and one branch, without disabling
+ * preemption: should the task move to another CPU meanwhile, it compares
+ * against that CPU's slot, which its owner may be rewriting; a mixed read
+ * that still matches all four words names this task already (at worst a
+ * COMM is written twice, or its name waits for the next begin).
+ */
+static __always_inline void note_comm(u32 pid, u32 tgid)
+{
+	u32 gen = READ_ONCE(otel_comm_gen);
+	const u64 *comm = (const u64 *)current->comm;
+	const struct otel_comm_slot *c;
+	bool miss, nameable = pid;
+	u64 c0, c1;
+
+	BUILD_BUG_ON(sizeof(current->comm) != OTEL_COMM_LEN ||
+		     2 * sizeof(u64) != OTEL_COMM_LEN);
+	/* a rename may race with this read (see above): KCSAN, it is known */
+	c0 = data_race(get_unaligned(comm));
+	/* the comm's second word: the same */
+	c1 = data_race(get_unaligned(comm + 1));
+	c = raw_cpu_ptr(&otel_comm_cache[pid % OTEL_COMM_SLOTS]);
+	/* another CPU's slot after a migration (see above): known */
+	miss = data_race((c->pid ^ pid) | (c->gen ^ gen) |
+			 (c->comm[0] ^ c0) | (c->comm[1] ^ c1)) != 0;
+	if (unlikely(otel_all_in_one(miss & nameable)))
+		comm_miss(pid, tgid, c0, c1, gen);
 }
 
 /**
@@ -558,7 +621,8 @@ void otel_kspan_forget_comms(void)
 static notrace void write_begin(struct otel_kspan *span)
 {
 	const struct otel_kscope *scope = span->scope;
-	u16 sn = span->scope_name_len, sv = span->scope_version_len;
+	u16 sn = min_t(u16, scope->name_len, OTEL_KSPAN_SCOPE_MAX);
+	u16 sv = min_t(u16, scope->version_len, OTEL_KSPAN_SCOPE_MAX);
 	struct otel_rec_span_begin *r;
 	u8 *p;
 
@@ -611,13 +675,9 @@ static inline void check_image_layout(void)
 	OTEL_IMAGE_SAME(begin_cpu, begin_cpu);
 	OTEL_IMAGE_SAME(begin_ctx, begin_context);
 	OTEL_IMAGE_SAME(zero0, reserved0);
+	/* words 6 and 7 (lengths and counts) are made by write_span() */
 	OTEL_IMAGE_SAME(name_len, name_len);
-	OTEL_IMAGE_SAME(scope_name_len, scope_name_len);
-	OTEL_IMAGE_SAME(scope_version_len, scope_version_len);
-	OTEL_IMAGE_SAME(msg_len, status_message_len);
-	OTEL_IMAGE_SAME(nr_inline, nr_attrs);
-	OTEL_IMAGE_SAME(attrs_offset, attrs_offset);
-	OTEL_IMAGE_SAME(nr_records, nr_records);
+	OTEL_IMAGE_SAME(nr_records, nr_attrs);
 	OTEL_IMAGE_SAME(dropped_attrs, dropped_attributes);
 	OTEL_IMAGE_SAME(dropped_events, dropped_events);
 	OTEL_IMAGE_SAME(dropped_links, dropped_links);
@@ -627,54 +687,204 @@ static inline void check_image_layout(void)
 	BUILD_BUG_ON(sizeof(struct otel_rec_span) -
 		     offsetof(struct otel_rec_span, hdr.span_id) !=
 		     OTEL_KSPAN_IMAGE);
+	BUILD_BUG_ON(OTEL_KSPAN_IMAGE != 11 * sizeof(u64));
+	BUILD_BUG_ON(offsetof(struct otel_rec_span, name_len) -
+		     offsetof(struct otel_rec_span, hdr.span_id) != 6 * 8);
+	BUILD_BUG_ON(offsetof(struct otel_rec_span, nr_attrs) -
+		     offsetof(struct otel_rec_span, hdr.span_id) != 7 * 8);
 	BUILD_BUG_ON(offsetof(struct otel_kspan, span_id) % 8);
+	BUILD_BUG_ON(offsetof(struct otel_kspan, ibuf) % 8);
+}
+
+/* Four u16 as the word that holds them in memory, in this order. */
+static __always_inline u64 pack16(u16 a, u16 b, u16 c, u16 d)
+{
+#ifdef __LITTLE_ENDIAN
+	return a | (u64)b << 16 | (u64)c << 32 | (u64)d << 48;
+#else
+	return (u64)a << 48 | (u64)b << 32 | (u64)c << 16 | d;
+#endif
+}
+
+/* Two u16 and a u32 as the word that holds them in memory. */
+static __always_inline u64 pack16_16_32(u16 a, u16 b, u32 c)
+{
+#ifdef __LITTLE_ENDIAN
+	return a | (u64)b << 16 | (u64)c << 32;
+#else
+	return (u64)a << 48 | (u64)b << 32 | c;
+#endif
+}
+
+/* Two u32 as the word that holds them in memory. */
+static __always_inline u64 pack32(u32 a, u32 b)
+{
+#ifdef __LITTLE_ENDIAN
+	return a | (u64)b << 32;
+#else
+	return (u64)a << 32 | b;
+#endif
+}
+
+/* Two bytes as the u16 that holds them in memory. */
+static __always_inline u16 pack8(u8 a, u8 b)
+{
+#ifdef __LITTLE_ENDIAN
+	return a | b << 8;
+#else
+	return a << 8 | b;
+#endif
 }
 
 /*
- * The span's one record: the handle's image (ids, times, counts) in one
- * copy, the strings, and the inline attributes at the end.
+ * Words 0-5 and 8-10 of the image (ids, start, flags; counts and pid),
+ * straight-line; words 6 and 7 are the record's own.  The reserved fields
+ * (the last byte of word 5, the last half of word 10) are zeroed on the
+ * way, whatever a driver wrote into its handle.
  */
-static __always_inline void write_span(struct otel_kspan *span)
+static __always_inline void image_copy(u64 *d, const u64 *s)
+{
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+	d[3] = s[3];
+	d[4] = s[4];
+	d[5] = s[5] & ~pack16(0, 0, 0, pack8(0, 0xff));
+	d[8] = s[8];
+	d[9] = s[9];
+	d[10] = s[10] & ~pack32(0, U32_MAX);
+}
+
+/*
+ * Copy a string of @n bytes (at most OTEL_KSPAN_NAME_MAX) that the record
+ * holds unpadded: whole words, the last one overlapping the one before
+ * it; two branches for the usual names of 8 to 16 bytes.
+ */
+static __always_inline u8 *str_copy(u8 *dst, const char *src, size_t n)
+{
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n && n > 16; i += 8)
+			put_unaligned(get_unaligned((const u64 *)(src + i)),
+				      (u64 *)(dst + i));
+		if (n <= 16)
+			put_unaligned(get_unaligned((const u64 *)src),
+				      (u64 *)dst);
+		put_unaligned(get_unaligned((const u64 *)(src + n - 8)),
+			      (u64 *)(dst + n - 8));
+	} else if (n >= 4) {
+		put_unaligned(get_unaligned((const u32 *)src), (u32 *)dst);
+		put_unaligned(get_unaligned((const u32 *)(src + n - 4)),
+			      (u32 *)(dst + n - 4));
+	} else if (n) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+	return dst + n;
+}
+
+/* Copy two, four or eight words (@k), straight-line. */
+static __always_inline void words_k(u64 *d, const u64 *s, unsigned int k)
+{
+	d[0] = s[0];
+	if (k < 2)
+		return;
+	d[1] = s[1];
+	if (k < 4)
+		return;
+	d[2] = s[2];
+	d[3] = s[3];
+	if (k < 8)
+		return;
+	d[4] = s[4];
+	d[5] = s[5];
+	d[6] = s[6];
+	d[7] = s[7];
+}
+
+/*
+ * Copy @n bytes of whole words, @n <= OTEL_KSPAN_INLINE_BYTES (128): one
+ * branch per bit of @n / 8 rather than one per word.
+ */
+static __always_inline void words_copy(u64 *d, const u64 *s, size_t n)
+{
+	if (n & 128) {
+		words_k(d, s, 8);
+		words_k(d + 8, s + 8, 8);
+		return;
+	}
+	if (n & 64) {
+		words_k(d, s, 8);
+		d += 8;
+		s += 8;
+	}
+	if (n & 32) {
+		words_k(d, s, 4);
+		d += 4;
+		s += 4;
+	}
+	if (n & 16) {
+		words_k(d, s, 2);
+		d += 2;
+		s += 2;
+	}
+	if (n & 8)
+		words_k(d, s, 1);
+}
+
+/*
+ * The span's one record, timed @end_ns: the handle's image (ids, times,
+ * counts) in one copy, the strings, and the inline attributes at the end.
+ * Straight-line where it can be: under TCG a branch costs more than the
+ * stores around it.
+ */
+static __always_inline void write_span(struct otel_kspan *span, u64 end_ns)
 {
 	const struct otel_kscope *scope = span->scope;
 	/*
 	 * Every length once, bounded: the record is reserved from these, and
 	 * a racing set_status() or a scribbled handle must not make the
 	 * copies below differ from the reservation or read past the handle.
+	 * They travel packed as the record stores them (one register across
+	 * the reservation, not four).
 	 */
 	u16 nl = min_t(u16, READ_ONCE(span->name_len), OTEL_KSPAN_NAME_MAX);
-	u16 sn = min_t(u16, READ_ONCE(span->scope_name_len),
-		       OTEL_KSPAN_SCOPE_MAX);
-	u16 sv = min_t(u16, READ_ONCE(span->scope_version_len),
+	u16 sn = min_t(u16, READ_ONCE(scope->name_len), OTEL_KSPAN_SCOPE_MAX);
+	u16 sv = min_t(u16, READ_ONCE(scope->version_len),
 		       OTEL_KSPAN_SCOPE_MAX);
 	u16 ml = min_t(u16, READ_ONCE(span->msg_len), OTEL_KSPAN_MSG_MAX);
 	u16 used = inline_used(span, ml);
 	size_t off = ALIGN(sizeof(struct otel_rec_span) + nl + sn + sv + ml, 8);
+	u64 lens = pack16(nl, sn, sv, ml);
 	struct otel_rec_span *r;
 	u8 *p;
 
-	r = (struct otel_rec_span *)__otel_ring_reserve(OTEL_REC_SPAN,
-							 off + used);
+	r = (struct otel_rec_span *)
+		__otel_ring_reserve_at(OTEL_REC_SPAN, off + used, end_ns);
 	if (!r)
 		return;
 	/* Padding after the strings; the fixed part is written after it. */
 	*(u64 *)((u8 *)r + off - 8) = 0;
-	word_copy(r->hdr.span_id, span->span_id, OTEL_KSPAN_IMAGE);
+	image_copy((u64 *)r->hdr.span_id, (const u64 *)span->span_id);
 	/* The record describes itself with the lengths it was sized from. */
-	r->reserved0 = 0;
-	r->name_len = nl;
-	r->scope_name_len = sn;
-	r->scope_version_len = sv;
-	r->status_message_len = ml;
-	r->nr_attrs = used ? span->nr_inline : 0;
-	r->attrs_offset = off;
-	r->reserved1 = 0;
-	p = rec_copy((u8 *)(r + 1), span->name, nl);
-	p = rec_copy(p, scope->name, sn);
-	p = rec_copy(p, scope->version, sv);
-	rec_copy(p, (const char *)span->ibuf + OTEL_KSPAN_INLINE_BYTES - ml,
-		 ml);
-	word_copy((u8 *)r + off, span->ibuf, used);
+	BUILD_BUG_ON(offsetof(struct otel_rec_span, status_message_len) !=
+		     offsetof(struct otel_rec_span, name_len) + 6 ||
+		     offsetof(struct otel_rec_span, nr_records) !=
+		     offsetof(struct otel_rec_span, nr_attrs) + 4);
+	*(u64 *)&r->name_len = lens;
+	*(u64 *)&r->nr_attrs = pack16_16_32(used ? span->nr_inline : 0, off,
+					    span->nr_records);
+	p = str_copy((u8 *)(r + 1), span->name, r->name_len);
+	p = str_copy(p, scope->name, r->scope_name_len);
+	if (unlikely(r->scope_version_len | r->status_message_len)) {
+		p = str_copy(p, scope->version, r->scope_version_len);
+		str_copy(p, (const char *)span->ibuf +
+			 OTEL_KSPAN_INLINE_BYTES - r->status_message_len,
+			 r->status_message_len);
+	}
+	words_copy((u64 *)((u8 *)r + off), (const u64 *)span->ibuf, used);
 	__otel_ring_commit(&r->hdr);
 }
 
@@ -716,167 +926,281 @@ notrace void __otel_kspan_reset(struct otel_kspan *span)
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_reset);
 
-/**
- * __otel_kspan_begin() - begin a span (use the oteltrace.h wrappers)
- * @span:	handle; overwritten
- * @scope:	the calling module's scope
- * @name:	span name, valid until the end
- * @name_len:	bytes of @name if known (a literal's), else 0
- * @kind:	enum otel_span_kind
- * @parent:	explicit parent span (OTEL_BEGIN_EXPLICIT), or NULL
- * @remote:	explicit W3C parent (OTEL_BEGIN_EXPLICIT), or NULL
- * @flags:	OTEL_BEGIN_CURRENT: parent is this context's current span and
- *		the new span becomes current; OTEL_BEGIN_EXPLICIT: parent is
- *		@parent, else @remote, else none; OTEL_BEGIN_LOCAL: @remote
- *		is a copy of a kernel span's ids (no remote-parent flag)
- *
- * A handle that still holds an active span has that span abandoned first
- * (counted as begin_active).
- *
- * Context: any.
+/*
+ * The span's ids and sampling decision.  A child copies its parent's
+ * trace id and takes the parent's span id as its parent id; a root makes
+ * a trace id from its own id input.  Each id is stored as the 64-bit word
+ * it is (big-endian in memory), no byte loop.
  */
-notrace void __otel_kspan_begin(struct otel_kspan *span,
-				const struct otel_kscope *scope,
-				const char *name, u16 name_len,
-				enum otel_span_kind kind,
-				const struct otel_kspan *parent,
-				const struct otel_span_context *remote,
-				unsigned int flags)
+static __always_inline bool set_ids(struct otel_kspan *span, const u8 *ptrace,
+				    const u8 *pspan, u8 pflags)
 {
-	const struct otel_ctx_entry *top = NULL;
-	struct otel_ctx_stack *st = NULL;
-	int pstate = OTEL_PARENT_NONE;
-	u32 slot = 0;
-	int ctx = otel_context_index();
+	u64 in = otel_id_input(), r;
+	__be64 hi, lo;
+	int pstate;
+
+	if (ptrace) {
+		hi = get_unaligned((const __be64 *)ptrace);
+		lo = get_unaligned((const __be64 *)(ptrace + 8));
+		put_unaligned(get_unaligned((const u64 *)pspan),
+			      (u64 *)span->parent_id);
+		r = be64_to_cpu(lo);
+		pstate = pflags & OTEL_TRACE_FLAG_SAMPLED ?
+			 OTEL_PARENT_SAMPLED : OTEL_PARENT_UNSAMPLED;
+	} else {
+		hi = cpu_to_be64(otel_trace_id_of(in, &r));
+		lo = cpu_to_be64(r);
+		put_unaligned(0, (u64 *)span->parent_id);
+		pstate = OTEL_PARENT_NONE;
+	}
+	put_unaligned(hi, (__be64 *)span->trace_id);
+	put_unaligned(lo, (__be64 *)(span->trace_id + 8));
+	put_unaligned(cpu_to_be64(otel_span_id_of(in)),
+		      (__be64 *)span->span_id);
+	return otel_sample(r, pstate);
+}
+
+/*
+ * What only a recording span needs, all of it plain stores but for the
+ * task's COMM check and the clock, read last (the start is the moment
+ * the span is ready).
+ */
+static __always_inline void begin_recording(struct otel_kspan *span, int ctx)
+{
+	bool task = ctx == OTEL_CTX_TASK;
+	/* ids in the initial pid namespace, as perf's */
+	u32 pid = task ? task_pid_nr(current) : 0;
+	u32 tgid = task ? task_tgid_nr(current) : 0;
+
+	/* Whole words: nr_records and target_attrs; the dropped counts. */
+	BUILD_BUG_ON(offsetof(struct otel_kspan, target_attrs) !=
+		     offsetof(struct otel_kspan, nr_records) + 4 ||
+		     offsetof(struct otel_kspan, pid) !=
+		     offsetof(struct otel_kspan, dropped_links) + 4 ||
+		     offsetof(struct otel_kspan, zero1) !=
+		     offsetof(struct otel_kspan, tgid) + 4 ||
+		     offsetof(struct otel_kspan, dropped_events) !=
+		     offsetof(struct otel_kspan, dropped_attrs) + 4);
+	*(u64 *)&span->nr_records = 0;
+	*(u64 *)&span->dropped_attrs = 0;
+	*(u64 *)&span->dropped_links = pack32(0, pid);
+	*(u64 *)&span->tgid = pack32(tgid, 0);
+	span->ibuf_state = pack16(0, limit(&attr_count_limit, U16_MAX), 0, 0);
+	/* an idle task (pid 0) has no thread to name */
+	if (task)
+		note_comm(pid, tgid);
+	if (unlikely(!span->name_len))
+		measure_name(span);
+	span->start_ns = otel_clock_ns();
+	if (unlikely(READ_ONCE(begin_records)))
+		write_begin(span);
+}
+
+/*
+ * The second half of every begin, once the parent is known: ids from
+ * @ptrace, @pspan and @pflags (NULL: a root), from a remote context if
+ * @from_remote; @st, @slot: the chain to push a current span on, or NULL.
+ */
+static __always_inline void
+begin_finish(struct otel_kspan *span, const struct otel_kscope *scope,
+	     const char *name, u32 info, int ctx, const u8 *ptrace,
+	     const u8 *pspan, u8 pflags, bool from_remote,
+	     struct otel_ctx_stack *st, u32 slot)
+{
+	u16 name_len = info;
+	enum otel_span_kind kind = (info >> 16) & 0xff;
+	unsigned int flags = info >> 24;
+	bool sampled = set_ids(span, ptrace, pspan, pflags);
+	unsigned long cookie;
+
+	/* Two words: flags, kind, status and where; the name's length. */
+	BUILD_BUG_ON(offsetof(struct otel_kspan, zero0) !=
+		     offsetof(struct otel_kspan, trace_flags) + 7 ||
+		     offsetof(struct otel_kspan, target) !=
+		     offsetof(struct otel_kspan, name_len) + 6);
+	*(u64 *)&span->trace_flags =
+		pack16(pack8(sampled ? OTEL_TRACE_FLAG_SAMPLED : 0, kind),
+		       pack8(OTEL_STATUS_UNSET,
+			     from_remote && !(flags & OTEL_BEGIN_LOCAL) ?
+			     OTEL_SPANF_REMOTE_PARENT : 0),
+		       raw_smp_processor_id(), pack8(ctx, 0));
+	*(u64 *)&span->name_len =
+		pack16(min_t(u16, name_len, OTEL_KSPAN_NAME_MAX), 0, 0, 0);
+	span->name = name ? name : "";
+	span->scope = scope;
+	if (sampled)
+		begin_recording(span, ctx);
+	cookie = kspan_magic(span) | OTEL_KSPAN_ACTIVE |
+		 (sampled ? OTEL_KSPAN_RECORDING : 0);
+	if ((flags & OTEL_BEGIN_CURRENT) && st &&
+	    otel_context_push(span, st, slot, ctx))
+		cookie |= OTEL_KSPAN_CURRENT;
+	/* Valid from here on (a racing end of a reused handle is a bug). */
+	smp_store_release(&span->cookie, cookie);
+	trace_begin(span);
+}
+
+/*
+ * Every begin the usual one (see __otel_kspan_begin()) is not: a handle
+ * still active, an explicit parent, a task with no slot yet or not at its
+ * first probe.
+ */
+static noinline notrace void begin_general(struct otel_kspan *span,
+					   const struct otel_kscope *scope,
+					   const char *name, u32 info,
+					   const void *parent)
+{
+	unsigned int flags = info >> 24;
+	const struct otel_span_context *remote =
+		flags & OTEL_BEGIN_CTX ? parent : NULL;
+	const struct otel_span_context *pctx = NULL;
 	const u8 *ptrace = NULL, *pspan = NULL;
+	struct otel_ctx_stack *st = NULL;
+	int ctx = otel_context_index();
+	bool from_remote = false;
 	u8 pflags = 0;
-	bool sampled;
+	u32 slot = 0;
 
 	if (unlikely(span->cookie))
 		drop_active(span);
 
 	if (flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) {
+		const struct otel_span_context *tremote;
+		const struct otel_ctx_entry *top = NULL;
+
 		st = otel_context_stack(ctx, flags & OTEL_BEGIN_CURRENT,
-					&remote, &slot);
+					&tremote, &slot);
 		if (st)
 			top = otel_context_top(st, span);
-		if (top) {
-			ptrace = top->trace_id;
-			pspan = top->span_id;
-			pflags = top->trace_flags;
-		}
-	} else if (parent && otel_kspan_valid(parent) &&
-		   (parent->cookie & OTEL_KSPAN_ACTIVE)) {
-		ptrace = parent->trace_id;
-		pspan = parent->span_id;
-		pflags = parent->trace_flags;
-	}
+		pctx = top ? &top->ctx : st ? tremote : NULL;
+		from_remote = !top && pctx;
+	} else if (parent && !remote) {
+		const struct otel_kspan *p = parent;
 
-	span->span_flags = 0;
-	if (ptrace) {
-		memcpy(span->trace_id, ptrace, OTEL_TRACE_ID_SIZE);
-		memcpy(span->parent_id, pspan, OTEL_SPAN_ID_SIZE);
+		if (otel_kspan_valid(p) && (p->cookie & OTEL_KSPAN_ACTIVE)) {
+			ptrace = p->trace_id;
+			pspan = p->span_id;
+			pflags = p->trace_flags;
+		}
 	} else if (context_valid(remote)) {
-		memcpy(span->trace_id, remote->trace_id, OTEL_TRACE_ID_SIZE);
-		memcpy(span->parent_id, remote->span_id, OTEL_SPAN_ID_SIZE);
-		pflags = remote->trace_flags;
-		if (!(flags & OTEL_BEGIN_LOCAL))
-			span->span_flags = OTEL_SPANF_REMOTE_PARENT;
-		ptrace = span->trace_id;
-	} else {
-		otel_new_trace_id(span->trace_id);
-		memset(span->parent_id, 0, OTEL_SPAN_ID_SIZE);
+		pctx = remote;
+		from_remote = true;
 	}
-	if (ptrace)
-		pstate = pflags & OTEL_TRACE_FLAG_SAMPLED ?
-			 OTEL_PARENT_SAMPLED : OTEL_PARENT_UNSAMPLED;
-	otel_new_span_id(span->span_id);
-	sampled = otel_sample(span->trace_id, pstate);
+	if (pctx) {
+		ptrace = pctx->trace_id;
+		pspan = pctx->span_id;
+		pflags = pctx->trace_flags;
+	}
+	begin_finish(span, scope, name, info, ctx, ptrace, pspan, pflags,
+		     from_remote, st, slot);
+}
 
-	span->trace_flags = sampled ? OTEL_TRACE_FLAG_SAMPLED : 0;
-	span->kind = kind;
-	span->status = OTEL_STATUS_UNSET;
-	span->name = name ? name : "";
-	span->name_len = min_t(u16, name_len, OTEL_KSPAN_NAME_MAX);
-	span->scope = scope;
-	/* What only a recording span needs, set before the cookie says so. */
-	if (sampled) {
-		span->begin_cpu = raw_smp_processor_id();
-		span->begin_ctx = ctx;
-		span->zero0 = 0;
-		span->scope_name_len = min_t(u16, scope->name_len,
-					     OTEL_KSPAN_SCOPE_MAX);
-		span->scope_version_len = min_t(u16, scope->version_len,
-						OTEL_KSPAN_SCOPE_MAX);
-		span->msg_len = 0;
-		span->nr_inline = 0;
-		span->nr_records = 0;
-		span->dropped_attrs = 0;
-		span->dropped_events = 0;
-		span->dropped_links = 0;
-		span->zero1 = 0;
-		span->ibuf_used = 0;
-		span->attr_room = limit(&attr_count_limit, U16_MAX);
-		span->nr_events = 0;
-		span->nr_links = 0;
-		span->target = 0;
-		span->target_attrs = 0;
-		if (ctx == OTEL_CTX_TASK) {
-			/* ids in the initial pid namespace, as perf's */
-			span->pid = task_pid_nr(current);
-			span->tgid = task_tgid_nr(current);
-			/* an idle task (pid 0) has no thread to name */
-			if (!is_idle_task(current))
-				note_comm(span);
-		} else {
-			span->pid = 0;
-			span->tgid = 0;
-		}
-		measure_name(span);
-		span->start_ns = otel_clock_ns();
-		if (READ_ONCE(begin_records))
-			write_begin(span);
+/**
+ * __otel_kspan_begin() - begin a span (use the oteltrace.h wrappers)
+ * @span:	handle; overwritten
+ * @scope:	the calling module's scope
+ * @name:	span name, valid until the end
+ * @info:	OTEL_BEGIN_INFO(name_len, kind, flags): the bytes of @name if
+ *		known (a literal's), else 0; enum otel_span_kind; and
+ *		OTEL_BEGIN_CURRENT: parent is this context's current span and
+ *		the new span becomes current; OTEL_BEGIN_ASYNC: parent is this
+ *		context's current span; OTEL_BEGIN_EXPLICIT: parent is
+ *		@parent (a span, or with OTEL_BEGIN_CTX a W3C context), or
+ *		none if NULL; OTEL_BEGIN_LOCAL: that context is a copy of a
+ *		kernel span's ids (no remote-parent flag)
+ * @parent:	explicit parent (OTEL_BEGIN_EXPLICIT), or NULL
+ *
+ * A handle that still holds an active span has that span abandoned first
+ * (counted as begin_active).  The usual begin (a current or async span on
+ * a fresh handle, in an interrupt or in a task whose slot is at its first
+ * probe) is inline here and makes no call but the clock's, for a
+ * recording span (an unsampled one reads no clock); anything else takes
+ * begin_general().
+ *
+ * Context: any.
+ */
+notrace void __otel_kspan_begin(struct otel_kspan *span,
+				const struct otel_kscope *scope,
+				const char *name, u32 info, const void *parent)
+{
+	const struct otel_span_context *pctx, *tremote = NULL;
+	const struct otel_ctx_entry *top;
+	struct otel_ctx_stack *st;
+	u32 slot = 0, idx;
+	int ctx;
+
+	if (unlikely(span->cookie ||
+		     !((info >> 24) & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC))))
+		goto general;
+	ctx = otel_context_index();
+	if (likely(ctx == OTEL_CTX_TASK)) {
+		idx = otel_slot_window(current, 0);
+		if (unlikely(READ_ONCE(otel_slot_key[idx]) != current))
+			goto general;
+		st = &otel_slots[idx].stack;
+		if (otel_slots[idx].has_remote)
+			tremote = &otel_slots[idx].remote;
+		slot = idx + 1;
+	} else {
+		st = this_cpu_ptr(&otel_irq_stacks[ctx - 1]);
 	}
-	/* Valid from here on (a racing end of a reused handle is a bug). */
-	smp_store_release(&span->cookie, kspan_magic(span) | OTEL_KSPAN_ACTIVE |
-			  (sampled ? OTEL_KSPAN_RECORDING : 0));
-	if (st && (flags & OTEL_BEGIN_CURRENT))
-		otel_context_push(span, st, slot);
-	trace_begin(span);
+	top = otel_context_top(st, span);
+	pctx = top ? &top->ctx : tremote;
+	begin_finish(span, scope, name, info, ctx,
+		     pctx ? pctx->trace_id : NULL, pctx ? pctx->span_id : NULL,
+		     pctx ? pctx->trace_flags : 0, !top && tremote, st, slot);
+	return;
+general:
+	begin_general(span, scope, name, info, parent);
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_begin);
+
+/* An end that is not a valid end of an active span: count what it is. */
+static noinline notrace void end_refused(struct otel_kspan *span)
+{
+	if (!otel_kspan_valid(span))
+		otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
+	else if (READ_ONCE(span->cookie) & OTEL_KSPAN_ENDED)
+		otel_misuse(OTEL_MISUSE_END_TWICE, NULL);
+}
 
 /**
  * __otel_kspan_end() - end a span (use otel_kspan_end())
  * @span:	the span; ending an ended span only counts it
+ *
+ * One test says whether the handle is valid and active; a recording span
+ * reads the clock once (its end, also its record's time) and writes its
+ * record.
  *
  * Context: any.
  */
 notrace void __otel_kspan_end(struct otel_kspan *span)
 {
 	unsigned long c = READ_ONCE(span->cookie);
+	unsigned long magic = kspan_magic(span);
+	u64 end_ns = 0;
 
-	if (!otel_kspan_valid(span)) {
-		otel_misuse(OTEL_MISUSE_BAD_HANDLE, NULL);
+	if (unlikely((c & ~(OTEL_KSPAN_RECORDING | OTEL_KSPAN_CURRENT)) !=
+		     (magic | OTEL_KSPAN_ACTIVE))) {
+		end_refused(span);
 		return;
 	}
+	if (c & OTEL_KSPAN_RECORDING)
+		end_ns = otel_clock_ns();
 	/*
 	 * Claim the end: of two racing ends (a driver bug, e.g. a timeout
 	 * and a completion) exactly one writes the record.
 	 */
-	if (!(c & OTEL_KSPAN_ACTIVE) ||
-	    !try_cmpxchg(&span->cookie, &c,
-			 (c & OTEL_KSPAN_CURRENT) | kspan_magic(span) |
-			 OTEL_KSPAN_ENDED)) {
-		if (READ_ONCE(span->cookie) & OTEL_KSPAN_ENDED)
-			otel_misuse(OTEL_MISUSE_END_TWICE, NULL);
+	if (unlikely(!try_cmpxchg(&span->cookie, &c,
+				  magic | OTEL_KSPAN_ENDED))) {
+		end_refused(span);
 		return;
 	}
 	if (c & OTEL_KSPAN_CURRENT)
 		otel_context_pop(span);
 	trace_end(span);
 	if (c & OTEL_KSPAN_RECORDING)
-		write_span(span);
+		write_span(span, end_ns);
 }
 EXPORT_SYMBOL_GPL(__otel_kspan_end);
 

@@ -28,9 +28,11 @@
 #define _OTELTRACE_H
 
 #include <linux/align.h>
+#include <linux/build_bug.h>
 #include <linux/jump_label.h>
 #include <linux/kconfig.h>
 #include <linux/minmax.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/types.h>
 
@@ -114,12 +116,12 @@ struct otel_span_context {
  * @begin_ctx:	enum otel_context it began in
  * @zero0:	zero
  * @name_len:	bytes of @name
- * @scope_name_len: bytes of the scope name in the record
- * @scope_version_len: bytes of the scope version in the record
- * @msg_len:	bytes of the status message, kept at the end of @ibuf
- * @nr_inline:	attribute entries in @ibuf
- * @attrs_offset: where the entries start in the record (set at end)
+ * @nr_events:	events written (the last one's index)
+ * @nr_links:	links written (the last one's index)
+ * @target:	ATTR target of the last event or link
  * @nr_records:	records written before the final one (events, links...)
+ * @target_attrs: attributes admitted on @target
+ * @pad0:	unused
  * @dropped_attrs: attributes cut by the limits or with no target
  * @dropped_events: events cut by the limits
  * @dropped_links: links cut by the limits
@@ -128,26 +130,24 @@ struct otel_span_context {
  * @zero1:	zero
  * @name:	span name; must stay valid until the span ends
  * @scope:	instrumentation scope (the creating module)
- * @ctx_stack:	the chain of current spans it is in (OTEL_KSPAN_CURRENT)
- * @ctx_gen:	generation of its entry there
- * @ctx_slot:	1 + the task slot of @ctx_stack, 0 for an interrupt chain
- * @ctx_index:	its entry in that chain
- * @pad0:	unused
+ * @ctx_ref:	its entry in a chain of current spans (OTEL_KSPAN_CURRENT):
+ *		the entry's generation, index, and the chain's owner (a task
+ *		slot, or an interrupt level of a CPU), packed
  * @ibuf_used:	bytes of attribute entries at the start of @ibuf
  * @attr_room:	span attributes the count limit still admits
- * @nr_events:	events written (the last one's index)
- * @nr_links:	links written (the last one's index)
- * @target:	ATTR target of the last event or link
- * @target_attrs: attributes admitted on @target
- * @pad1:	unused
+ * @nr_inline:	attribute entries in @ibuf
+ * @msg_len:	bytes of the status message, kept at the end of @ibuf
+ * @ibuf_state:	@ibuf_used, @attr_room, @nr_inline and @msg_len as one
+ *		word (an inline attribute reads and writes it once)
  * @ibuf:	attribute entries (struct otel_attr_entry encoding) and the
  *		status message, copied into the span's record at end
  *
  * From @span_id to @zero1 the handle has the layout of struct
- * otel_rec_span from hdr.span_id on, so the end copies it in one go
- * (kspan.c checks this at build time).  All fields are private: use the
- * functions below, and declare handles with DEFINE_OTEL_KSPAN().  Read ids
- * through otel_kspan_get_context().
+ * otel_rec_span from hdr.span_id on, but for the record's lengths and
+ * counts (its words 6 and 7), which the end makes: the end copies the
+ * other words as they are (kspan.c checks this at build time).  All
+ * fields are private: use the functions below, and declare handles with
+ * DEFINE_OTEL_KSPAN().  Read ids through otel_kspan_get_context().
  */
 struct otel_kspan {
 	unsigned long		cookie;
@@ -163,13 +163,15 @@ struct otel_kspan {
 	u16			begin_cpu;
 	u8			begin_ctx;
 	u8			zero0;
+	/* where the record has its lengths and counts */
 	u16			name_len;
-	u16			scope_name_len;
-	u16			scope_version_len;
-	u16			msg_len;
-	u16			nr_inline;
-	u16			attrs_offset;
+	u16			nr_events;
+	u16			nr_links;
+	u16			target;
 	u32			nr_records;
+	u16			target_attrs;
+	u16			pad0;
+	/* the record's image again */
 	u32			dropped_attrs;
 	u32			dropped_events;
 	u32			dropped_links;
@@ -179,18 +181,16 @@ struct otel_kspan {
 	/* private state */
 	const char		*name;
 	const struct otel_kscope *scope;
-	void			*ctx_stack;
-	u32			ctx_gen;
-	u32			ctx_slot;
-	u8			ctx_index;
-	u8			pad0;
-	u16			ibuf_used;
-	u16			attr_room;
-	u16			nr_events;
-	u16			nr_links;
-	u16			target;
-	u16			target_attrs;
-	u16			pad1;
+	u64			ctx_ref;
+	union {
+		struct {
+			u16	ibuf_used;
+			u16	attr_room;
+			u16	nr_inline;
+			u16	msg_len;
+		};
+		u64		ibuf_state;
+	};
 	u8			ibuf[OTEL_KSPAN_INLINE_BYTES] __aligned(8);
 };
 
@@ -292,16 +292,21 @@ static __always_inline u64 otel_kattr_den(u64 den)
 #define OTEL_BEGIN_CURRENT	0x01	/* install as this context's current */
 #define OTEL_BEGIN_EXPLICIT	0x02	/* parent given: do not look it up */
 #define OTEL_BEGIN_ASYNC	0x04	/* parent: this context's current; not installed */
-#define OTEL_BEGIN_LOCAL	0x08	/* EXPLICIT: @remote holds a kernel span's ids */
+#define OTEL_BEGIN_LOCAL	0x08	/* CTX: the context holds a kernel span's ids */
+#define OTEL_BEGIN_CTX		0x10	/* EXPLICIT: the parent is a W3C context */
+
+/*
+ * __otel_kspan_begin()'s @info: the name's length, the kind and the flags
+ * in one argument (five arguments travel in registers).
+ */
+#define OTEL_BEGIN_INFO(name_len, kind, flags)				\
+	((u32)(u16)(name_len) | (u32)(u8)(kind) << 16 | (u32)(u8)(flags) << 24)
 
 DECLARE_STATIC_KEY_FALSE(otel_tracing_key);
 
 void __otel_kspan_begin(struct otel_kspan *span,
 			const struct otel_kscope *scope, const char *name,
-			u16 name_len, enum otel_span_kind kind,
-			const struct otel_kspan *parent,
-			const struct otel_span_context *remote,
-			unsigned int flags);
+			u32 info, const void *parent);
 void __otel_kspan_end(struct otel_kspan *span);
 void __otel_kspan_reset(struct otel_kspan *span);
 bool otel_kspan_get_context(const struct otel_kspan *span,
@@ -353,8 +358,8 @@ static __always_inline void otel_kspan_begin(struct otel_kspan *span,
 {
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
-				   otel_const_strlen(name), kind, NULL, NULL,
-				   OTEL_BEGIN_CURRENT);
+				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
+						   OTEL_BEGIN_CURRENT), NULL);
 	else if (span->cookie)
 		__otel_kspan_reset(span);
 }
@@ -380,8 +385,8 @@ static __always_inline void otel_kspan_begin_child(struct otel_kspan *span,
 {
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
-				   otel_const_strlen(name), kind, parent,
-				   NULL, OTEL_BEGIN_EXPLICIT);
+				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
+						   OTEL_BEGIN_EXPLICIT), parent);
 	else if (span->cookie)
 		__otel_kspan_reset(span);
 }
@@ -406,8 +411,9 @@ static __always_inline void otel_kspan_begin_remote(struct otel_kspan *span,
 {
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
-				   otel_const_strlen(name), kind, NULL, ctx,
-				   OTEL_BEGIN_EXPLICIT);
+				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
+						   OTEL_BEGIN_EXPLICIT |
+						   OTEL_BEGIN_CTX), ctx);
 	else if (span->cookie)
 		__otel_kspan_reset(span);
 }
@@ -435,8 +441,8 @@ static __always_inline void otel_kspan_begin_async(struct otel_kspan *span,
 {
 	if (static_branch_unlikely(&otel_tracing_key))
 		__otel_kspan_begin(span, &__otel_scope, name,
-				   otel_const_strlen(name), kind, NULL, NULL,
-				   OTEL_BEGIN_ASYNC);
+				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
+						   OTEL_BEGIN_ASYNC), NULL);
 	else if (span->cookie)
 		__otel_kspan_reset(span);
 }
@@ -520,14 +526,59 @@ static __always_inline bool otel_kspan_is_recording(const struct otel_kspan *spa
 	return span->cookie & OTEL_KSPAN_RECORDING;
 }
 
+/* struct otel_kspan's ibuf_state, in a variable of its own. */
+union __otel_ibuf_state {
+	struct {
+		u16	ibuf_used;
+		u16	attr_room;
+		u16	nr_inline;
+		u16	msg_len;
+	};
+	u64		word;
+};
+
+static __always_inline void __otel_ibuf_state_check(void)
+{
+#define __OTEL_ISTATE_SAME(f)						\
+	BUILD_BUG_ON(offsetof(struct otel_kspan, f) -			\
+		     offsetof(struct otel_kspan, ibuf_state) !=		\
+		     offsetof(union __otel_ibuf_state, f))
+	__OTEL_ISTATE_SAME(ibuf_used);
+	__OTEL_ISTATE_SAME(attr_room);
+	__OTEL_ISTATE_SAME(nr_inline);
+	__OTEL_ISTATE_SAME(msg_len);
+#undef __OTEL_ISTATE_SAME
+}
+
 /* Keys up to this long take the inline fast path below. */
 #define OTEL_KSPAN_FAST_KEY_MAX	40
+
+/* Byte @i of a literal key @key of @klen bytes, or 0 past its end. */
+#define __OTEL_KEY_BYTE(key, klen, i)					\
+	((klen) > (i) ? (u64)(u8)(key)[(klen) > (i) ? (i) : 0] << (8 * ((i) % 8)) : 0)
+
+/* Word @j of a literal key, zero-padded: a constant, stored at once. */
+#define __OTEL_KEY_WORD(p, key, klen, j)				\
+	do {								\
+		if ((klen) > 8 * (j))					\
+			*((u64 *)(p) + (j)) =				\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j)) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 1) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 2) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 3) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 4) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 5) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 6) |	\
+				__OTEL_KEY_BYTE(key, klen, 8 * (j) + 7);	\
+	} while (0)
 
 /*
  * A numeric attribute whose key is a string literal is encoded straight
  * into the handle's inline buffer, with no call: its entry's layout is a
- * compile-time constant (a few stores).  Anything else, or a full buffer,
- * takes the out-of-line path.  Return: true if done here.
+ * compile-time constant, the key included (each word of it one store of a
+ * constant, its padding zeroed with it), and one branch says whether it
+ * fits.  Anything else, or a full buffer, takes the out-of-line path.
+ * Return: true if done here.
  */
 static __always_inline bool __otel_kspan_fast_num(struct otel_kspan *span,
 						  const char *key, u8 type,
@@ -536,18 +587,26 @@ static __always_inline bool __otel_kspan_fast_num(struct otel_kspan *span,
 	const u16 klen = otel_const_strlen(key);
 	const u16 size = ALIGN(sizeof(struct otel_attr_entry) +
 			       (den ? 8 : 0) + klen, 8);
+	union __otel_ibuf_state st;
 	struct otel_attr_entry *e;
+	u32 nofit;
 	u8 *p;
 
+	BUILD_BUG_ON(OTEL_KSPAN_FAST_KEY_MAX > 5 * 8);
+	__otel_ibuf_state_check();
 	if (!__builtin_constant_p(klen) || !__builtin_constant_p(den != 0) ||
 	    !klen || klen > OTEL_KSPAN_FAST_KEY_MAX)
 		return false;
-	if (!span->attr_room ||
-	    span->ibuf_used + span->msg_len + size > OTEL_KSPAN_INLINE_BYTES)
+	st.word = READ_ONCE(span->ibuf_state);
+	/* One test: no room left, or no space (the sign bit of either). */
+	nofit = ((u32)st.attr_room - 1) |
+		(u32)(OTEL_KSPAN_INLINE_BYTES - st.ibuf_used - st.msg_len -
+		      size);
+	OPTIMIZER_HIDE_VAR(nofit);
+	if ((s32)nofit < 0)
 		return false;
-	e = (struct otel_attr_entry *)(span->ibuf + span->ibuf_used);
+	e = (struct otel_attr_entry *)(span->ibuf + st.ibuf_used);
 	p = (u8 *)(e + 1);
-	*(u64 *)((u8 *)e + size - sizeof(u64)) = 0;
 	e->value_type = type;
 	e->entry_flags = den ? OTEL_ATTRF_DEN : 0;
 	e->key_len = klen;
@@ -558,10 +617,15 @@ static __always_inline bool __otel_kspan_fast_num(struct otel_kspan *span,
 		*(u64 *)p = den;
 		p += sizeof(u64);
 	}
-	memcpy(p, key, klen);
-	span->ibuf_used += size;
-	span->nr_inline++;
-	span->attr_room--;
+	__OTEL_KEY_WORD(p, key, klen, 0);
+	__OTEL_KEY_WORD(p, key, klen, 1);
+	__OTEL_KEY_WORD(p, key, klen, 2);
+	__OTEL_KEY_WORD(p, key, klen, 3);
+	__OTEL_KEY_WORD(p, key, klen, 4);
+	st.ibuf_used += size;
+	st.attr_room--;
+	st.nr_inline++;
+	WRITE_ONCE(span->ibuf_state, st.word);
 	return true;
 }
 

@@ -94,9 +94,11 @@ again:
 }
 
 /**
- * __otel_ring_reserve() - reserve a record in this CPU's ring
+ * __otel_ring_reserve_at() - reserve a record in this CPU's ring
  * @type:	enum otel_rec_type
  * @size:	bytes of the record, header included; rounded up to 8
+ * @time_ns:	the record's time_ns, read by the caller (a span's end), or
+ *		0 to read the clock once the record is reserved
  *
  * On success preemption stays disabled until __otel_ring_commit().  The
  * header is filled (type, size, cpu, context flags, time_ns; span_id
@@ -105,8 +107,8 @@ again:
  * Context: any, NMI included.  Lock-free, never sleeps.
  * Return: the record, or NULL when it was dropped (and counted).
  */
-static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
-								u32 size)
+static __always_inline struct otel_rec_hdr *
+__otel_ring_reserve_at(u16 type, u32 size, u64 time_ns)
 {
 	struct otel_rec_hdr *rec, *pad_rec;
 	struct otel_ring_buf *b;
@@ -179,7 +181,7 @@ static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
 	rec->size = size;
 	rec->cpu = cpu;
 	rec->flags = ctx;
-	rec->time_ns = otel_clock_ns();
+	rec->time_ns = time_ns ? time_ns : otel_clock_ns();
 	memset(rec->span_id, 0, sizeof(rec->span_id));
 	return rec;
 
@@ -191,6 +193,22 @@ full:
 out:
 	preempt_enable_notrace();
 	return NULL;
+}
+
+/**
+ * __otel_ring_reserve() - reserve a record in this CPU's ring, timed now
+ * @type:	enum otel_rec_type
+ * @size:	bytes of the record, header included; rounded up to 8
+ *
+ * __otel_ring_reserve_at() with the clock read once the record is reserved.
+ *
+ * Context: any, NMI included.  Lock-free, never sleeps.
+ * Return: the record, or NULL when it was dropped (and counted).
+ */
+static __always_inline struct otel_rec_hdr *__otel_ring_reserve(u16 type,
+								u32 size)
+{
+	return __otel_ring_reserve_at(type, size, 0);
 }
 
 /**

@@ -8,8 +8,10 @@
  * the same answer.  The parentbased_* samplers follow a parent's sampled
  * flag and use their root sampler only for roots.
  *
- * The sampler and the threshold are packed into one word, so the hot path
- * reads one READ_ONCE() and a setter never exposes half an update.
+ * The sampler's decision for each kind of parent (drop, record, or compare
+ * the trace id with the threshold) and the threshold are packed into one
+ * word, so the hot path reads one READ_ONCE() and decides without a
+ * branch, and a setter never exposes half an update.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,15 +37,46 @@ static const char * const otel_sampler_names[] = {
 static DEFINE_MUTEX(otel_sampler_lock);
 static u32 otel_sampler_cur = OTEL_SAMPLER_PARENTBASED_ALWAYS_ON;
 static u32 otel_ratio_cur = OTEL_RATIO_ONE;
-/* (sampler << 60) | threshold; threshold 0 for ratio 1.0. */
-u64 otel_sampler_word __read_mostly =
-	(u64)OTEL_SAMPLER_PARENTBASED_ALWAYS_ON << OTEL_PACK_SHIFT;
+
+/* The mode for each kind of parent, packed as otel_sample() reads it. */
+#define OTEL_MODES(none, sampled, unsampled)				\
+	(((u64)(none) << (2 * OTEL_PARENT_NONE)) |			\
+	 ((u64)(sampled) << (2 * OTEL_PARENT_SAMPLED)) |		\
+	 ((u64)(unsampled) << (2 * OTEL_PARENT_UNSAMPLED)))
+
+static u64 sampler_modes(u32 sampler)
+{
+	static const u8 root_mode[] = {
+		[OTEL_SAMPLER_ALWAYS_ON]		= OTEL_SAMPLE_RECORD,
+		[OTEL_SAMPLER_ALWAYS_OFF]		= OTEL_SAMPLE_DROP,
+		[OTEL_SAMPLER_TRACEIDRATIO]		= OTEL_SAMPLE_RATIO,
+		[OTEL_SAMPLER_PARENTBASED_ALWAYS_ON]	= OTEL_SAMPLE_RECORD,
+		[OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF]	= OTEL_SAMPLE_DROP,
+		[OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO]	= OTEL_SAMPLE_RATIO,
+	};
+	u8 root = root_mode[sampler];
+
+	switch (sampler) {
+	case OTEL_SAMPLER_PARENTBASED_ALWAYS_ON:
+	case OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF:
+	case OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO:
+		/* the parent's sampled flag decides; the root sampler roots */
+		return OTEL_MODES(root, OTEL_SAMPLE_RECORD, OTEL_SAMPLE_DROP);
+	default:
+		return OTEL_MODES(root, root, root);
+	}
+}
 
 static u64 ratio_threshold(u32 ratio)
 {
 	return (1ULL << OTEL_R_BITS) -
 	       mul_u64_u32_div(1ULL << OTEL_R_BITS, ratio, OTEL_RATIO_ONE);
 }
+
+/* The default, parentbased_always_on (threshold 0: ratio 1.0). */
+u64 otel_sampler_word __read_mostly =
+	OTEL_MODES(OTEL_SAMPLE_RECORD, OTEL_SAMPLE_RECORD, OTEL_SAMPLE_DROP)
+	<< OTEL_PACK_SHIFT;
 
 /**
  * otel_sampler_set() - change the sampler (OTEL_IOC_SET_CONFIG, params)
@@ -62,7 +95,8 @@ int otel_sampler_set(u32 sampler, u32 ratio)
 	otel_sampler_cur = sampler;
 	otel_ratio_cur = ratio;
 	WRITE_ONCE(otel_sampler_word,
-		   ((u64)sampler << OTEL_PACK_SHIFT) | ratio_threshold(ratio));
+		   (sampler_modes(sampler) << OTEL_PACK_SHIFT) |
+		   ratio_threshold(ratio));
 	mutex_unlock(&otel_sampler_lock);
 	return 0;
 }

@@ -14,13 +14,22 @@
 
 #define OTEL_R_BITS		56
 #define OTEL_R_MASK		((1ULL << OTEL_R_BITS) - 1)
-#define OTEL_PACK_SHIFT		60	/* sampler above a 57-bit threshold */
+#define OTEL_PACK_SHIFT		57	/* modes above a 57-bit threshold */
 
 #define OTEL_PARENT_NONE	0	/* root span */
 #define OTEL_PARENT_SAMPLED	1
 #define OTEL_PARENT_UNSAMPLED	2
 
-/* (sampler << OTEL_PACK_SHIFT) | threshold, one word: see sampler.c. */
+/* What the sampler does for one kind of parent: 2 bits each. */
+#define OTEL_SAMPLE_DROP	0
+#define OTEL_SAMPLE_RECORD	1
+#define OTEL_SAMPLE_RATIO	2	/* trace id against the threshold */
+
+/*
+ * (modes << OTEL_PACK_SHIFT) | threshold, one word (see sampler.c): two
+ * bits of mode per OTEL_PARENT_* value, then the traceidratio threshold
+ * (at most 2^56, hence 57 bits).
+ */
 extern u64 otel_sampler_word;
 
 int otel_sampler_set(u32 sampler, u32 ratio);
@@ -28,35 +37,24 @@ void otel_sampler_get(u32 *sampler, u32 *ratio);
 
 /**
  * otel_sample() - decide whether a new span records
- * @trace_id:	the span's trace id (inherited or new)
+ * @r:		the span's trace id (inherited or new), its last 8 bytes
+ *		read big-endian
  * @parent:	OTEL_PARENT_NONE, _SAMPLED or _UNSAMPLED
+ *
+ * Without a branch: the sampler's mode for this kind of parent, from a
+ * table packed into one word (a span begin takes few branches; each one
+ * ends an emulated translation block under QEMU, see docs/benchmarks.md).
  *
  * Return: true to record (and set the W3C sampled flag).
  */
-static __always_inline bool otel_sample(const u8 *trace_id, int parent)
+static __always_inline bool otel_sample(u64 r, int parent)
 {
 	u64 w = READ_ONCE(otel_sampler_word);
-	u32 sampler = w >> OTEL_PACK_SHIFT;
 	u64 threshold = w & ((1ULL << OTEL_PACK_SHIFT) - 1);
+	unsigned int mode = (w >> (OTEL_PACK_SHIFT + 2 * parent)) & 3;
 
-	switch (sampler) {
-	case OTEL_SAMPLER_PARENTBASED_ALWAYS_ON:
-	case OTEL_SAMPLER_PARENTBASED_ALWAYS_OFF:
-	case OTEL_SAMPLER_PARENTBASED_TRACEIDRATIO:
-		if (parent != OTEL_PARENT_NONE)
-			return parent == OTEL_PARENT_SAMPLED;
-		sampler -= OTEL_SAMPLER_PARENTBASED_ALWAYS_ON;
-		break;
-	}
-	switch (sampler) {
-	case OTEL_SAMPLER_ALWAYS_ON:
-		return true;
-	case OTEL_SAMPLER_TRACEIDRATIO:
-		return (get_unaligned_be64(trace_id + 8) & OTEL_R_MASK) >=
-		       threshold;
-	default:
-		return false;
-	}
+	return (mode & OTEL_SAMPLE_RECORD) |
+	       ((mode >> 1) & ((r & OTEL_R_MASK) >= threshold));
 }
 
 #endif /* _OTELTRACE_SAMPLER_H */

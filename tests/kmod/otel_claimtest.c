@@ -180,8 +180,9 @@ static long cmd_trunc(const char *what, unsigned int len)
 		/* What otel_kspan_begin_child() does, with this scope. */
 		if (!static_branch_unlikely(&otel_tracing_key))
 			return -ENODEV;
-		__otel_kspan_begin(&s, &scope, "c.trunc", 0, C_KIND, NULL, NULL,
-				   OTEL_BEGIN_EXPLICIT);
+		__otel_kspan_begin(&s, &scope, "c.trunc",
+				   OTEL_BEGIN_INFO(0, C_KIND,
+						   OTEL_BEGIN_EXPLICIT), NULL);
 	} else {
 		otel_kspan_begin_child(&s, NULL, "c.trunc", C_KIND);
 		if (!strcmp(what, "key"))

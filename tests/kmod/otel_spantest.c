@@ -104,8 +104,9 @@
  *		ended by both at once; in the first N / 2 a probe on
  *		oteltrace:kspan_end holds an end there until the other end
  *		arrives too or returns
- *   rscribble K	a handle with a valid cookie and a length overwritten
- *		(see cmd_rscribble()), between 0xa5 and 0x5a bytes
+ *   rscribble K	a handle with a valid cookie and a length (or a reserved
+ *		field) overwritten (see cmd_rscribble()), between 0xa5
+ *		and 0x5a bytes
  *   ractive	"t.r.active.first" begun, its name and scope pointers
  *		poisoned, begun again as "t.r.active.again" and ended
  *
@@ -1514,6 +1515,8 @@ static void rscribble_fill(struct otel_kspan *s)
  *   2	"t.r.flush": the same, then an attribute (the buffer is flushed)
  *   3	"t.r.msg": status ERROR with 128 bytes of 'm', msg_len 400
  *   4	r_name ("t.r.name" then 'n' bytes): name_len 900
+ *   5	"t.r.reserved": the handle's copies of the record's reserved
+ *	fields (zero0, zero1) set to 0xa5
  */
 static int cmd_rscribble(unsigned int k)
 {
@@ -1550,6 +1553,11 @@ static int cmd_rscribble(unsigned int k)
 	case 4:
 		otel_kspan_begin_child(s, NULL, r_name, T_KIND);
 		s->name_len = 900;
+		break;
+	case 5:
+		otel_kspan_begin_child(s, NULL, "t.r.reserved", T_KIND);
+		s->zero0 = 0xa5;
+		s->zero1 = 0xa5a5a5a5;
 		break;
 	default:
 		ret = -EINVAL;

@@ -10,7 +10,8 @@
  *    writing it (a kprobe, overwrite mode), then a status set on one CPU
  *    while the span ends on another;
  *  - handles with a valid cookie and lengths a driver overwrote:
- *    ibuf_used 5 or 512, msg_len 400, name_len 900;
+ *    ibuf_used 5 or 512, msg_len 400, name_len 900; or its copies of the
+ *    record's reserved fields;
  *  - two CPUs ending one span at once (held together in the end, where
  *    the old code had decided to write, by a probe on kspan_end);
  *  - a handle begun again while active, its name and scope pointers
@@ -517,6 +518,22 @@ TEST_F(race, scribbled_name_len)
 
 	ASSERT_NE(NULL, s);
 	EXPECT_EQ(REC_NAME_MAX, self->sc.span_name_len);
+	EXPECT_EQ(0, s->nr_attrs);
+}
+
+/*
+ * The handle's copies of the record's reserved fields overwritten: the
+ * SPAN record's stay zero (the parser counts a record with any set as
+ * malformed).  The end copies the handle's words as they are but for
+ * these; before that it copied them too.
+ */
+TEST_F(race, scribbled_reserved_fields)
+{
+	const struct rec_span *s = scribbled(_metadata, self, 5,
+					     "t.r.reserved");
+
+	ASSERT_NE(NULL, s);
+	EXPECT_EQ(0, self->db.bad) TH_LOG("%s", self->db.why);
 	EXPECT_EQ(0, s->nr_attrs);
 }
 
