@@ -3,7 +3,8 @@
 # The VM lanes' runner, on the host (no VM): tests/vm/run-all fails a
 # program it cannot run and a suite with no program (make check-debug
 # PROGRAM with a typo passed, "0 failed"), scripts/tap-count.sh counts that
-# as a failure, and scripts/vm's kernel-log patterns match the reports of
+# as a failure, tests/vm/run-debug gives no kmemleak verdict when kmemleak
+# refuses to scan, and scripts/vm's kernel-log patterns match the reports of
 # Linux 6.1's checkers (and not its boot messages).  TAP output.
 # Generated into build/tests/host/ by tests/host/Makefile.
 top=@TOP@
@@ -12,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; sed 's/^/# /' "$tmp/log"; }
-echo "1..4"
+echo "1..5"
 
 # tap_failures LOG: the failures scripts/check-debug counts in a run's log.
 tap_failures() {
@@ -43,6 +44,20 @@ if grep -q '^not ok 1 run-all: no test program' "$tmp/log" &&
 	ok "run-all fails a suite with no program"
 else
 	nok "run-all fails a suite with no program"
+fi
+
+# kmemleak turned off refuses "scan" (EPERM) and lists nothing; here a
+# directory stands for it (writes fail, reads give nothing).
+mkdir "$tmp/kmemleak_off"
+printf '#!/bin/sh\necho "1..1"\necho "ok 1 fine"\n' >"$tmp/fine_test"
+chmod +x "$tmp/fine_test"
+OTEL_KMEMLEAK=$tmp/kmemleak_off "$top/tests/vm/run-debug" "$tmp/fine_test" >"$tmp/log" 2>&1
+if grep -q '^ok 1 fine' "$tmp/log" &&
+	grep -q '^not ok 2 kmemleak.no_leak' "$tmp/log" &&
+	[ "$(tap_failures "$tmp/log")" -ge 1 ]; then
+	ok "run-debug fails when kmemleak refuses to scan"
+else
+	nok "run-debug fails when kmemleak refuses to scan"
 fi
 
 # Linux 6.1's strings (kernel/locking/lockdep.c, kernel/sched/core.c,
