@@ -6,7 +6,9 @@
  * $TRACEPARENT) and what it does with the kernel's answers, against a fake
  * device: otelctl is built with main renamed otelctl_main, ioctl() and
  * execvp() replaced by the functions below (and setenv(), by one that does
- * not leak: fuzz.h), and OTELCTL_DEVICE set to /dev/null.
+ * not leak: fuzz.h; sigwait(), by one that says Ctrl-C at once, or
+ * `otelctl snapshot` would hold its snapshot for ever), and OTELCTL_DEVICE
+ * set to /dev/null.
  *
  * Input: a u16 (little endian) L, then L bytes the fake kernel answers
  * with, then NUL-separated tokens: the command line after "otelctl"; a
@@ -26,6 +28,7 @@
  * --wakeup-bytes of the command line, spelled out, is checked here).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <linux/ioctl.h>
 
@@ -36,6 +39,7 @@ int otelctl_main(int argc, char **argv);
 int fz_ioctl(int fd, unsigned long cmd, ...);
 int fz_execvp(const char *file, char *const argv[]);
 int fz_setenv(const char *name, const char *value, int overwrite);
+int fz_sigwait(const sigset_t *set, int *sig);
 
 #define MAX_ARGS	64
 #define MAX_ANSWERS	4096
@@ -81,6 +85,13 @@ int fz_ioctl(int fd, unsigned long cmd, ...)
 int fz_setenv(const char *name, const char *value, int overwrite)
 {
 	return fz_env_set(name, value, overwrite);
+}
+
+int fz_sigwait(const sigset_t *set, int *sig)
+{
+	(void)set;
+	*sig = SIGINT;
+	return 0;
 }
 
 int fz_execvp(const char *file, char *const argv[])
