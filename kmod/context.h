@@ -278,6 +278,7 @@ static __always_inline void otel_context_push_at(struct otel_kspan *span,
  * @span:	an active span, its ids set
  * @st:		from otel_context_stack()
  * @slot:	its @slot output
+ * @ctx:	the calling context (otel_context_index())
  *
  * The caller sets OTEL_KSPAN_CURRENT in the cookie when this succeeds.
  *

@@ -553,9 +553,14 @@ static __always_inline void __otel_ibuf_state_check(void)
 /* Keys up to this long take the inline fast path below. */
 #define OTEL_KSPAN_FAST_KEY_MAX	40
 
+/* Where byte @i of a word lies in the u64 that stores it (CPU order). */
+#define __OTEL_KEY_SHIFT(i)						\
+	(8 * (IS_ENABLED(CONFIG_CPU_BIG_ENDIAN) ? 7 - (i) % 8 : (i) % 8))
+
 /* Byte @i of a literal key @key of @klen bytes, or 0 past its end. */
 #define __OTEL_KEY_BYTE(key, klen, i)					\
-	((klen) > (i) ? (u64)(u8)(key)[(klen) > (i) ? (i) : 0] << (8 * ((i) % 8)) : 0)
+	((klen) > (i) ?							\
+	 (u64)(u8)(key)[(klen) > (i) ? (i) : 0] << __OTEL_KEY_SHIFT(i) : 0)
 
 /* Word @j of a literal key, zero-padded: a constant, stored at once. */
 #define __OTEL_KEY_WORD(p, key, klen, j)				\
