@@ -441,8 +441,9 @@ notrace void otel_kspan_enter(struct otel_kspan *span)
 	u32 slot;
 	int ctx;
 
+	/* a no-op span has no ids for its children (see __otel_kspan_begin()) */
 	if (!otel_kspan_valid(span) || !(span->cookie & OTEL_KSPAN_ACTIVE) ||
-	    (span->cookie & OTEL_KSPAN_CURRENT))
+	    (span->cookie & (OTEL_KSPAN_CURRENT | OTEL_KSPAN_NOOP)))
 		return;
 	ctx = otel_context_index();
 	st = otel_context_stack(ctx, true, NULL, &slot);

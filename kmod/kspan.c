@@ -152,8 +152,12 @@ static DEFINE_PER_CPU_ALIGNED(struct otel_comm_slot,
 /* 0 is never current: the slots start zeroed. */
 static u32 otel_comm_gen = 1;
 
-/* Mixed into every handle's cookie: a stray word rarely passes for one. */
-static unsigned long otel_cookie_secret __read_mostly;
+/*
+ * Mixed into every handle's cookie: a stray word rarely passes for one.
+ * Exported for oteltrace.h's inline no-op begin (__otel_kspan_magic()).
+ */
+unsigned long __otel_cookie_secret __read_mostly;
+EXPORT_SYMBOL_GPL(__otel_cookie_secret);
 
 /*
  * Recursion guard of our own trace events, per CPU and context (task,
@@ -164,8 +168,7 @@ static DEFINE_PER_CPU(u8, otel_in_event[4]);
 
 static __always_inline unsigned long kspan_magic(const struct otel_kspan *span)
 {
-	return (((unsigned long)span ^ otel_cookie_secret) |
-		(OTEL_KSPAN_STATE_MASK + 1)) & ~OTEL_KSPAN_STATE_MASK;
+	return __otel_kspan_magic(span);
 }
 
 /**
@@ -235,10 +238,14 @@ static noinline notrace void fire_end(struct otel_kspan *span)
 	preempt_enable_notrace();
 }
 
-/* The static key inline: a span whose event is off jumps nowhere. */
-static __always_inline void trace_end(struct otel_kspan *span)
+/*
+ * The static key inline: a span whose event is off jumps nowhere.  A
+ * no-op span has no ids to show (its event was off when it began).
+ */
+static __always_inline void trace_end(struct otel_kspan *span,
+				      unsigned long cookie)
 {
-	if (trace_kspan_end_enabled())
+	if (trace_kspan_end_enabled() && !(cookie & OTEL_KSPAN_NOOP))
 		fire_end(span);
 }
 
@@ -1077,7 +1084,9 @@ static noinline notrace void begin_general(struct otel_kspan *span,
 	} else if (parent && !remote) {
 		const struct otel_kspan *p = parent;
 
-		if (otel_kspan_valid(p) && (p->cookie & OTEL_KSPAN_ACTIVE)) {
+		if (otel_kspan_valid(p) &&
+		    (p->cookie & (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP)) ==
+		    OTEL_KSPAN_ACTIVE) {
 			ptrace = p->trace_id;
 			pspan = p->span_id;
 			pflags = p->trace_flags;
@@ -1180,8 +1189,8 @@ notrace void __otel_kspan_end(struct otel_kspan *span)
 	unsigned long magic = kspan_magic(span);
 	u64 end_ns = 0;
 
-	if (unlikely((c & ~(OTEL_KSPAN_RECORDING | OTEL_KSPAN_CURRENT)) !=
-		     (magic | OTEL_KSPAN_ACTIVE))) {
+	if (unlikely((c & ~(OTEL_KSPAN_RECORDING | OTEL_KSPAN_CURRENT |
+			    OTEL_KSPAN_NOOP)) != (magic | OTEL_KSPAN_ACTIVE))) {
 		end_refused(span);
 		return;
 	}
@@ -1198,7 +1207,7 @@ notrace void __otel_kspan_end(struct otel_kspan *span)
 	}
 	if (c & OTEL_KSPAN_CURRENT)
 		otel_context_pop(span);
-	trace_end(span);
+	trace_end(span, c);
 	if (c & OTEL_KSPAN_RECORDING)
 		write_span(span, end_ns);
 }
@@ -1241,16 +1250,20 @@ static notrace bool recording(const struct otel_kspan *span)
 /**
  * otel_kspan_get_context() - the W3C context of a span, for propagation
  * @span:	a span
- * @ctx:	out; all zero if @span is not active
+ * @ctx:	out; all zero if @span is not active or is a no-op span
  *
- * Return: true if @span is active (recording or not).
+ * A span begun while the sampler drops every span (always_off) is a no-op
+ * span, as in the OpenTelemetry API: it has no ids of its own.
+ *
+ * Return: true if @span is active (recording or not) and has ids.
  *
  * Context: any.
  */
 notrace bool otel_kspan_get_context(const struct otel_kspan *span,
 				    struct otel_span_context *ctx)
 {
-	if (!(span->cookie & OTEL_KSPAN_ACTIVE) || !otel_kspan_valid(span)) {
+	if ((span->cookie & (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP)) !=
+	    OTEL_KSPAN_ACTIVE || !otel_kspan_valid(span)) {
 		memset(ctx, 0, sizeof(*ctx));
 		return false;
 	}
@@ -1615,7 +1628,7 @@ int otel_kspan_init(void)
 
 	check_image_layout();
 	otel_ids_init();
-	otel_cookie_secret = get_random_long();
+	__otel_cookie_secret = get_random_long();
 	ret = otel_context_init();
 	if (ret)
 		return ret;

@@ -89,7 +89,8 @@ struct otel_span_context {
 #define OTEL_KSPAN_RECORDING	0x02	/* sampled: writes a record at end */
 #define OTEL_KSPAN_CURRENT	0x04	/* in a context's chain of current spans */
 #define OTEL_KSPAN_ENDED	0x08	/* ended (a second end is counted) */
-#define OTEL_KSPAN_STATE_MASK	0x0fUL
+#define OTEL_KSPAN_NOOP		0x10	/* begun while every span is dropped */
+#define OTEL_KSPAN_STATE_MASK	0x1fUL
 
 /* Bytes of attributes (and status message) a handle keeps until the end. */
 #define OTEL_KSPAN_INLINE_BYTES	128
@@ -303,6 +304,32 @@ static __always_inline u64 otel_kattr_den(u64 den)
 	((u32)(u16)(name_len) | (u32)(u8)(kind) << 16 | (u32)(u8)(flags) << 24)
 
 DECLARE_STATIC_KEY_FALSE(otel_tracing_key);
+DECLARE_STATIC_KEY_FALSE(otel_noop_key);
+extern unsigned long __otel_cookie_secret;
+
+/* A cookie's high bits: the handle's address mixed with the secret. */
+static __always_inline unsigned long
+__otel_kspan_magic(const struct otel_kspan *span)
+{
+	return (((unsigned long)span ^ __otel_cookie_secret) |
+		(OTEL_KSPAN_STATE_MASK + 1)) & ~OTEL_KSPAN_STATE_MASK;
+}
+
+/*
+ * While the sampler drops every span (always_off, and no probe on the
+ * oteltrace:kspan_* events), a begin makes a no-op span, as the
+ * OpenTelemetry API does without an SDK: one store, no call, no ids, never
+ * current.  A handle still active takes the call (the misuse is counted).
+ */
+static __always_inline bool __otel_kspan_noop(struct otel_kspan *span)
+{
+	if (!static_branch_unlikely(&otel_noop_key) ||
+	    (span->cookie & OTEL_KSPAN_ACTIVE))
+		return false;
+	span->cookie = __otel_kspan_magic(span) | OTEL_KSPAN_ACTIVE |
+		       OTEL_KSPAN_NOOP;
+	return true;
+}
 
 void __otel_kspan_begin(struct otel_kspan *span,
 			const struct otel_kscope *scope, const char *name,
@@ -333,6 +360,23 @@ int otel_traceparent_format(const struct otel_span_context *ctx,
 const char *otel_errno_name(int err);
 u64 otel_kspan_now_ns(void);
 
+/* Every begin wrapper: the static key, the no-op span, the call. */
+static __always_inline void
+__otel_kspan_begin_inline(struct otel_kspan *span, const char *name,
+			  enum otel_span_kind kind, unsigned int flags,
+			  const void *parent)
+{
+	if (static_branch_unlikely(&otel_tracing_key)) {
+		if (!__otel_kspan_noop(span))
+			__otel_kspan_begin(span, &__otel_scope, name,
+					   OTEL_BEGIN_INFO(otel_const_strlen(name),
+							   kind, flags),
+					   parent);
+	} else if (span->cookie) {
+		__otel_kspan_reset(span);
+	}
+}
+
 /**
  * otel_kspan_begin() - begin a span as the current span of this context
  * @span:	handle in the caller's memory; overwritten
@@ -356,12 +400,7 @@ static __always_inline void otel_kspan_begin(struct otel_kspan *span,
 					     const char *name,
 					     enum otel_span_kind kind)
 {
-	if (static_branch_unlikely(&otel_tracing_key))
-		__otel_kspan_begin(span, &__otel_scope, name,
-				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
-						   OTEL_BEGIN_CURRENT), NULL);
-	else if (span->cookie)
-		__otel_kspan_reset(span);
+	__otel_kspan_begin_inline(span, name, kind, OTEL_BEGIN_CURRENT, NULL);
 }
 
 /**
@@ -383,12 +422,7 @@ static __always_inline void otel_kspan_begin_child(struct otel_kspan *span,
 						   const char *name,
 						   enum otel_span_kind kind)
 {
-	if (static_branch_unlikely(&otel_tracing_key))
-		__otel_kspan_begin(span, &__otel_scope, name,
-				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
-						   OTEL_BEGIN_EXPLICIT), parent);
-	else if (span->cookie)
-		__otel_kspan_reset(span);
+	__otel_kspan_begin_inline(span, name, kind, OTEL_BEGIN_EXPLICIT, parent);
 }
 
 /**
@@ -409,13 +443,8 @@ static __always_inline void otel_kspan_begin_remote(struct otel_kspan *span,
 						    const char *name,
 						    enum otel_span_kind kind)
 {
-	if (static_branch_unlikely(&otel_tracing_key))
-		__otel_kspan_begin(span, &__otel_scope, name,
-				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
-						   OTEL_BEGIN_EXPLICIT |
-						   OTEL_BEGIN_CTX), ctx);
-	else if (span->cookie)
-		__otel_kspan_reset(span);
+	__otel_kspan_begin_inline(span, name, kind,
+				  OTEL_BEGIN_EXPLICIT | OTEL_BEGIN_CTX, ctx);
 }
 
 /**
@@ -439,12 +468,7 @@ static __always_inline void otel_kspan_begin_async(struct otel_kspan *span,
 						   const char *name,
 						   enum otel_span_kind kind)
 {
-	if (static_branch_unlikely(&otel_tracing_key))
-		__otel_kspan_begin(span, &__otel_scope, name,
-				   OTEL_BEGIN_INFO(otel_const_strlen(name), kind,
-						   OTEL_BEGIN_ASYNC), NULL);
-	else if (span->cookie)
-		__otel_kspan_reset(span);
+	__otel_kspan_begin_inline(span, name, kind, OTEL_BEGIN_ASYNC, NULL);
 }
 
 /**
@@ -460,7 +484,18 @@ static __always_inline void otel_kspan_begin_async(struct otel_kspan *span,
  */
 static __always_inline void otel_kspan_end(struct otel_kspan *span)
 {
-	if (span->cookie)
+	unsigned long c = span->cookie;
+	unsigned long noop = __otel_kspan_magic(span) | OTEL_KSPAN_ACTIVE |
+			     OTEL_KSPAN_NOOP;
+
+	/*
+	 * A no-op span (see __otel_kspan_noop()) ends with one store; its
+	 * cookie is exactly @noop, which stray bytes do not match.
+	 */
+	if (c == noop)
+		span->cookie = c ^ (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP |
+				    OTEL_KSPAN_ENDED);
+	else if (c)
 		__otel_kspan_end(span);
 }
 
@@ -468,7 +503,7 @@ static __always_inline void otel_kspan_end(struct otel_kspan *span)
 static __always_inline void __otel_kspan_scope_exit(struct otel_kspan *span)
 {
 	if (span->cookie & OTEL_KSPAN_ACTIVE)
-		__otel_kspan_end(span);
+		otel_kspan_end(span);
 }
 
 /* Begins the span of OTEL_KSPAN_SCOPED(); returns it for the declaration. */

@@ -19,6 +19,10 @@
 #include "compat.h"
 #include "oteltrace.h"
 
+/* noop.c: the events' first probe and last one (see kspan_begin below). */
+int otel_kspan_event_reg(void);
+void otel_kspan_event_unreg(void);
+
 /*
  * Kind and status print by name; TRACE_DEFINE_ENUM() exports the values so
  * that perf and trace-cmd, which parse the print format, resolve them too.
@@ -77,15 +81,20 @@ DECLARE_EVENT_CLASS(otel_kspan_class,
 			      __entry->trace_flags & OTEL_TRACE_FLAG_SAMPLED,
 			      otel_show_status(__entry->status)));
 
-/* A span began (status is always unset here). */
-DEFINE_EVENT(otel_kspan_class, kspan_begin,
-	     TP_PROTO(const struct otel_kspan *span),
-	     TP_ARGS(span));
+/*
+ * A span began (status is always unset here).  While either event has a
+ * probe, no span is a no-op span (noop.c): every one shows its ids.
+ */
+DEFINE_EVENT_FN(otel_kspan_class, kspan_begin,
+		TP_PROTO(const struct otel_kspan *span),
+		TP_ARGS(span),
+		otel_kspan_event_reg, otel_kspan_event_unreg);
 
 /* A span ended, with its final status. */
-DEFINE_EVENT(otel_kspan_class, kspan_end,
-	     TP_PROTO(const struct otel_kspan *span),
-	     TP_ARGS(span));
+DEFINE_EVENT_FN(otel_kspan_class, kspan_end,
+		TP_PROTO(const struct otel_kspan *span),
+		TP_ARGS(span),
+		otel_kspan_event_reg, otel_kspan_event_unreg);
 
 #endif /* _OTELTRACE_TRACE_H */
 

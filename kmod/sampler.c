@@ -78,6 +78,23 @@ u64 otel_sampler_word __read_mostly =
 	OTEL_MODES(OTEL_SAMPLE_RECORD, OTEL_SAMPLE_RECORD, OTEL_SAMPLE_DROP)
 	<< OTEL_PACK_SHIFT;
 
+/*
+ * Does the sampler drop every span, whatever its parent?  always_off, or a
+ * ratio sampler at 0 without a parent-based rule.  Begin then makes no-op
+ * spans (noop.c).
+ */
+static bool modes_drop_all(u64 modes, u32 ratio)
+{
+	unsigned int k, m;
+
+	for (k = 0; k < 3; k++) {
+		m = (modes >> (2 * k)) & 3;
+		if (m == OTEL_SAMPLE_RECORD || (m == OTEL_SAMPLE_RATIO && ratio))
+			return false;
+	}
+	return true;
+}
+
 /**
  * otel_sampler_set() - change the sampler (OTEL_IOC_SET_CONFIG, params)
  * @sampler:	enum otel_sampler
@@ -97,6 +114,7 @@ int otel_sampler_set(u32 sampler, u32 ratio)
 	WRITE_ONCE(otel_sampler_word,
 		   (sampler_modes(sampler) << OTEL_PACK_SHIFT) |
 		   ratio_threshold(ratio));
+	otel_noop_set_drop_all(modes_drop_all(sampler_modes(sampler), ratio));
 	mutex_unlock(&otel_sampler_lock);
 	return 0;
 }

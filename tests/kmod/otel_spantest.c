@@ -48,6 +48,15 @@
  *		points at "t.evbig.target"
  *   noend	"t.noend" begun (not current) and never ended
  *
+ * No-op spans (tests/vm/span_sampling_test.c), run by a task whose remote
+ * context user space set, under always_off:
+ *   noop N	"t.noop" with an attribute and an implicit child
+ *		"t.noop.child", an explicit child "t.noop.explicit" of
+ *		"t.noop"; "t.noop" ended twice.  N = 1: they must be no-op
+ *		spans (no ids, not current, the context to propagate is the
+ *		task's, unchanged); N = 0: unsampled spans (ids, flags 00,
+ *		current).  -EPROTO if not
+ *
  * Misuse of the span API (tests/vm/span_misuse_test.c).  Each command
  * (but mleak) ends with N ordinary spans in the same task: N / 2 roots
  * "t.m.root", each with an implicit child "t.m.child", both carrying
@@ -1612,6 +1621,43 @@ static const struct file_operations exit_span_fops = {
 	.release	= exit_span_release,
 };
 
+/* A no-op span (or, with !@noop, an unsampled one): see "noop" above. */
+static int cmd_noop(bool noop)
+{
+	DEFINE_OTEL_KSPAN(s);
+	DEFINE_OTEL_KSPAN(child);
+	DEFINE_OTEL_KSPAN(explicit);
+	struct otel_span_context ctx, own, remote;
+	bool has_ids, ok;
+
+	/* the task's remote context, as user space set it */
+	if (!otel_current_context(&remote))
+		return -ENOENT;
+	otel_kspan_begin(&s, "t.noop", T_KIND);
+	otel_kspan_set_int(&s, "t.a", 1);
+	otel_kspan_begin(&child, "t.noop.child", T_KIND);
+	otel_kspan_begin_child(&explicit, &s, "t.noop.explicit", T_KIND);
+	ok = !otel_kspan_is_recording(&s) && !otel_kspan_is_recording(&child) &&
+	     !otel_kspan_is_recording(&explicit) &&
+	     otel_current_context(&ctx);
+	has_ids = otel_kspan_get_context(&child, &own);
+	if (noop)
+		ok = ok && !has_ids && !memchr_inv(&own, 0, sizeof(own)) &&
+		     !otel_kspan_current() &&
+		     !otel_kspan_get_context(&explicit, &own) &&
+		     !memcmp(&ctx, &remote, sizeof(ctx));
+	else
+		ok = ok && has_ids && otel_kspan_current() == &child &&
+		     !memcmp(ctx.span_id, own.span_id, OTEL_SPAN_ID_SIZE) &&
+		     !memcmp(ctx.trace_id, remote.trace_id,
+			     OTEL_TRACE_ID_SIZE) && !ctx.trace_flags;
+	otel_kspan_end(&explicit);
+	otel_kspan_end(&child);
+	otel_kspan_end(&s);
+	otel_kspan_end(&s);	/* counted as end_twice */
+	return ok ? 0 : -EPROTO;
+}
+
 static ssize_t spantest_write(struct file *file, const char __user *ubuf,
 			      size_t count, loff_t *ppos)
 {
@@ -1660,6 +1706,8 @@ static ssize_t spantest_write(struct file *file, const char __user *ubuf,
 		cmd_budget();
 	else if (!strcmp(cmd, "evbig"))
 		cmd_evbig();
+	else if (!strcmp(cmd, "noop"))
+		ret = cmd_noop(n);
 	else if (!strcmp(cmd, "noend"))
 		cmd_noend();
 	else if (!strcmp(cmd, "mstale"))

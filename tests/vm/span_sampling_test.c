@@ -106,6 +106,57 @@ TEST_F(sampling, always_off_writes_nothing)
 	EXPECT_EQ(3, rec_count(&self->db, "t.root"));
 }
 
+/*
+ * always_off makes no-op spans, as the OpenTelemetry API does without an
+ * SDK: no ids, never current, so a context captured inside one is the
+ * task's remote context unchanged (otel_spantest's "noop" checks that in
+ * the kernel).  Not while an oteltrace:kspan_* event has a probe: then the
+ * spans are unsampled ones with ids and flags 00.  Other samplers never
+ * make them.  A no-op span ended twice is counted.
+ */
+TEST_F(sampling, always_off_makes_noop_spans)
+{
+	struct otel_context_req req = { 0 };
+	struct otel_span_stats st0, st1;
+	const char *ev = "/sys/kernel/tracing/events/oteltrace/kspan_end/enable";
+
+	memset(req.trace_id, 0xab, sizeof(req.trace_id));
+	memset(req.span_id, 0xcd, sizeof(req.span_id));
+	req.trace_flags = OTEL_TRACE_FLAG_SAMPLED;
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
+	ASSERT_EQ(0, span_stats(self->fd, &st0));
+
+	ASSERT_EQ(0, span_sampler("always_off", 1000000));
+	EXPECT_EQ(0, span_cmd("noop 1"));
+	if (!access(ev, F_OK)) {
+		ASSERT_EQ(0, span_write_file(ev, "1"));
+		EXPECT_EQ(0, span_cmd("noop 0"));
+		ASSERT_EQ(0, span_write_file(ev, "0"));
+		EXPECT_EQ(0, span_cmd("noop 1"));
+	}
+	/* traceidratio at 0 drops everything too */
+	ASSERT_EQ(0, span_sampler("traceidratio", 0));
+	EXPECT_EQ(0, span_cmd("noop 1"));
+	ASSERT_EQ(0, span_sampler("parentbased_always_off", 1000000));
+	req.trace_flags = 0;
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
+	EXPECT_EQ(0, span_cmd("noop 0"));
+
+	ASSERT_EQ(0, span_stats(self->fd, &st1));
+	EXPECT_EQ(st0.end_twice + (access(ev, F_OK) ? 3 : 5), st1.end_twice);
+	EXPECT_EQ(st0.bad_handle, st1.bad_handle);
+	ASSERT_LE(0, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(0, self->db.nr);
+
+	/* and a sampler that records: spans again */
+	memset(&req, 0, sizeof(req));
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
+	ASSERT_EQ(0, span_sampler("always_on", 1000000));
+	ASSERT_EQ(0, span_cmd("roots 3"));
+	ASSERT_LE(0, rec_drain(self->fd, &self->db));
+	EXPECT_EQ(3, rec_count(&self->db, "t.root"));
+}
+
 TEST_F(sampling, parameters_refuse_bad_values)
 {
 	EXPECT_EQ(-EINVAL, span_write_file(PARAM("sampler"), "sometimes"));
