@@ -4,7 +4,8 @@
 # program it cannot run and a suite with no program (make check-debug
 # PROGRAM with a typo passed, "0 failed"), scripts/tap-count.sh counts that
 # as a failure, tests/vm/run-debug gives no kmemleak verdict when kmemleak
-# refuses to scan, and scripts/vm's kernel-log patterns match the reports of
+# refuses to scan, run-all fails a program that passes but leaves a module
+# loaded, and scripts/vm's kernel-log patterns match the reports of
 # Linux 6.1's checkers (and not its boot messages).  TAP output.
 # Generated into build/tests/host/ by tests/host/Makefile.
 top=@TOP@
@@ -13,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; sed 's/^/# /' "$tmp/log"; }
-echo "1..5"
+echo "1..6"
 
 # tap_failures LOG: the failures scripts/check-debug counts in a run's log.
 tap_failures() {
@@ -44,6 +45,27 @@ if grep -q '^not ok 1 run-all: no test program' "$tmp/log" &&
 	ok "run-all fails a suite with no program"
 else
 	nok "run-all fails a suite with no program"
+fi
+
+# A program that passes but leaves a module loaded fails (the next one's
+# insmod would get EEXIST); one that failed is only cleaned up after.
+printf 'otel_spantest 16384 0 - Live 0x0\nfoo 1 0 - Live 0x0\n' >"$tmp/modules"
+printf '#!/bin/sh\necho "1..1"\necho "ok 1 fine"\n' >"$tmp/pass_test"
+printf '#!/bin/sh\necho "1..1"\necho "not ok 1 bad"\nexit 1\n' >"$tmp/fail_test"
+chmod +x "$tmp/pass_test" "$tmp/fail_test"
+OTEL_PROC_MODULES=$tmp/modules "$top/tests/vm/run-all" "$tmp/fail_test" \
+	>"$tmp/log" 2>&1
+grep -q '^# fail_test left modules loaded: otel_spantest (unloaded)$' "$tmp/log" &&
+	! grep -q '^not ok 1 fail_test: passed' "$tmp/log"
+failed_ok=$?
+OTEL_PROC_MODULES=$tmp/modules "$top/tests/vm/run-all" "$tmp/pass_test" \
+	>>"$tmp/log" 2>&1
+if [ "$failed_ok" = 0 ] &&
+	grep -q '^not ok 1 pass_test: passed but left modules loaded: otel_spantest$' "$tmp/log" &&
+	[ "$(tap_failures "$tmp/log")" -ge 2 ]; then
+	ok "run-all fails a program that passes but leaves a module loaded"
+else
+	nok "run-all fails a program that passes but leaves a module loaded"
 fi
 
 # kmemleak turned off refuses "scan" (EPERM) and lists nothing; here a

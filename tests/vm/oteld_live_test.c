@@ -278,6 +278,23 @@ static void parse_capture(const char *path, struct checker *ck,
 	}
 }
 
+/*
+ * Each test loads what it needs; the last one's modules are unloaded when
+ * the program ends (the harness's parent exits with exit(), its test
+ * children with _exit()), so the next program starts clean.
+ */
+static void __attribute__((destructor)) unload_modules(void)
+{
+	static const char *const mods[] = {
+		"otel_ringtest", "otel_spantest", "otel_fakeinfo", "oteltrace",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(mods) / sizeof(mods[0]); i++)
+		if (vm_module_loaded(mods[i]))
+			vm_unload_module(mods[i]);
+}
+
 static int load_fresh(const char *params)
 {
 	if (vm_module_loaded("otel_ringtest"))
