@@ -18,6 +18,7 @@ targets='kspan_records_per_span	==	1	one ring record per span
 kspan_vs_trace_event_pair	<=	0.3	span begin+end <= 0.3x an ftrace trace event pair
 kspan_vs_floor	<=	3	span begin+end <= 3x the floor
 unsampled_vs_recorded	<=	0.1	unsampled span <= 0.1x a recorded one
+noop_vs_recorded	report	-	no-op span (noop_spans=Y under always_off) against a recorded one (reported)
 disabled_vs_empty_loop	<=	2	disabled span <= 2x the empty loop
 ring_bytes_per_span	report	-	ring bytes per span (reported)
 oteld_vs_mmap_delivered	>=	0.8	oteld delivers >= 0.8x what the minimal mmap reader does

@@ -441,7 +441,7 @@ notrace void otel_kspan_enter(struct otel_kspan *span)
 	u32 slot;
 	int ctx;
 
-	/* a no-op span has no ids for its children (see __otel_kspan_begin()) */
+	/* a no-op span has no ids for its children (__otel_kspan_noop()) */
 	if (!otel_kspan_valid(span) || !(span->cookie & OTEL_KSPAN_ACTIVE) ||
 	    (span->cookie & (OTEL_KSPAN_CURRENT | OTEL_KSPAN_NOOP)))
 		return;

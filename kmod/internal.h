@@ -64,10 +64,8 @@ int otel_kspan_init(void);
 void otel_kspan_exit(void);
 void otel_kspan_set_enabled(bool on);
 
-/* noop.c: the no-op span switch (the sampler and the kspan_* events). */
+/* noop.c: no-op spans (opt-in), switched with the sampler. */
 void otel_noop_set_drop_all(bool on);
-int otel_kspan_event_reg(void);
-void otel_kspan_event_unreg(void);
 bool otel_kspan_enabled(void);
 void otel_kspan_set_begin_records(bool on);
 bool otel_kspan_begin_records(void);

@@ -156,7 +156,7 @@ static u32 otel_comm_gen = 1;
  * Mixed into every handle's cookie: a stray word rarely passes for one.
  * Exported for oteltrace.h's inline no-op begin (__otel_kspan_magic()).
  */
-unsigned long __otel_cookie_secret __read_mostly;
+unsigned long __otel_cookie_secret __ro_after_init;
 EXPORT_SYMBOL_GPL(__otel_cookie_secret);
 
 /*
@@ -240,7 +240,7 @@ static noinline notrace void fire_end(struct otel_kspan *span)
 
 /*
  * The static key inline: a span whose event is off jumps nowhere.  A
- * no-op span has no ids to show (its event was off when it began).
+ * no-op span (noop.c) has no event: no ids to show.
  */
 static __always_inline void trace_end(struct otel_kspan *span,
 				      unsigned long cookie)
@@ -1067,11 +1067,16 @@ static noinline notrace void begin_general(struct otel_kspan *span,
 	bool from_remote = false;
 	u8 pflags = 0;
 	u32 slot = 0;
+	const struct otel_kspan *p = remote ? NULL : parent;
+	/* a no-op parent has no ids: its own parent is the current context */
+	bool noop_parent = p && otel_kspan_valid(p) &&
+			   (p->cookie & (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP)) ==
+			   (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP);
 
 	if (unlikely(span->cookie))
 		drop_active(span);
 
-	if (flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) {
+	if ((flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) || noop_parent) {
 		const struct otel_span_context *tremote;
 		const struct otel_ctx_entry *top = NULL;
 
@@ -1081,12 +1086,8 @@ static noinline notrace void begin_general(struct otel_kspan *span,
 			top = otel_context_top(st, span);
 		pctx = top ? &top->ctx : st ? tremote : NULL;
 		from_remote = !top && pctx;
-	} else if (parent && !remote) {
-		const struct otel_kspan *p = parent;
-
-		if (otel_kspan_valid(p) &&
-		    (p->cookie & (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP)) ==
-		    OTEL_KSPAN_ACTIVE) {
+	} else if (p) {
+		if (otel_kspan_valid(p) && (p->cookie & OTEL_KSPAN_ACTIVE)) {
 			ptrace = p->trace_id;
 			pspan = p->span_id;
 			pflags = p->trace_flags;
@@ -1250,23 +1251,25 @@ static notrace bool recording(const struct otel_kspan *span)
 /**
  * otel_kspan_get_context() - the W3C context of a span, for propagation
  * @span:	a span
- * @ctx:	out; all zero if @span is not active or is a no-op span
+ * @ctx:	out; all zero if @span is not active
  *
- * A span begun while the sampler drops every span (always_off) is a no-op
- * span, as in the OpenTelemetry API: it has no ids of its own.
+ * A no-op span (noop_spans=Y, docs/driver-api.md "Sampling") has no ids of
+ * its own: as the OpenTelemetry API's, its context is its parent's, which
+ * is the current context where it began; read it there.
  *
- * Return: true if @span is active (recording or not) and has ids.
+ * Return: true if @ctx is valid.
  *
  * Context: any.
  */
 notrace bool otel_kspan_get_context(const struct otel_kspan *span,
 				    struct otel_span_context *ctx)
 {
-	if ((span->cookie & (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP)) !=
-	    OTEL_KSPAN_ACTIVE || !otel_kspan_valid(span)) {
+	if (!(span->cookie & OTEL_KSPAN_ACTIVE) || !otel_kspan_valid(span)) {
 		memset(ctx, 0, sizeof(*ctx));
 		return false;
 	}
+	if (span->cookie & OTEL_KSPAN_NOOP)
+		return otel_current_context(ctx);
 	memcpy(ctx->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
 	memcpy(ctx->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
 	ctx->trace_flags = span->trace_flags;

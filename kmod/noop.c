@@ -1,25 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The no-op span switch.  While the sampler drops every span (always_off)
- * a span can never be recorded, so oteltrace.h's inline begin makes it the
- * OpenTelemetry API's no-op span: one store of its cookie, no call into
- * oteltrace, no ids, never current (a context captured inside it is its
- * parent's, passed through unchanged), and its end one more store.
+ * No-op spans, opt-in (module parameter noop_spans).  While the sampler
+ * drops every span (always_off, or traceidratio at 0) and noop_spans is
+ * set, oteltrace.h's inline otel_kspan_begin() and otel_kspan_begin_async()
+ * make the OpenTelemetry API's no-op span, as an SDK that is disabled
+ * (OTEL_SDK_DISABLED) does: one store of the handle's cookie, no call into
+ * oteltrace, no ids, never current, no trace event, so the context a
+ * driver propagates from inside it is its parent's, passed through.
  *
- * Not while a probe is attached to oteltrace:kspan_begin or kspan_end:
- * those events show every span's ids, so spans take the full path then.
- * The events' reg/unreg callbacks run before the first probe goes live and
- * after the last one left (under the tracepoint's mutex, process context),
- * so no event ever sees a no-op span.
+ * Off by default: an SDK's always_off makes non-recording spans with ids
+ * of their own and propagates flags 00 (docs/driver-api.md, "Sampling").
  */
+#include <linux/export.h>
 #include <linux/jump_label.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/sysfs.h>
 
 #include "internal.h"
 
 static DEFINE_MUTEX(otel_noop_lock);
 static bool otel_noop_drop_all;
-static unsigned int otel_noop_events;	/* kspan_* events with probes */
+static bool otel_noop_wanted;
 
 /* On while no-op spans are made: read by oteltrace.h's inline begin. */
 DEFINE_STATIC_KEY_FALSE(otel_noop_key);
@@ -28,7 +30,7 @@ EXPORT_SYMBOL_GPL(otel_noop_key);
 static void noop_update(void)
 {
 	lockdep_assert_held(&otel_noop_lock);
-	if (otel_noop_drop_all && !otel_noop_events)
+	if (otel_noop_drop_all && otel_noop_wanted)
 		static_branch_enable(&otel_noop_key);
 	else
 		static_branch_disable(&otel_noop_key);
@@ -38,7 +40,7 @@ static void noop_update(void)
  * otel_noop_set_drop_all() - the sampler drops every span, or not
  * @on:	true while every span is dropped
  *
- * Context: process (sleeps).
+ * Context: process (sleeps: static key).
  */
 void otel_noop_set_drop_all(bool on)
 {
@@ -48,28 +50,30 @@ void otel_noop_set_drop_all(bool on)
 	mutex_unlock(&otel_noop_lock);
 }
 
-/**
- * otel_kspan_event_reg() - a kspan_* event gets its first probe
- *
- * Return: 0.
- */
-int otel_kspan_event_reg(void)
+static int noop_param_set(const char *val, const struct kernel_param *kp)
 {
+	bool on;
+	int ret = kstrtobool(val, &on);
+
+	if (ret)
+		return ret;
 	mutex_lock(&otel_noop_lock);
-	otel_noop_events++;
+	otel_noop_wanted = on;
 	noop_update();
 	mutex_unlock(&otel_noop_lock);
 	return 0;
 }
 
-/**
- * otel_kspan_event_unreg() - a kspan_* event lost its last probe
- */
-void otel_kspan_event_unreg(void)
+static int noop_param_get(char *buf, const struct kernel_param *kp)
 {
-	mutex_lock(&otel_noop_lock);
-	if (!WARN_ON_ONCE(!otel_noop_events))
-		otel_noop_events--;
-	noop_update();
-	mutex_unlock(&otel_noop_lock);
+	return sysfs_emit(buf, "%c\n", READ_ONCE(otel_noop_wanted) ? 'Y' : 'N');
 }
+
+static const struct kernel_param_ops noop_param_ops = {
+	.set	= noop_param_set,
+	.get	= noop_param_get,
+};
+
+module_param_cb(noop_spans, &noop_param_ops, NULL, 0644);
+MODULE_PARM_DESC(noop_spans,
+		 "while the sampler drops every span, make no-op spans (no ids; the parent's context passes through) instead of unsampled ones (default N)");

@@ -89,7 +89,7 @@ struct otel_span_context {
 #define OTEL_KSPAN_RECORDING	0x02	/* sampled: writes a record at end */
 #define OTEL_KSPAN_CURRENT	0x04	/* in a context's chain of current spans */
 #define OTEL_KSPAN_ENDED	0x08	/* ended (a second end is counted) */
-#define OTEL_KSPAN_NOOP		0x10	/* begun while every span is dropped */
+#define OTEL_KSPAN_NOOP		0x10	/* a no-op span (noop_spans=Y) */
 #define OTEL_KSPAN_STATE_MASK	0x1fUL
 
 /* Bytes of attributes (and status message) a handle keeps until the end. */
@@ -316,14 +316,17 @@ __otel_kspan_magic(const struct otel_kspan *span)
 }
 
 /*
- * While the sampler drops every span (always_off, and no probe on the
- * oteltrace:kspan_* events), a begin makes a no-op span, as the
- * OpenTelemetry API does without an SDK: one store, no call, no ids, never
- * current.  A handle still active takes the call (the misuse is counted).
+ * With noop_spans=Y, while the sampler drops every span (noop.c), a begin
+ * whose parent is the current context makes a no-op span, as an
+ * OpenTelemetry SDK that is disabled does: one store, no call, no ids,
+ * never current.  A handle still active takes the call (the misuse is
+ * counted).
  */
-static __always_inline bool __otel_kspan_noop(struct otel_kspan *span)
+static __always_inline bool __otel_kspan_noop(struct otel_kspan *span,
+					      unsigned int flags)
 {
-	if (!static_branch_unlikely(&otel_noop_key) ||
+	if (!(flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) ||
+	    !static_branch_unlikely(&otel_noop_key) ||
 	    (span->cookie & OTEL_KSPAN_ACTIVE))
 		return false;
 	span->cookie = __otel_kspan_magic(span) | OTEL_KSPAN_ACTIVE |
@@ -367,7 +370,7 @@ __otel_kspan_begin_inline(struct otel_kspan *span, const char *name,
 			  const void *parent)
 {
 	if (static_branch_unlikely(&otel_tracing_key)) {
-		if (!__otel_kspan_noop(span))
+		if (!__otel_kspan_noop(span, flags))
 			__otel_kspan_begin(span, &__otel_scope, name,
 					   OTEL_BEGIN_INFO(otel_const_strlen(name),
 							   kind, flags),
@@ -485,14 +488,14 @@ static __always_inline void otel_kspan_begin_async(struct otel_kspan *span,
 static __always_inline void otel_kspan_end(struct otel_kspan *span)
 {
 	unsigned long c = span->cookie;
-	unsigned long noop = __otel_kspan_magic(span) | OTEL_KSPAN_ACTIVE |
-			     OTEL_KSPAN_NOOP;
 
 	/*
 	 * A no-op span (see __otel_kspan_noop()) ends with one store; its
-	 * cookie is exactly @noop, which stray bytes do not match.
+	 * cookie is exactly this, which stray bytes do not match.
 	 */
-	if (c == noop)
+	if (unlikely(c & OTEL_KSPAN_NOOP) &&
+	    c == (__otel_kspan_magic(span) | OTEL_KSPAN_ACTIVE |
+		  OTEL_KSPAN_NOOP))
 		span->cookie = c ^ (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP |
 				    OTEL_KSPAN_ENDED);
 	else if (c)

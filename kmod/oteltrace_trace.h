@@ -2,7 +2,8 @@
 /*
  * oteltrace's own trace events: every span begin and end, for ftrace, perf
  * and bpftrace users (oteltrace:kspan_begin, oteltrace:kspan_end).  They
- * fire for every span begun while tracing is enabled, sampled or not.
+ * fire for every span begun while tracing is enabled, sampled or not, but
+ * the no-op spans noop_spans=Y makes (noop.c: those have no ids).
  *
  * This header is read several times by define_trace.h (hence the guard
  * that lets TRACE_HEADER_MULTI_READ through); trace.c defines
@@ -18,10 +19,6 @@
 
 #include "compat.h"
 #include "oteltrace.h"
-
-/* noop.c: the events' first probe and last one (see kspan_begin below). */
-int otel_kspan_event_reg(void);
-void otel_kspan_event_unreg(void);
 
 /*
  * Kind and status print by name; TRACE_DEFINE_ENUM() exports the values so
@@ -81,20 +78,15 @@ DECLARE_EVENT_CLASS(otel_kspan_class,
 			      __entry->trace_flags & OTEL_TRACE_FLAG_SAMPLED,
 			      otel_show_status(__entry->status)));
 
-/*
- * A span began (status is always unset here).  While either event has a
- * probe, no span is a no-op span (noop.c): every one shows its ids.
- */
-DEFINE_EVENT_FN(otel_kspan_class, kspan_begin,
-		TP_PROTO(const struct otel_kspan *span),
-		TP_ARGS(span),
-		otel_kspan_event_reg, otel_kspan_event_unreg);
+/* A span began (status is always unset here). */
+DEFINE_EVENT(otel_kspan_class, kspan_begin,
+	     TP_PROTO(const struct otel_kspan *span),
+	     TP_ARGS(span));
 
 /* A span ended, with its final status. */
-DEFINE_EVENT_FN(otel_kspan_class, kspan_end,
-		TP_PROTO(const struct otel_kspan *span),
-		TP_ARGS(span),
-		otel_kspan_event_reg, otel_kspan_event_unreg);
+DEFINE_EVENT(otel_kspan_class, kspan_end,
+	     TP_PROTO(const struct otel_kspan *span),
+	     TP_ARGS(span));
 
 #endif /* _OTELTRACE_TRACE_H */
 

@@ -37,6 +37,7 @@ enum kb_setup {
 	SETUP_NONE,
 	SETUP_RECORDED,		/* tracing on, always_on sampler */
 	SETUP_UNSAMPLED,	/* tracing on, always_off sampler */
+	SETUP_NOOP,		/* the same with noop_spans=Y */
 	SETUP_DISABLED,		/* tracing off (static key) */
 	SETUP_FTRACE,		/* our trace events on, buffer cleared */
 	SETUP_RING,		/* rings cleared */
@@ -62,7 +63,7 @@ struct kb_count {
 
 enum {
 	C_EMPTY, C_CLOCK, C_FLOOR, C_RING, C_RECORDED, C_BARE, C_UNSAMPLED,
-	C_DISABLED, C_EVENT, C_PAIR, C_BPF, C_NR
+	C_NOOP, C_DISABLED, C_EVENT, C_PAIR, C_BPF, C_NR
 };
 
 static struct kb_case cases[C_NR] = {
@@ -76,6 +77,7 @@ static struct kb_case cases[C_NR] = {
 			    SETUP_RECORDED },
 	[C_UNSAMPLED]	= { "kspan_unsampled", "kspan", "ns/span",
 			    SETUP_UNSAMPLED },
+	[C_NOOP]	= { "kspan_noop", "kspan", "ns/span", SETUP_NOOP },
 	[C_DISABLED]	= { "kspan_disabled", "kspan", "ns/span",
 			    SETUP_DISABLED },
 	[C_EVENT]	= { "trace_event", "event", "ns/event", SETUP_FTRACE },
@@ -119,10 +121,17 @@ static int setup(struct kb_tracer *t, const struct kb_case *c)
 			ret = kb_tracer_clear(t);
 		break;
 	case SETUP_UNSAMPLED:
+	case SETUP_NOOP:
 		if (t->have_config)
 			ret = kb_tracer_enable(t, true);
 		if (!ret)
 			ret = kb_tracer_sampler(t, OTEL_SAMPLER_ALWAYS_OFF);
+		/* an oteltrace.ko without noop_spans makes no no-op span */
+		if (!ret) {
+			ret = kb_tracer_noop(c->setup == SETUP_NOOP);
+			if (ret == -ENOENT && c->setup == SETUP_UNSAMPLED)
+				ret = 0;
+		}
 		break;
 	case SETUP_DISABLED:
 		ret = kb_tracer_enable(t, false);
@@ -255,6 +264,8 @@ static void prepare(const struct kb_opts *o, struct kb_bench *b,
 			why(c, "%s", "no OTEL_IOC_CLEAR to keep the rings from filling", 0);
 		if (c->setup == SETUP_DISABLED && !t->have_config)
 			why(c, "%s", "no OTEL_IOC_SET_CONFIG to disable tracing", 0);
+		if (c->setup == SETUP_NOOP && kb_tracer_noop(false) == -ENOENT)
+			why(c, "%s", "oteltrace.ko has no noop_spans parameter", 0);
 		for (e = 0; c->setup == SETUP_FTRACE &&
 			    e < sizeof(ftrace_events) / sizeof(*ftrace_events); e++) {
 			ret = kb_ftrace_enable(ftrace_events[e], true);
@@ -399,6 +410,7 @@ void kb_cost(const struct kb_opts *o, struct kb_tracer *t)
 	report_ratio("kspan_vs_trace_event", C_RECORDED, C_EVENT, n);
 	report_ratio("bare_vs_recorded", C_BARE, C_RECORDED, n);
 	report_ratio("unsampled_vs_recorded", C_UNSAMPLED, C_RECORDED, n);
+	report_ratio("noop_vs_recorded", C_NOOP, C_RECORDED, n);
 	report_ratio("disabled_vs_recorded", C_DISABLED, C_RECORDED, n);
 	report_ratio("disabled_vs_empty_loop", C_DISABLED, C_EMPTY, n);
 	report_ratio("trace_event_pair_vs_floor", C_PAIR, C_FLOOR, n);

@@ -14,6 +14,7 @@
 #include "kbench.h"
 
 #define SAMPLER_PARAM "/sys/module/oteltrace/parameters/sampler"
+#define NOOP_PARAM "/sys/module/oteltrace/parameters/noop_spans"
 
 int kb_tracer_open(struct kb_tracer *t)
 {
@@ -96,6 +97,20 @@ int kb_tracer_sampler(struct kb_tracer *t, unsigned int sampler)
 	return ret;
 }
 
+/* noop_spans=Y or N; -ENOENT from an oteltrace.ko without it. */
+int kb_tracer_noop(bool on)
+{
+	int fd, ret = 0;
+
+	fd = open(NOOP_PARAM, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "Y\n" : "N\n", 2) != 2)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int kb_tracer_mode(struct kb_tracer *t, unsigned int mode)
 {
 	return kb_tracer_set(t, edit_mode, mode);
@@ -132,4 +147,5 @@ void kb_tracer_restore(struct kb_tracer *t)
 
 	if (t->have_config)
 		ioctl(t->fd, OTEL_IOC_SET_CONFIG, &c);
+	kb_tracer_noop(false);
 }

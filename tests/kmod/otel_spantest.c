@@ -52,10 +52,12 @@
  * context user space set, under always_off:
  *   noop N	"t.noop" with an attribute and an implicit child
  *		"t.noop.child", an explicit child "t.noop.explicit" of
- *		"t.noop"; "t.noop" ended twice.  N = 1: they must be no-op
- *		spans (no ids, not current, the context to propagate is the
- *		task's, unchanged); N = 0: unsampled spans (ids, flags 00,
- *		current).  -EPROTO if not
+ *		"t.noop"; "t.noop" ended twice.  N = 1 (noop_spans=Y): the
+ *		first two must be no-op spans (not current, their context
+ *		and the one to propagate are the task's, unchanged; the
+ *		explicit child, unsampled, is the task context's child);
+ *		N = 0: unsampled spans (ids, flags 00, current, the
+ *		explicit child is t.noop's).  -EPROTO if not
  *
  * Misuse of the span API (tests/vm/span_misuse_test.c).  Each command
  * (but mleak) ends with N ordinary spans in the same task: N / 2 roots
@@ -1627,8 +1629,8 @@ static int cmd_noop(bool noop)
 	DEFINE_OTEL_KSPAN(s);
 	DEFINE_OTEL_KSPAN(child);
 	DEFINE_OTEL_KSPAN(explicit);
-	struct otel_span_context ctx, own, remote;
-	bool has_ids, ok;
+	struct otel_span_context ctx, own, ex, remote;
+	bool ok;
 
 	/* the task's remote context, as user space set it */
 	if (!otel_current_context(&remote))
@@ -1639,18 +1641,25 @@ static int cmd_noop(bool noop)
 	otel_kspan_begin_child(&explicit, &s, "t.noop.explicit", T_KIND);
 	ok = !otel_kspan_is_recording(&s) && !otel_kspan_is_recording(&child) &&
 	     !otel_kspan_is_recording(&explicit) &&
-	     otel_current_context(&ctx);
-	has_ids = otel_kspan_get_context(&child, &own);
+	     otel_current_context(&ctx) && otel_kspan_get_context(&child, &own) &&
+	     otel_kspan_get_context(&explicit, &ex) &&
+	     !memcmp(ex.trace_id, remote.trace_id, OTEL_TRACE_ID_SIZE) &&
+	     !ex.trace_flags;
 	if (noop)
-		ok = ok && !has_ids && !memchr_inv(&own, 0, sizeof(own)) &&
-		     !otel_kspan_current() &&
-		     !otel_kspan_get_context(&explicit, &own) &&
-		     !memcmp(&ctx, &remote, sizeof(ctx));
+		/* the remote context passes through; the explicit child's
+		 * parent is the no-op span's: the remote one
+		 */
+		ok = ok && !otel_kspan_current() &&
+		     !memcmp(&ctx, &remote, sizeof(ctx)) &&
+		     !memcmp(&own, &remote, sizeof(own)) &&
+		     !memcmp(explicit.parent_id, remote.span_id,
+			     OTEL_SPAN_ID_SIZE);
 	else
-		ok = ok && has_ids && otel_kspan_current() == &child &&
+		ok = ok && otel_kspan_current() == &child &&
 		     !memcmp(ctx.span_id, own.span_id, OTEL_SPAN_ID_SIZE) &&
 		     !memcmp(ctx.trace_id, remote.trace_id,
-			     OTEL_TRACE_ID_SIZE) && !ctx.trace_flags;
+			     OTEL_TRACE_ID_SIZE) && !ctx.trace_flags &&
+		     !memcmp(explicit.parent_id, s.span_id, OTEL_SPAN_ID_SIZE);
 	otel_kspan_end(&explicit);
 	otel_kspan_end(&child);
 	otel_kspan_end(&s);

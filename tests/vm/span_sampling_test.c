@@ -107,18 +107,26 @@ TEST_F(sampling, always_off_writes_nothing)
 }
 
 /*
- * always_off makes no-op spans, as the OpenTelemetry API does without an
- * SDK: no ids, never current, so a context captured inside one is the
- * task's remote context unchanged (otel_spantest's "noop" checks that in
- * the kernel).  Not while an oteltrace:kspan_* event has a probe: then the
- * spans are unsampled ones with ids and flags 00.  Other samplers never
- * make them.  A no-op span ended twice is counted.
+ * noop_spans=Y: while the sampler drops every span, a begin makes a no-op
+ * span, as a disabled OpenTelemetry SDK does: never current, its context
+ * is the task's remote context unchanged (otel_spantest's "noop" checks
+ * that in the kernel).  Without it (the default) always_off makes
+ * unsampled spans with ids and flags 00, as an SDK's always_off does; and
+ * a sampler that may record never makes no-op spans.  A no-op span ended
+ * twice is counted; nothing is recorded.
  */
-TEST_F(sampling, always_off_makes_noop_spans)
+TEST_F(sampling, noop_spans_when_asked)
 {
 	struct otel_context_req req = { 0 };
 	struct otel_span_stats st0, st1;
-	const char *ev = "/sys/kernel/tracing/events/oteltrace/kspan_end/enable";
+	char buf[8] = "";
+	int fd;
+
+	fd = open(PARAM("noop_spans"), O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	EXPECT_STREQ("N\n", buf);	/* off by default */
 
 	memset(req.trace_id, 0xab, sizeof(req.trace_id));
 	memset(req.span_id, 0xcd, sizeof(req.span_id));
@@ -127,23 +135,21 @@ TEST_F(sampling, always_off_makes_noop_spans)
 	ASSERT_EQ(0, span_stats(self->fd, &st0));
 
 	ASSERT_EQ(0, span_sampler("always_off", 1000000));
+	EXPECT_EQ(0, span_cmd("noop 0"));
+	ASSERT_EQ(0, span_write_file(PARAM("noop_spans"), "1"));
 	EXPECT_EQ(0, span_cmd("noop 1"));
-	if (!access(ev, F_OK)) {
-		ASSERT_EQ(0, span_write_file(ev, "1"));
-		EXPECT_EQ(0, span_cmd("noop 0"));
-		ASSERT_EQ(0, span_write_file(ev, "0"));
-		EXPECT_EQ(0, span_cmd("noop 1"));
-	}
 	/* traceidratio at 0 drops everything too */
 	ASSERT_EQ(0, span_sampler("traceidratio", 0));
 	EXPECT_EQ(0, span_cmd("noop 1"));
+	/* a parent-based sampler may record: never no-op spans */
 	ASSERT_EQ(0, span_sampler("parentbased_always_off", 1000000));
 	req.trace_flags = 0;
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
 	EXPECT_EQ(0, span_cmd("noop 0"));
+	ASSERT_EQ(0, span_write_file(PARAM("noop_spans"), "0"));
 
 	ASSERT_EQ(0, span_stats(self->fd, &st1));
-	EXPECT_EQ(st0.end_twice + (access(ev, F_OK) ? 3 : 5), st1.end_twice);
+	EXPECT_EQ(st0.end_twice + 4, st1.end_twice);
 	EXPECT_EQ(st0.bad_handle, st1.bad_handle);
 	ASSERT_LE(0, rec_drain(self->fd, &self->db));
 	EXPECT_EQ(0, self->db.nr);
