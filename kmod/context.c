@@ -323,7 +323,8 @@ notrace void otel_context_pop_slow(struct otel_kspan *span)
  * otel_kspan_current() - the current span of the calling context
  *
  * Return: the span begun (or entered) last and not yet ended in this task,
- * or in this CPU's current interrupt context; NULL if none.  Use it only
+ * or in this CPU's current interrupt context (a no-op span is never
+ * current); NULL if none.  Use it only
  * in the context that made it current, and only while that span is
  * certainly alive: a driver that frees a handle it entered without
  * leaving it leaves a dangling pointer here.  To parent a span on it, use
@@ -431,7 +432,8 @@ EXPORT_SYMBOL_GPL(otel_current_context);
  *		otel_kspan_begin_child() or otel_kspan_begin_remote())
  *
  * Spans begun with otel_kspan_begin() until otel_kspan_leave() become its
- * children.  Leave (or end it) in the same context.
+ * children.  Leave (or end it) in the same context.  A no-op span (no ids)
+ * is ignored.
  *
  * Context: any.
  */

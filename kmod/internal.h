@@ -63,9 +63,6 @@ struct otel_kspan;
 int otel_kspan_init(void);
 void otel_kspan_exit(void);
 void otel_kspan_set_enabled(bool on);
-
-/* noop.c: no-op spans (opt-in), switched with the sampler. */
-void otel_noop_set_drop_all(bool on);
 bool otel_kspan_enabled(void);
 void otel_kspan_set_begin_records(bool on);
 bool otel_kspan_begin_records(void);
@@ -125,6 +122,9 @@ bool otel_kspan_valid(const struct otel_kspan *span);
 bool otel_kspan_abandon(struct otel_kspan *span);
 /* kspan.c: forget which tasks were named in COMM records (a new reader). */
 void otel_kspan_forget_comms(void);
+
+/* noop.c: no-op spans (opt-in), switched with the sampler. */
+void otel_noop_set_drop_all(bool on);
 
 /*
  * span_stats.c: counted misuse of the span API, each kind reported once in

@@ -1048,6 +1048,26 @@ begin_finish(struct otel_kspan *span, const struct otel_kscope *scope,
 }
 
 /*
+ * The context of a no-op span (oteltrace.h, __otel_kspan_noop()), for
+ * propagation and for an explicit child: its parent's, which is the
+ * current context of the task that began it, read in that task; anywhere
+ * else none (an answer from another context could be another trace's).
+ */
+static notrace bool noop_context(const struct otel_kspan *span,
+				 struct otel_span_context *ctx, bool *local)
+{
+	unsigned long c = READ_ONCE(span->cookie);
+
+	if ((c & ~OTEL_KSPAN_STATE_MASK) == kspan_magic(span) &&
+	    (c & OTEL_KSPAN_ACTIVE) && in_task() &&
+	    READ_ONCE(span->ctx_ref) == (unsigned long)current)
+		return otel_context_capture(ctx, local);
+	memset(ctx, 0, sizeof(*ctx));
+	*local = false;
+	return false;
+}
+
+/*
  * Every begin the usual one (see __otel_kspan_begin()) is not: a handle
  * still active, an explicit parent, a task with no slot yet or not at its
  * first probe.
@@ -1068,15 +1088,13 @@ static noinline notrace void begin_general(struct otel_kspan *span,
 	u8 pflags = 0;
 	u32 slot = 0;
 	const struct otel_kspan *p = remote ? NULL : parent;
-	/* a no-op parent has no ids: its own parent is the current context */
-	bool noop_parent = p && otel_kspan_valid(p) &&
-			   (p->cookie & (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP)) ==
-			   (OTEL_KSPAN_ACTIVE | OTEL_KSPAN_NOOP);
+	struct otel_span_context noop_pctx;
+	bool local;
 
 	if (unlikely(span->cookie))
 		drop_active(span);
 
-	if ((flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) || noop_parent) {
+	if (flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) {
 		const struct otel_span_context *tremote;
 		const struct otel_ctx_entry *top = NULL;
 
@@ -1086,6 +1104,12 @@ static noinline notrace void begin_general(struct otel_kspan *span,
 			top = otel_context_top(st, span);
 		pctx = top ? &top->ctx : st ? tremote : NULL;
 		from_remote = !top && pctx;
+	} else if (p && (READ_ONCE(p->cookie) & OTEL_KSPAN_NOOP)) {
+		/* a no-op parent's context is its own parent's */
+		if (noop_context(p, &noop_pctx, &local)) {
+			pctx = &noop_pctx;
+			from_remote = !local;
+		}
 	} else if (p) {
 		if (otel_kspan_valid(p) && (p->cookie & OTEL_KSPAN_ACTIVE)) {
 			ptrace = p->trace_id;
@@ -1254,8 +1278,9 @@ static notrace bool recording(const struct otel_kspan *span)
  * @ctx:	out; all zero if @span is not active
  *
  * A no-op span (noop_spans=Y, docs/driver-api.md "Sampling") has no ids of
- * its own: as the OpenTelemetry API's, its context is its parent's, which
- * is the current context where it began; read it there.
+ * its own: as the OpenTelemetry API's, its context is its parent's, the
+ * current context of the task that began it, given only in that task
+ * (elsewhere @ctx is all zero).
  *
  * Return: true if @ctx is valid.
  *
@@ -1264,12 +1289,16 @@ static notrace bool recording(const struct otel_kspan *span)
 notrace bool otel_kspan_get_context(const struct otel_kspan *span,
 				    struct otel_span_context *ctx)
 {
-	if (!(span->cookie & OTEL_KSPAN_ACTIVE) || !otel_kspan_valid(span)) {
+	unsigned long c = READ_ONCE(span->cookie);
+	bool local;
+
+	if (!(c & OTEL_KSPAN_ACTIVE) ||
+	    (c & ~OTEL_KSPAN_STATE_MASK) != kspan_magic(span)) {
 		memset(ctx, 0, sizeof(*ctx));
 		return false;
 	}
-	if (span->cookie & OTEL_KSPAN_NOOP)
-		return otel_current_context(ctx);
+	if (c & OTEL_KSPAN_NOOP)
+		return noop_context(span, ctx, &local);
 	memcpy(ctx->trace_id, span->trace_id, OTEL_TRACE_ID_SIZE);
 	memcpy(ctx->span_id, span->span_id, OTEL_SPAN_ID_SIZE);
 	ctx->trace_flags = span->trace_flags;

@@ -2,17 +2,20 @@
 /*
  * No-op spans, opt-in (module parameter noop_spans).  While the sampler
  * drops every span (always_off, or traceidratio at 0) and noop_spans is
- * set, oteltrace.h's inline otel_kspan_begin() and otel_kspan_begin_async()
- * make the OpenTelemetry API's no-op span, as an SDK that is disabled
- * (OTEL_SDK_DISABLED) does: one store of the handle's cookie, no call into
- * oteltrace, no ids, never current, no trace event, so the context a
- * driver propagates from inside it is its parent's, passed through.
+ * set, oteltrace.h's inline otel_kspan_begin() makes the OpenTelemetry
+ * API's no-op span, as an SDK that is disabled (OTEL_SDK_DISABLED) does:
+ * two stores in the handle, no call into oteltrace, no ids, never current,
+ * no trace event, so the context a driver propagates from inside it is its
+ * parent's, passed through.  Switching the key patches code: under QEMU
+ * TCG never while other CPUs run the sites (docs/testing.md).
  *
  * Off by default: an SDK's always_off makes non-recording spans with ids
  * of their own and propagates flags 00 (docs/driver-api.md, "Sampling").
  */
 #include <linux/export.h>
 #include <linux/jump_label.h>
+#include <linux/kstrtox.h>
+#include <linux/lockdep.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sysfs.h>
@@ -29,8 +32,13 @@ EXPORT_SYMBOL_GPL(otel_noop_key);
 
 static void noop_update(void)
 {
+	bool on = otel_noop_drop_all && otel_noop_wanted;
+
 	lockdep_assert_held(&otel_noop_lock);
-	if (otel_noop_drop_all && otel_noop_wanted)
+	/* patching code is not free: only when the answer changes */
+	if (on == static_key_enabled(&otel_noop_key))
+		return;
+	if (on)
 		static_branch_enable(&otel_noop_key);
 	else
 		static_branch_disable(&otel_noop_key);

@@ -35,6 +35,7 @@
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/types.h>
+#include <asm/current.h>
 
 #include "../uapi/oteltrace.h"
 
@@ -316,19 +317,21 @@ __otel_kspan_magic(const struct otel_kspan *span)
 }
 
 /*
- * With noop_spans=Y, while the sampler drops every span (noop.c), a begin
- * whose parent is the current context makes a no-op span, as an
- * OpenTelemetry SDK that is disabled does: one store, no call, no ids,
- * never current.  A handle still active takes the call (the misuse is
- * counted).
+ * With noop_spans=Y, while the sampler drops every span (noop.c),
+ * otel_kspan_begin() makes a no-op span, as an OpenTelemetry SDK that is
+ * disabled does: two stores, no call, no ids, never current.  It keeps the
+ * task it began in: its context (its parent's) is read only there
+ * (kspan.c, noop_context()).  A handle still active takes the call (the
+ * misuse is counted).
  */
 static __always_inline bool __otel_kspan_noop(struct otel_kspan *span,
 					      unsigned int flags)
 {
-	if (!(flags & (OTEL_BEGIN_CURRENT | OTEL_BEGIN_ASYNC)) ||
+	if (!(flags & OTEL_BEGIN_CURRENT) ||
 	    !static_branch_unlikely(&otel_noop_key) ||
 	    (span->cookie & OTEL_KSPAN_ACTIVE))
 		return false;
+	span->ctx_ref = (unsigned long)current;
 	span->cookie = __otel_kspan_magic(span) | OTEL_KSPAN_ACTIVE |
 		       OTEL_KSPAN_NOOP;
 	return true;
@@ -395,7 +398,9 @@ __otel_kspan_begin_inline(struct otel_kspan *span, const char *name,
  * otel_kspan_begin_child() or otel_kspan_begin_remote().
  *
  * Beginning a handle that is still active abandons the first span (it
- * writes nothing; counted in otelctl stats).
+ * writes nothing; counted in otelctl stats).  With noop_spans=Y while the
+ * sampler drops every span, the span is a no-op span instead: never
+ * current, no ids (docs/driver-api.md, "Sampling").
  *
  * Context: any.  Costs one static branch while tracing is disabled.
  */

@@ -85,10 +85,11 @@ u64 otel_sampler_word __read_mostly =
  */
 static bool modes_drop_all(u64 modes, u32 ratio)
 {
-	unsigned int k, m;
+	unsigned int parent, m;
 
-	for (k = 0; k < 3; k++) {
-		m = (modes >> (2 * k)) & 3;
+	for (parent = OTEL_PARENT_NONE; parent <= OTEL_PARENT_UNSAMPLED;
+	     parent++) {
+		m = (modes >> (2 * parent)) & OTEL_SAMPLE_MODE_MASK;
 		if (m == OTEL_SAMPLE_RECORD || (m == OTEL_SAMPLE_RATIO && ratio))
 			return false;
 	}
@@ -106,15 +107,17 @@ static bool modes_drop_all(u64 modes, u32 ratio)
  */
 int otel_sampler_set(u32 sampler, u32 ratio)
 {
+	u64 modes;
+
 	if (sampler >= ARRAY_SIZE(otel_sampler_names) || ratio > OTEL_RATIO_ONE)
 		return -EINVAL;
+	modes = sampler_modes(sampler);
 	mutex_lock(&otel_sampler_lock);
 	otel_sampler_cur = sampler;
 	otel_ratio_cur = ratio;
 	WRITE_ONCE(otel_sampler_word,
-		   (sampler_modes(sampler) << OTEL_PACK_SHIFT) |
-		   ratio_threshold(ratio));
-	otel_noop_set_drop_all(modes_drop_all(sampler_modes(sampler), ratio));
+		   (modes << OTEL_PACK_SHIFT) | ratio_threshold(ratio));
+	otel_noop_set_drop_all(modes_drop_all(modes, ratio));
 	mutex_unlock(&otel_sampler_lock);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #define OTEL_SAMPLE_DROP	0
 #define OTEL_SAMPLE_RECORD	1
 #define OTEL_SAMPLE_RATIO	2	/* trace id against the threshold */
+#define OTEL_SAMPLE_MODE_MASK	3
 
 /*
  * (modes << OTEL_PACK_SHIFT) | threshold, one word (see sampler.c): two

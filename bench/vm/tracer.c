@@ -16,6 +16,20 @@
 #define SAMPLER_PARAM "/sys/module/oteltrace/parameters/sampler"
 #define NOOP_PARAM "/sys/module/oteltrace/parameters/noop_spans"
 
+/* noop_spans as found: 1 (Y), 0 (N), or -1 (no such parameter). */
+static int kb_tracer_noop_get(void)
+{
+	char c = 0;
+	int fd = open(NOOP_PARAM, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y';
+}
+
 int kb_tracer_open(struct kb_tracer *t)
 {
 	struct otel_stats_req req = { .cpu = OTEL_STATS_ALL_CPUS };
@@ -28,6 +42,7 @@ int kb_tracer_open(struct kb_tracer *t)
 	t->have_config = !ioctl(t->fd, OTEL_IOC_GET_CONFIG, &t->saved);
 	t->have_stats = !ioctl(t->fd, OTEL_IOC_STATS, &req);
 	t->have_clear = !ioctl(t->fd, OTEL_IOC_CLEAR);
+	t->saved_noop = kb_tracer_noop_get();
 	return 0;
 }
 
@@ -97,6 +112,12 @@ int kb_tracer_sampler(struct kb_tracer *t, unsigned int sampler)
 	return ret;
 }
 
+/* Has oteltrace.ko the noop_spans parameter? */
+bool kb_tracer_has_noop(void)
+{
+	return !access(NOOP_PARAM, F_OK);
+}
+
 /* noop_spans=Y or N; -ENOENT from an oteltrace.ko without it. */
 int kb_tracer_noop(bool on)
 {
@@ -147,5 +168,6 @@ void kb_tracer_restore(struct kb_tracer *t)
 
 	if (t->have_config)
 		ioctl(t->fd, OTEL_IOC_SET_CONFIG, &c);
-	kb_tracer_noop(false);
+	if (t->saved_noop >= 0)
+		kb_tracer_noop(t->saved_noop);
 }

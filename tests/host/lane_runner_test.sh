@@ -53,12 +53,12 @@ printf 'otel_spantest 16384 0 - Live 0x0\nfoo 1 0 - Live 0x0\n' >"$tmp/modules"
 printf '#!/bin/sh\necho "1..1"\necho "ok 1 fine"\n' >"$tmp/pass_test"
 printf '#!/bin/sh\necho "1..1"\necho "not ok 1 bad"\nexit 1\n' >"$tmp/fail_test"
 chmod +x "$tmp/pass_test" "$tmp/fail_test"
-OTEL_PROC_MODULES=$tmp/modules "$top/tests/vm/run-all" "$tmp/fail_test" \
+OTEL_PROC_MODULES=$tmp/modules OTEL_RMMOD=: "$top/tests/vm/run-all" "$tmp/fail_test" \
 	>"$tmp/log" 2>&1
 grep -q '^# fail_test left modules loaded: otel_spantest (unloaded)$' "$tmp/log" &&
 	! grep -q '^not ok 1 fail_test: passed' "$tmp/log"
 failed_ok=$?
-OTEL_PROC_MODULES=$tmp/modules "$top/tests/vm/run-all" "$tmp/pass_test" \
+OTEL_PROC_MODULES=$tmp/modules OTEL_RMMOD=: "$top/tests/vm/run-all" "$tmp/pass_test" \
 	>>"$tmp/log" 2>&1
 if [ "$failed_ok" = 0 ] &&
 	grep -q '^not ok 1 pass_test: passed but left modules loaded: otel_spantest$' "$tmp/log" &&

@@ -52,12 +52,15 @@
  * context user space set, under always_off:
  *   noop N	"t.noop" with an attribute and an implicit child
  *		"t.noop.child", an explicit child "t.noop.explicit" of
- *		"t.noop"; "t.noop" ended twice.  N = 1 (noop_spans=Y): the
- *		first two must be no-op spans (not current, their context
- *		and the one to propagate are the task's, unchanged; the
- *		explicit child, unsampled, is the task context's child);
- *		N = 0: unsampled spans (ids, flags 00, current, the
- *		explicit child is t.noop's).  -EPROTO if not
+ *		"t.noop", an async "t.noop.async" (never a no-op span);
+ *		"t.noop" ended twice; "t.noop.twice" begun twice.  N = 1
+ *		(noop_spans=Y): the first two must be no-op spans (not
+ *		current, their context and the one to propagate are the
+ *		task's, unchanged, and a work item reads none; the explicit
+ *		child, unsampled, is the task context's child); N = 0:
+ *		unsampled spans (ids, flags 00, current, the explicit child
+ *		is t.noop's, a work item reads t.noop's ids).  -EPROTO if
+ *		not
  *
  * Misuse of the span API (tests/vm/span_misuse_test.c).  Each command
  * (but mleak) ends with N ordinary spans in the same task: N / 2 roots
@@ -1623,14 +1626,43 @@ static const struct file_operations exit_span_fops = {
 	.release	= exit_span_release,
 };
 
+/* otel_kspan_get_context() of a span, from a work item (another task). */
+struct noop_peek {
+	struct work_struct		work;
+	struct otel_kspan		*span;
+	struct otel_span_context	ctx;
+	bool				got;
+};
+
+static void noop_peek_work(struct work_struct *work)
+{
+	struct noop_peek *p = container_of(work, struct noop_peek, work);
+
+	p->got = otel_kspan_get_context(p->span, &p->ctx);
+}
+
+static bool noop_peek(struct otel_kspan *span, struct otel_span_context *ctx)
+{
+	struct noop_peek p = { .span = span };
+
+	INIT_WORK_ONSTACK(&p.work, noop_peek_work);
+	queue_work(system_wq, &p.work);
+	flush_work(&p.work);
+	destroy_work_on_stack(&p.work);
+	*ctx = p.ctx;
+	return p.got;
+}
+
 /* A no-op span (or, with !@noop, an unsampled one): see "noop" above. */
 static int cmd_noop(bool noop)
 {
 	DEFINE_OTEL_KSPAN(s);
 	DEFINE_OTEL_KSPAN(child);
 	DEFINE_OTEL_KSPAN(explicit);
-	struct otel_span_context ctx, own, ex, remote;
-	bool ok;
+	DEFINE_OTEL_KSPAN(async);
+	DEFINE_OTEL_KSPAN(twice);
+	struct otel_span_context ctx, own, outer, ex, as, peek, remote;
+	bool ok, peeked;
 
 	/* the task's remote context, as user space set it */
 	if (!otel_current_context(&remote))
@@ -1639,31 +1671,50 @@ static int cmd_noop(bool noop)
 	otel_kspan_set_int(&s, "t.a", 1);
 	otel_kspan_begin(&child, "t.noop.child", T_KIND);
 	otel_kspan_begin_child(&explicit, &s, "t.noop.explicit", T_KIND);
+	otel_kspan_begin_async(&async, "t.noop.async", T_KIND);
 	ok = !otel_kspan_is_recording(&s) && !otel_kspan_is_recording(&child) &&
 	     !otel_kspan_is_recording(&explicit) &&
 	     otel_current_context(&ctx) && otel_kspan_get_context(&child, &own) &&
+	     otel_kspan_get_context(&s, &outer) &&
 	     otel_kspan_get_context(&explicit, &ex) &&
 	     !memcmp(ex.trace_id, remote.trace_id, OTEL_TRACE_ID_SIZE) &&
-	     !ex.trace_flags;
+	     !ex.trace_flags &&
+	     /* an async span is never a no-op span: ids, flags 00 */
+	     otel_kspan_get_context(&async, &as) &&
+	     !memcmp(as.trace_id, remote.trace_id, OTEL_TRACE_ID_SIZE) &&
+	     memcmp(as.span_id, remote.span_id, OTEL_SPAN_ID_SIZE) &&
+	     !as.trace_flags;
+	peeked = noop_peek(&s, &peek);
 	if (noop)
-		/* the remote context passes through; the explicit child's
-		 * parent is the no-op span's: the remote one
+		/*
+		 * the remote context passes through, read in this task only;
+		 * the explicit child's parent is the no-op span's: the
+		 * remote one
 		 */
 		ok = ok && !otel_kspan_current() &&
 		     !memcmp(&ctx, &remote, sizeof(ctx)) &&
 		     !memcmp(&own, &remote, sizeof(own)) &&
+		     !memcmp(&outer, &remote, sizeof(outer)) &&
 		     !memcmp(explicit.parent_id, remote.span_id,
-			     OTEL_SPAN_ID_SIZE);
+			     OTEL_SPAN_ID_SIZE) &&
+		     !peeked && !memchr_inv(&peek, 0, sizeof(peek));
 	else
 		ok = ok && otel_kspan_current() == &child &&
 		     !memcmp(ctx.span_id, own.span_id, OTEL_SPAN_ID_SIZE) &&
 		     !memcmp(ctx.trace_id, remote.trace_id,
 			     OTEL_TRACE_ID_SIZE) && !ctx.trace_flags &&
-		     !memcmp(explicit.parent_id, s.span_id, OTEL_SPAN_ID_SIZE);
+		     !memcmp(explicit.parent_id, s.span_id,
+			     OTEL_SPAN_ID_SIZE) &&
+		     peeked && !memcmp(&peek, &outer, sizeof(peek));
+	otel_kspan_end(&async);
 	otel_kspan_end(&explicit);
 	otel_kspan_end(&child);
 	otel_kspan_end(&s);
 	otel_kspan_end(&s);	/* counted as end_twice */
+	/* begun twice: counted as begin_active */
+	otel_kspan_begin(&twice, "t.noop.twice", T_KIND);
+	otel_kspan_begin(&twice, "t.noop.twice", T_KIND);
+	otel_kspan_end(&twice);
 	return ok ? 0 : -EPROTO;
 }
 

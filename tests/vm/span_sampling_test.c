@@ -109,8 +109,8 @@ TEST_F(sampling, always_off_writes_nothing)
 /*
  * noop_spans=Y: while the sampler drops every span, a begin makes a no-op
  * span, as a disabled OpenTelemetry SDK does: never current, its context
- * is the task's remote context unchanged (otel_spantest's "noop" checks
- * that in the kernel).  Without it (the default) always_off makes
+ * is the task's remote context unchanged, read in that task only
+ * (otel_spantest's "noop" checks that in the kernel).  Without it (the default) always_off makes
  * unsampled spans with ids and flags 00, as an SDK's always_off does; and
  * a sampler that may record never makes no-op spans.  A no-op span ended
  * twice is counted; nothing is recorded.
@@ -150,6 +150,7 @@ TEST_F(sampling, noop_spans_when_asked)
 
 	ASSERT_EQ(0, span_stats(self->fd, &st1));
 	EXPECT_EQ(st0.end_twice + 4, st1.end_twice);
+	EXPECT_EQ(st0.begin_active + 4, st1.begin_active);
 	EXPECT_EQ(st0.bad_handle, st1.bad_handle);
 	ASSERT_LE(0, rec_drain(self->fd, &self->db));
 	EXPECT_EQ(0, self->db.nr);
@@ -169,6 +170,7 @@ TEST_F(sampling, parameters_refuse_bad_values)
 	EXPECT_EQ(-EINVAL, span_write_file(PARAM("sampler"), "6"));
 	EXPECT_EQ(-EINVAL, span_write_file(PARAM("ratio"), "1000001"));
 	EXPECT_EQ(-EINVAL, span_write_file(PARAM("ratio"), "-1"));
+	EXPECT_EQ(-EINVAL, span_write_file(PARAM("noop_spans"), "maybe"));
 	EXPECT_EQ(0, span_write_file(PARAM("sampler"), "2"));
 	EXPECT_EQ(0, span_write_file(PARAM("ratio"), "0"));
 	ASSERT_EQ(0, span_cmd("roots 200"));
