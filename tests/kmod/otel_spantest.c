@@ -56,7 +56,8 @@
  *		"t.noop" ended twice; "t.noop.twice" begun twice.  N = 1
  *		(noop_spans=Y): the first two must be no-op spans (not
  *		current, their context and the one to propagate are the
- *		task's, unchanged, and a work item reads none; the explicit
+ *		task's, unchanged, and a work item that has a context of
+ *		its own ("t.noop.other", entered) reads none; the explicit
  *		child, unsampled, is the task context's child); N = 0:
  *		unsampled spans (ids, flags 00, current, the explicit child
  *		is t.noop's, a work item reads t.noop's ids).  -EPROTO if
@@ -1637,8 +1638,17 @@ struct noop_peek {
 static void noop_peek_work(struct work_struct *work)
 {
 	struct noop_peek *p = container_of(work, struct noop_peek, work);
+	struct otel_span_context oc = { .trace_flags = 0 };
+	DEFINE_OTEL_KSPAN(other);
 
+	/* a context of the kworker's own, from another trace */
+	memset(oc.trace_id, 0x77, sizeof(oc.trace_id));
+	memset(oc.span_id, 0x66, sizeof(oc.span_id));
+	otel_kspan_begin_remote(&other, &oc, "t.noop.other", T_KIND);
+	otel_kspan_enter(&other);
 	p->got = otel_kspan_get_context(p->span, &p->ctx);
+	otel_kspan_leave(&other);
+	otel_kspan_end(&other);
 }
 
 static bool noop_peek(struct otel_kspan *span, struct otel_span_context *ctx)
