@@ -264,7 +264,7 @@ static void prepare(const struct kb_opts *o, struct kb_bench *b,
 			why(c, "%s", "no OTEL_IOC_CLEAR to keep the rings from filling", 0);
 		if (c->setup == SETUP_DISABLED && !t->have_config)
 			why(c, "%s", "no OTEL_IOC_SET_CONFIG to disable tracing", 0);
-		if (c->setup == SETUP_NOOP && !kb_tracer_has_noop())
+		if (c->setup == SETUP_NOOP && t->saved_noop < 0)
 			why(c, "%s", "oteltrace.ko has no noop_spans parameter", 0);
 		for (e = 0; c->setup == SETUP_FTRACE &&
 			    e < sizeof(ftrace_events) / sizeof(*ftrace_events); e++) {

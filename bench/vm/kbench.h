@@ -56,7 +56,6 @@ int kb_tracer_enable(struct kb_tracer *t, bool on);
 /* enum otel_sampler: through the ioctl, else the module parameter. */
 int kb_tracer_sampler(struct kb_tracer *t, unsigned int sampler);
 int kb_tracer_noop(bool on);
-bool kb_tracer_has_noop(void);
 int kb_tracer_mode(struct kb_tracer *t, unsigned int mode);
 int kb_tracer_ring_size(struct kb_tracer *t, uint64_t bytes);
 int kb_tracer_clear(struct kb_tracer *t);

@@ -112,12 +112,6 @@ int kb_tracer_sampler(struct kb_tracer *t, unsigned int sampler)
 	return ret;
 }
 
-/* Has oteltrace.ko the noop_spans parameter? */
-bool kb_tracer_has_noop(void)
-{
-	return !access(NOOP_PARAM, F_OK);
-}
-
 /* noop_spans=Y or N; -ENOENT from an oteltrace.ko without it. */
 int kb_tracer_noop(bool on)
 {
