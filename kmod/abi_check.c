@@ -58,4 +58,5 @@ void otel_abi_check(void)
 	BUILD_BUG_ON(offsetof(struct otel_rec_event, dropped_attributes) != 32);
 	BUILD_BUG_ON(offsetof(struct otel_rec_comm, comm) != 32);
 	BUILD_BUG_ON(offsetof(struct otel_config, begin_records) != 32);
+	BUILD_BUG_ON(offsetof(struct otel_config, noop_spans) != 36);
 }

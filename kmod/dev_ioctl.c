@@ -85,6 +85,7 @@ static int ioc_get_config(void __user *arg, size_t usize)
 	cfg.wakeup_bytes = otel_ring_wakeup_bytes();
 	cfg.ring_size = otel_ring_size();
 	cfg.begin_records = otel_kspan_begin_records();
+	cfg.noop_spans = otel_noop_wanted_get();
 	mutex_unlock(&otel_ring_mutex);
 	return otel_ioc_struct_out(arg, usize, &cfg, sizeof(cfg));
 }
@@ -98,7 +99,7 @@ static bool config_valid(const struct otel_config *cfg)
 	       cfg->ring_size >= OTEL_RING_MIN_SIZE &&
 	       cfg->ring_size <= OTEL_RING_MAX_SIZE &&
 	       cfg->wakeup_bytes <= OTEL_WAKEUP_BYTES_MAX(cfg->ring_size) &&
-	       cfg->begin_records <= 1 &&
+	       cfg->begin_records <= 1 && cfg->noop_spans <= 1 &&
 	       !memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved));
 }
 
@@ -139,6 +140,8 @@ static int ioc_set_config(struct file *file, void __user *arg)
 		goto out;
 	otel_ring_set_wakeup_bytes(cfg.wakeup_bytes);
 	otel_kspan_set_begin_records(cfg.begin_records);
+	if (cfg.noop_spans != otel_noop_wanted_get())
+		otel_noop_set_wanted(cfg.noop_spans);
 	if (cfg.enabled != otel_kspan_enabled())
 		otel_kspan_set_enabled(cfg.enabled);
 out:

@@ -125,6 +125,8 @@ void otel_kspan_forget_comms(void);
 
 /* noop.c: no-op spans (opt-in), switched with the sampler. */
 void otel_noop_set_drop_all(bool on);
+void otel_noop_set_wanted(bool on);
+bool otel_noop_wanted_get(void);
 
 /*
  * span_stats.c: counted misuse of the span API, each kind reported once in

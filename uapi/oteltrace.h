@@ -544,6 +544,10 @@ struct otel_stats_req {
  *			needs them unmapped (-EBUSY otherwise)
  * @begin_records:	1 also writes a SPAN_BEGIN record when a span begins
  *			(flight recorder: spans that never end still show)
+ * @noop_spans:		1: while the sampler drops every span, a span begun
+ *			with otel_kspan_begin() is a no-op span (no ids; its
+ *			parent's context passes through) instead of an
+ *			unsampled one; the module parameter of the same name
  * @reserved:		zero
  */
 struct otel_config {
@@ -555,7 +559,8 @@ struct otel_config {
 	__u32	wakeup_bytes;
 	__u64	ring_size;
 	__u32	begin_records;
-	__u32	reserved[7];
+	__u32	noop_spans;
+	__u32	reserved[6];
 };
 
 #define OTEL_CONFIG_SIZE_VER0	64	/* the first published struct otel_config */

@@ -159,6 +159,7 @@
 	F(otel_config, wakeup_bytes)					\
 	F(otel_config, ring_size)					\
 	F(otel_config, begin_records)					\
+	F(otel_config, noop_spans)					\
 	F(otel_config, reserved)					\
 	S(otel_clock, OTHER)						\
 	F(otel_clock, mono_ns)						\

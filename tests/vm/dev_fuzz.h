@@ -12,6 +12,7 @@
 #define _OTEL_DEV_FUZZ_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -115,8 +116,8 @@ static unsigned long make_cmd(unsigned int dir, unsigned int type,
 
 /*
  * Keep the static keys as they are (see the top): a SET_CONFIG (any size:
- * a kernel may take the struct's size from the number) keeps enabled and
- * a size that covers it; a SET_BRIDGE naming a real bridge asks for OFF.
+ * a kernel may take the struct's size from the number) keeps enabled,
+ * noop_spans and a size that covers enabled; a SET_BRIDGE naming a real bridge asks for OFF.
  * @p has room for the whole struct.
  */
 static unsigned long tame(unsigned long cmd, uint8_t *p)
@@ -137,6 +138,9 @@ static unsigned long tame(unsigned long cmd, uint8_t *p)
 			memcpy(p, &v, 4);
 		}
 		memcpy(p + 4, &cfg0.enabled, 4);
+		/* noop_spans flips a static key under always_off */
+		memcpy(p + offsetof(struct otel_config, noop_spans),
+		       &cfg0.noop_spans, 4);
 	}
 	if (nr == _IOC_NR(OTEL_IOC_SET_BRIDGE) && p) {
 		struct otel_bridge_req *b = (void *)p;

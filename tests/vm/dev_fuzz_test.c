@@ -36,8 +36,8 @@
  *
  * Under QEMU TCG, switching a static key while other vCPUs run its sites
  * livelocks the guest (docs/testing.md), so no call here changes
- * otel_config.enabled or switches a bridge on: SET_CONFIG keeps the enabled
- * setting read at the start, SET_BRIDGE with a real bridge's name asks for
+ * otel_config.enabled or noop_spans or switches a bridge on: SET_CONFIG
+ * keeps the enabled and noop_spans settings read at the start, SET_BRIDGE with a real bridge's name asks for
  * OFF.
  */
 #include <grp.h>
@@ -336,7 +336,7 @@ static void fork_exit(void)
 		waitpid(pid, NULL, 0);
 }
 
-/* The config writer: everything but enabled, against mapping readers. */
+/* The config writer: all but enabled and noop_spans, against mappers. */
 static void config_change(struct worker *w)
 {
 	static const uint64_t rings[] = { 16 << 10, 32 << 10, 64 << 10,
@@ -367,6 +367,7 @@ static void config_change(struct worker *w)
 		return;
 	}
 	c.enabled = cfg0.enabled;
+	c.noop_spans = cfg0.noop_spans;
 	if (below(&w->r, 2))
 		c.ring_size = rings[below(&w->r, 5)];
 	if (below(&w->r, 2))

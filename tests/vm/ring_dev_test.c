@@ -148,8 +148,9 @@ TEST_F(dev, garbage_ioctls)
 	BAD_CONFIG(ring_size, 4096);
 	BAD_CONFIG(ring_size, 1ULL << 40);
 	BAD_CONFIG(begin_records, 2);
+	BAD_CONFIG(noop_spans, 2);
 	BAD_CONFIG(reserved[0], 1);
-	BAD_CONFIG(reserved[6], 0xffffffff);
+	BAD_CONFIG(reserved[5], 0xffffffff);
 	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
 	EXPECT_EQ(0, memcmp(&cfg, &good, sizeof(cfg)));
 	/* a good one goes through */
@@ -163,6 +164,15 @@ TEST_F(dev, garbage_ioctls)
 	EXPECT_EQ(0, ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg));
 	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
 	EXPECT_EQ(0, cfg.begin_records);
+	EXPECT_EQ(0, cfg.noop_spans);
+	cfg.noop_spans = 1;
+	EXPECT_EQ(0, ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg));
+	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
+	EXPECT_EQ(1, cfg.noop_spans);
+	cfg.noop_spans = 0;
+	EXPECT_EQ(0, ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg));
+	ASSERT_EQ(0, ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg));
+	EXPECT_EQ(0, cfg.noop_spans);
 }
 
 /* OTEL_IOC_SPAN_STATS: its size, zero counters and reserved fields. */

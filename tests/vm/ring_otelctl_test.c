@@ -93,6 +93,7 @@ TEST_F(ctl, usage_errors_exit_2)
 	EXPECT_EQ(2, otelctl(NULL, 0, "config --ratio 1.5"));
 	EXPECT_EQ(2, otelctl(NULL, 0, "config --ring-size 3000"));
 	EXPECT_EQ(2, otelctl(NULL, 0, "config --sampler sometimes"));
+	EXPECT_EQ(2, otelctl(NULL, 0, "config --noop-spans maybe"));
 	EXPECT_EQ(2, otelctl(NULL, 0, "flush now"));
 }
 
@@ -134,6 +135,15 @@ TEST_F(ctl, config_round_trip)
 	EXPECT_NE(NULL, strstr(self->out, "\"ratio\": 0.250000"));
 	EXPECT_NE(NULL, strstr(self->out, "\"ring_size\": 32768"));
 	EXPECT_NE(NULL, strstr(self->out, "\"wakeup_bytes\": 4096"));
+	EXPECT_NE(NULL, strstr(self->out, "\"noop_spans\": false"));
+	ASSERT_EQ(0, otelctl(NULL, 0, "config --noop-spans on"));
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config --json"));
+	EXPECT_NE(NULL, strstr(self->out, "\"noop_spans\": true"));
+	/* the others stay as they were */
+	EXPECT_NE(NULL, strstr(self->out, "\"sampler\": \"traceidratio\""));
+	ASSERT_EQ(0, otelctl(NULL, 0, "config --noop-spans off"));
+	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config"));
+	EXPECT_NE(NULL, strstr(self->out, "noop_spans: off"));
 	ASSERT_EQ(0, otelctl(NULL, 0, "config --disable"));
 	ASSERT_EQ(0, otelctl(self->out, sizeof(self->out), "config"));
 	EXPECT_NE(NULL, strstr(self->out, "enabled: no"));

@@ -115,18 +115,28 @@ TEST_F(sampling, always_off_writes_nothing)
  * a sampler that may record never makes no-op spans.  A no-op span ended
  * twice is counted; nothing is recorded.
  */
+/* The noop_spans module parameter as sysfs shows it ("" on error). */
+static void noop_param(char *buf, size_t size)
+{
+	int fd = open(PARAM("noop_spans"), O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
 TEST_F(sampling, noop_spans_when_asked)
 {
 	struct otel_context_req req = { 0 };
 	struct otel_span_stats st0, st1;
-	char buf[8] = "";
-	int fd;
+	struct otel_config cfg;
+	char buf[8];
 
-	fd = open(PARAM("noop_spans"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
-	close(fd);
+	noop_param(buf, sizeof(buf));
 	EXPECT_STREQ("N\n", buf);	/* off by default */
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_CONFIG, &cfg));
+	EXPECT_EQ(0, cfg.noop_spans);
 
 	memset(req.trace_id, 0xab, sizeof(req.trace_id));
 	memset(req.span_id, 0xcd, sizeof(req.span_id));
@@ -137,7 +147,17 @@ TEST_F(sampling, noop_spans_when_asked)
 	ASSERT_EQ(0, span_sampler("always_off", 1000000));
 	EXPECT_EQ(0, span_cmd("noop 0"));
 	ASSERT_EQ(0, span_write_file(PARAM("noop_spans"), "1"));
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_CONFIG, &cfg));
+	EXPECT_EQ(1, cfg.noop_spans);
 	EXPECT_EQ(0, span_cmd("noop 1"));
+	/* the same switch in otel_config (otelctl config --noop-spans) */
+	ASSERT_EQ(0, span_noop_spans(self->fd, false));
+	noop_param(buf, sizeof(buf));
+	EXPECT_STREQ("N\n", buf);
+	EXPECT_EQ(0, span_cmd("noop 0"));
+	ASSERT_EQ(0, span_noop_spans(self->fd, true));
+	noop_param(buf, sizeof(buf));
+	EXPECT_STREQ("Y\n", buf);
 	/* traceidratio at 0 drops everything too */
 	ASSERT_EQ(0, span_sampler("traceidratio", 0));
 	EXPECT_EQ(0, span_cmd("noop 1"));
@@ -146,11 +166,13 @@ TEST_F(sampling, noop_spans_when_asked)
 	req.trace_flags = 0;
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
 	EXPECT_EQ(0, span_cmd("noop 0"));
-	ASSERT_EQ(0, span_write_file(PARAM("noop_spans"), "0"));
+	ASSERT_EQ(0, span_noop_spans(self->fd, false));
+	noop_param(buf, sizeof(buf));
+	EXPECT_STREQ("N\n", buf);
 
 	ASSERT_EQ(0, span_stats(self->fd, &st1));
-	EXPECT_EQ(st0.end_twice + 4, st1.end_twice);
-	EXPECT_EQ(st0.begin_active + 4, st1.begin_active);
+	EXPECT_EQ(st0.end_twice + 5, st1.end_twice);
+	EXPECT_EQ(st0.begin_active + 5, st1.begin_active);
 	EXPECT_EQ(st0.bad_handle, st1.bad_handle);
 	ASSERT_LE(0, rec_drain(self->fd, &self->db));
 	EXPECT_EQ(0, self->db.nr);

@@ -153,6 +153,17 @@ static inline int span_begin_records(int fd, bool on)
 	return ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg) ? -errno : 0;
 }
 
+/* Set otel_config.noop_spans through OTEL_IOC_SET_CONFIG: 0 or -errno. */
+static inline int span_noop_spans(int fd, bool on)
+{
+	struct otel_config cfg;
+
+	if (ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg))
+		return -errno;
+	cfg.noop_spans = on;
+	return ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg) ? -errno : 0;
+}
+
 /* The kernel log since kmsg_open(): messages, one per line. */
 struct kmsg_log {
 	int	fd;

@@ -39,6 +39,9 @@ static int usage(FILE *out, int status)
 		"  --begin-records on|off     also write a SPAN_BEGIN record when a span\n"
 		"                             begins, so spans that never end still show\n"
 		"                             (flight recorder; costs a record per span)\n"
+		"  --noop-spans on|off        while the sampler drops every span, make\n"
+		"                             no-op spans (no ids; the parent's context\n"
+		"                             passes through) instead of unsampled ones\n"
 		"  --enable, --disable        record spans or not\n"
 		"  --json                     print as JSON\n", prog);
 	return status;
@@ -92,18 +95,21 @@ static void print_config(const struct otel_config *c, int json)
 	if (json)
 		printf("{\"enabled\": %s, \"mode\": \"%s\", \"sampler\": \"%s\", "
 		       "\"ratio\": %.6f, \"ring_size\": %llu, \"wakeup_bytes\": %u, "
-		       "\"begin_records\": %s}\n",
+		       "\"begin_records\": %s, \"noop_spans\": %s}\n",
 		       c->enabled ? "true" : "false", mode, sampler,
 		       (double)c->ratio / OTEL_RATIO_ONE,
 		       (unsigned long long)c->ring_size, c->wakeup_bytes,
-		       c->begin_records ? "true" : "false");
+		       c->begin_records ? "true" : "false",
+		       c->noop_spans ? "true" : "false");
 	else
 		printf("enabled: %s\nmode: %s\nsampler: %s\nratio: %.6f\n"
-		       "ring_size: %llu\nwakeup_bytes: %u\nbegin_records: %s\n",
+		       "ring_size: %llu\nwakeup_bytes: %u\nbegin_records: %s\n"
+		       "noop_spans: %s\n",
 		       c->enabled ? "yes" : "no", mode, sampler,
 		       (double)c->ratio / OTEL_RATIO_ONE,
 		       (unsigned long long)c->ring_size, c->wakeup_bytes,
-		       c->begin_records ? "on" : "off");
+		       c->begin_records ? "on" : "off",
+		       c->noop_spans ? "on" : "off");
 }
 
 int cmd_config(int argc, char **argv)
@@ -115,13 +121,15 @@ int cmd_config(int argc, char **argv)
 		{ "ring-size", required_argument, NULL, 'z' },
 		{ "wakeup-bytes", required_argument, NULL, 'w' },
 		{ "begin-records", required_argument, NULL, 'b' },
+		{ "noop-spans", required_argument, NULL, 'n' },
 		{ "enable", no_argument, NULL, 'e' },
 		{ "disable", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int mode = -1, sampler = -1, enabled = -1, begin = -1, json = 0, fd, c;
+	int mode = -1, sampler = -1, enabled = -1, begin = -1, noop = -1;
+	int json = 0, fd, c;
 	int ret;
 	long long ratio = -1, wakeup = -1;
 	unsigned long long ring_size = 0, v;
@@ -176,6 +184,13 @@ int cmd_config(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'n':
+			noop = lookup(on_off, 2, optarg);
+			if (noop < 0) {
+				errorf("config: bad noop-spans '%s' (on or off)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'e':
 			enabled = 1;
 			break;
@@ -204,7 +219,7 @@ int cmd_config(int argc, char **argv)
 	if (dev_ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg, "get config"))
 		goto out;
 	if (mode < 0 && sampler < 0 && ratio < 0 && !ring_size && wakeup < 0 &&
-	    enabled < 0 && begin < 0) {
+	    enabled < 0 && begin < 0 && noop < 0) {
 		print_config(&cfg, json);
 		ret = EXIT_OK;
 		goto out;
@@ -224,6 +239,8 @@ int cmd_config(int argc, char **argv)
 		cfg.enabled = enabled;
 	if (begin >= 0)
 		cfg.begin_records = begin;
+	if (noop >= 0)
+		cfg.noop_spans = noop;
 	if (cfg.wakeup_bytes > OTEL_WAKEUP_BYTES_MAX(cfg.ring_size)) {
 		errorf("config: wakeup bytes %u: more than rings of %llu bytes allow (at most %llu)",
 		       cfg.wakeup_bytes, (unsigned long long)cfg.ring_size,
