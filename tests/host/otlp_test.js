@@ -324,9 +324,7 @@ test('503 with Retry-After: waits, retries, then delivers', async () => {
 });
 
 test('receiver down then up: nothing lost within the queue', async () => {
-  let rcv = await start();
-  const port = rcv.port;
-  await rcv.close();
+  const port = await receiver.quietPort();	/* nothing takes it meanwhile */
   const cap = await gencap('many', '300');
   /* up again once oteld has logged a failed attempt: an order, not a delay */
   let failed;
@@ -334,7 +332,7 @@ test('receiver down then up: nothing lost within the queue', async () => {
   const done = oteld(cap, port, { args: ['--retry-initial', '100', '--retry-max', '300'],
     onStderr: (s) => { if (/export failed \(.*\), retrying in/.test(s)) failed(); } });
   await Promise.race([attempted, done]);
-  rcv = await start({ port });
+  const rcv = await start({ port });
   try {
     const r = await done;
     const ids = new Set(rcv.spans().map((s) => s.spanId));

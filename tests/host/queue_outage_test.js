@@ -61,7 +61,8 @@ function oteld(fifo, port, statsFile) {
 async function scenario() {
   const counter = q.seqCounter(N);
   /* spans are up to OUTAGE old when they arrive: the strict check's window */
-  const rcv = await receiver.start({ keep: counter.keep,
+  /* it comes back on the same port: one no connection takes meanwhile */
+  const rcv = await receiver.start({ port: await receiver.quietPort(), keep: counter.keep,
     strict: { windowNs: HOUR_NS } });
   const fifo = q.mkfifo(tmp, 'rings');
   const t0 = Date.now();

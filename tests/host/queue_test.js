@@ -33,13 +33,11 @@ function gencap(...args) {
   return file;
 }
 
-/* A port nothing listens on (a receiver started and closed on it). */
-async function downPort(kind = 'http') {
-  const r = await (kind === 'grpc' ? grpcRcv : httpRcv).start();
-  const port = r.port;
-  await r.close();
-  return port;
-}
+/*
+ * A port nothing listens on, where a receiver starts later: below the
+ * ephemeral range, so that no connection takes it meanwhile.
+ */
+const downPort = () => httpRcv.quietPort();
 
 const endpointEnv = (port, proto) => (proto === 'grpc' ?
   { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` } :
@@ -106,7 +104,7 @@ class Skip { constructor(reason) { this.reason = reason; } }
  */
 async function leftThenSent(proto, { gzip = false, sync = false } = {}) {
   const kind = proto === 'grpc' ? 'grpc' : 'http';
-  const port = await downPort(kind);
+  const port = await downPort();
   const dir = fresh('q');
   const r1 = await oteld(gencap('many', '300'), dir, { env: endpointEnv(port, proto), sync,
     args: ['--max-export-batch-size', '50', '--exporters', '1'] });

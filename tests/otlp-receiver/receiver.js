@@ -23,7 +23,7 @@
  * .maxInFlight (requests being answered, now and at most), .connections,
  * .close(), .down() (a collector shut down: the requests being answered
  * are, then the port is closed: connection refused) and .up() (the same
- * port again).  start({ keep }): what .requests keeps of each request,
+ * port again: start it on a quietPort()).  start({ keep }): what .requests keeps of each request,
  * keep(entry) instead of the entry (a long run keeps less; .spans() then
  * has nothing).
  * As a program: node receiver.js [PORT]; prints "listening PORT" and, for
@@ -31,8 +31,10 @@
  */
 'use strict';
 
+const fs = require('fs');
 const http = require('http');
 const https = require('https');
+const net = require('net');
 const zlib = require('zlib');
 const protobuf = require('protobufjs/minimal');
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
@@ -188,10 +190,37 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
   });
 }
 
+/*
+ * A free port below the kernel's ephemeral range, for a receiver that goes
+ * down and comes back on the same port (.down()/.up(), or a new start({
+ * port })).  A port listen(0) handed out is in that range, and while
+ * nothing listens on it the kernel may give it to any outgoing connection
+ * on the machine, so coming back on it can fail with EADDRINUSE; a port
+ * below the range only an explicit bind takes.
+ */
+async function quietPort(host = '127.0.0.1') {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim().split(/\s+/)[0]) || low;
+  } catch (e) { /* not Linux: the usual range */ }
+  const min = low > 11024 ? 10000 : 1024;
+  const canListen = (port) => new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+  for (let i = 0; i < 200 && low > min; i++) {
+    const port = min + Math.floor(Math.random() * (low - min));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port from ${min} to ${low - 1}`);
+}
+
 /* The normalized object of a decoded request (for grpc_receiver.js). */
 const normalize = (msg) => mapIds(Request.toObject(msg, toObjectOpts), b64ToHex);
 
-module.exports = { start, Request, Response, normalize };
+module.exports = { start, quietPort, Request, Response, normalize };
 
 if (require.main === module) {
   start({ port: Number(process.argv[2] || 0), log: (l) => console.log(l) })
