@@ -80,17 +80,29 @@ static const struct otel_bench_case *bench_find(const char *name)
 	return NULL;
 }
 
-/* One batch with interrupts off: the cost of the operations alone. */
+/* scripts/bench-profile's build (Kbuild): batches with interrupts on */
+#ifdef OTEL_BENCH_IRQS_ON
+static const bool bench_irqs_on = true;
+#else
+static const bool bench_irqs_on;
+#endif
+
+/*
+ * One batch with interrupts off: the cost of the operations alone.  The
+ * profiling build leaves them on, for perf's sampling timer.
+ */
 static u64 bench_batch(const struct otel_bench_case *c, u64 seq, u32 n)
 {
-	unsigned long flags;
+	unsigned long flags = 0;
 	u64 start, end;
 
-	local_irq_save(flags);
+	if (!bench_irqs_on)
+		local_irq_save(flags);
 	start = ktime_get_mono_fast_ns();
 	c->run(seq, n);
 	end = ktime_get_mono_fast_ns();
-	local_irq_restore(flags);
+	if (!bench_irqs_on)
+		local_irq_restore(flags);
 	return end - start;
 }
 
