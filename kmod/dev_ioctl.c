@@ -140,8 +140,7 @@ static int ioc_set_config(struct file *file, void __user *arg)
 		goto out;
 	otel_ring_set_wakeup_bytes(cfg.wakeup_bytes);
 	otel_kspan_set_begin_records(cfg.begin_records);
-	if (cfg.noop_spans != otel_noop_wanted_get())
-		otel_noop_set_wanted(cfg.noop_spans);
+	otel_noop_set_wanted(cfg.noop_spans);
 	if (cfg.enabled != otel_kspan_enabled())
 		otel_kspan_set_enabled(cfg.enabled);
 out:

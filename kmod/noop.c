@@ -69,7 +69,7 @@ void otel_noop_set_drop_all(bool on)
 void otel_noop_set_wanted(bool on)
 {
 	mutex_lock(&otel_noop_lock);
-	otel_noop_wanted = on;
+	WRITE_ONCE(otel_noop_wanted, on);
 	noop_update();
 	mutex_unlock(&otel_noop_lock);
 }

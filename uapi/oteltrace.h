@@ -547,7 +547,9 @@ struct otel_stats_req {
  * @noop_spans:		1: while the sampler drops every span, a span begun
  *			with otel_kspan_begin() is a no-op span (no ids; its
  *			parent's context passes through) instead of an
- *			unsampled one; the module parameter of the same name
+ *			unsampled one; the module parameter of the same name.
+ *			SET sets every field: a caller that does not GET
+ *			first turns it off with a zero.
  * @reserved:		zero
  */
 struct otel_config {

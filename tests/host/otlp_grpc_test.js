@@ -269,7 +269,7 @@ test('not retried: RESOURCE_EXHAUSTED without RetryInfo, INVALID_ARGUMENT, UNIMP
 });
 
 test('server down then up: retried until it listens, nothing lost', async () => {
-  const port = await http.quietPort();	/* nothing takes it meanwhile */
+  const port = await http.quietPort();	/* no connection takes it meanwhile */
   const done = oteld(await gencap('many', '300'), port,
     { args: ['--retry-initial', '100', '--retry-max', '300'] });
   await sleep(1500);

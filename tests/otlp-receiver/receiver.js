@@ -191,30 +191,47 @@ function start({ port = 0, host = '127.0.0.1', log = null, tls = null, strict: s
 }
 
 /*
- * A free port below the kernel's ephemeral range, for a receiver that goes
- * down and comes back on the same port (.down()/.up(), or a new start({
- * port })).  A port listen(0) handed out is in that range, and while
- * nothing listens on it the kernel may give it to any outgoing connection
- * on the machine, so coming back on it can fail with EADDRINUSE; a port
- * below the range only an explicit bind takes.
+ * A free port outside the kernel's ephemeral range, for a receiver that
+ * goes down and comes back on the same port (.down()/.up(), or a new
+ * start({ port })).  A port listen(0) handed out is in that range, and
+ * while nothing listens on it the kernel may give it to any outgoing
+ * connection on the machine, so coming back on it can fail with
+ * EADDRINUSE; outside the range only an explicit bind takes it.  Below the
+ * range (from 10000) or above it; with no room outside it, a listen(0)
+ * port, as before.
  */
 async function quietPort(host = '127.0.0.1') {
-  let low = 32768;
+  let low = 32768, high = 60999;
   try {
-    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-      .trim().split(/\s+/)[0]) || low;
-  } catch (e) { /* not Linux: the usual range */ }
-  const min = low > 11024 ? 10000 : 1024;
-  const canListen = (port) => new Promise((resolve) => {
+    [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim().split(/\s+/).map(Number);
+  } catch (e) { /* not Linux: Linux's default range */ }
+  const free = [];
+  if (low > 10000) free.push([10000, low - 1]);
+  if (high < 65535) free.push([high + 1, 65535]);
+  const size = free.reduce((n, [a, b]) => n + b - a + 1, 0);
+  const pick = () => {
+    let k = Math.floor(Math.random() * size);
+    for (const [a, b] of free) {
+      if (k <= b - a) return a + k;
+      k -= b - a + 1;
+    }
+    return 0;
+  };
+  /* resolves to the port it could listen on (then closed), or 0 */
+  const tryListen = (port) => new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
+    s.once('error', () => resolve(0));
+    s.listen(port, host, () => {
+      const got = s.address().port;
+      s.close(() => resolve(got));
+    });
   });
-  for (let i = 0; i < 200 && low > min; i++) {
-    const port = min + Math.floor(Math.random() * (low - min));
-    if (await canListen(port)) return port;
+  for (let i = 0; i < 200 && size > 0; i++) {
+    const port = await tryListen(pick());
+    if (port) return port;
   }
-  throw new Error(`no free port from ${min} to ${low - 1}`);
+  return tryListen(0);	/* no room outside the range: as before */
 }
 
 /* The normalized object of a decoded request (for grpc_receiver.js). */

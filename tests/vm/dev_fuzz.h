@@ -32,7 +32,7 @@
 static uint64_t seed;
 static double seconds = 15;
 static long page;
-static struct otel_config cfg0;		/* its enabled setting is kept */
+static struct otel_config cfg0;	/* its enabled, noop_spans are kept */
 static char bridges[8][OTEL_BRIDGE_NAME_MAX];
 static unsigned int nr_bridges;
 
@@ -115,10 +115,11 @@ static unsigned long make_cmd(unsigned int dir, unsigned int type,
 }
 
 /*
- * Keep the static keys as they are (see the top): a SET_CONFIG (any size:
- * a kernel may take the struct's size from the number) keeps enabled,
- * noop_spans and a size that covers enabled; a SET_BRIDGE naming a real bridge asks for OFF.
- * @p has room for the whole struct.
+ * Keep the static keys as they are (see the top): a SET_CONFIG (any
+ * size: a kernel may take the struct's size from the number) keeps
+ * enabled, a valid noop_spans and a size that covers enabled; a
+ * SET_BRIDGE naming a real bridge asks for OFF.  @p has room for the
+ * whole struct.
  */
 static unsigned long tame(unsigned long cmd, uint8_t *p)
 {
@@ -138,9 +139,11 @@ static unsigned long tame(unsigned long cmd, uint8_t *p)
 			memcpy(p, &v, 4);
 		}
 		memcpy(p + 4, &cfg0.enabled, 4);
-		/* noop_spans flips a static key under always_off */
-		memcpy(p + offsetof(struct otel_config, noop_spans),
-		       &cfg0.noop_spans, 4);
+		/* noop_spans flips a static key: keep it, but let bad values by */
+		memcpy(&v, p + offsetof(struct otel_config, noop_spans), 4);
+		if (v <= 1)
+			memcpy(p + offsetof(struct otel_config, noop_spans),
+			       &cfg0.noop_spans, 4);
 	}
 	if (nr == _IOC_NR(OTEL_IOC_SET_BRIDGE) && p) {
 		struct otel_bridge_req *b = (void *)p;

@@ -37,8 +37,9 @@
  * Under QEMU TCG, switching a static key while other vCPUs run its sites
  * livelocks the guest (docs/testing.md), so no call here changes
  * otel_config.enabled or noop_spans or switches a bridge on: SET_CONFIG
- * keeps the enabled and noop_spans settings read at the start, SET_BRIDGE with a real bridge's name asks for
- * OFF.
+ * keeps the enabled and noop_spans settings read at the start (a bad
+ * noop_spans goes through: EINVAL), SET_BRIDGE with a real bridge's name
+ * asks for OFF.
  */
 #include <grp.h>
 #include <poll.h>
@@ -384,6 +385,8 @@ static void config_change(struct worker *w)
 	}
 	if (below(&w->r, 4) == 0)
 		c.begin_records = below(&w->r, 3);
+	if (below(&w->r, 8) == 0)	/* a bad value only: EINVAL */
+		c.noop_spans = 2 + below(&w->r, 2) * 0x7ffffffe;
 	if (!ioctl(fd, OTEL_IOC_SET_CONFIG, &c))
 		atomic_fetch_add(&nr_config_set, 1);
 	else

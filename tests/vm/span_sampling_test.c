@@ -106,15 +106,6 @@ TEST_F(sampling, always_off_writes_nothing)
 	EXPECT_EQ(3, rec_count(&self->db, "t.root"));
 }
 
-/*
- * noop_spans=Y: while the sampler drops every span, a begin makes a no-op
- * span, as a disabled OpenTelemetry SDK does: never current, its context
- * is the task's remote context unchanged, read in that task only
- * (otel_spantest's "noop" checks that in the kernel).  Without it (the default) always_off makes
- * unsampled spans with ids and flags 00, as an SDK's always_off does; and
- * a sampler that may record never makes no-op spans.  A no-op span ended
- * twice is counted; nothing is recorded.
- */
 /* The noop_spans module parameter as sysfs shows it ("" on error). */
 static void noop_param(char *buf, size_t size)
 {
@@ -126,6 +117,16 @@ static void noop_param(char *buf, size_t size)
 		close(fd);
 }
 
+/*
+ * noop_spans=Y: while the sampler drops every span, a begin makes a no-op
+ * span, as a disabled OpenTelemetry SDK does: never current, its context
+ * is the task's remote context unchanged, read in that task only
+ * (otel_spantest's "noop" checks that in the kernel), whether the module
+ * parameter or otel_config.noop_spans asked for it.  Without it (the
+ * default) always_off makes unsampled spans with ids and flags 00, as an
+ * SDK's always_off does; and a sampler that may record never makes no-op
+ * spans.  A no-op span ended twice is counted; nothing is recorded.
+ */
 TEST_F(sampling, noop_spans_when_asked)
 {
 	struct otel_context_req req = { 0 };
@@ -169,10 +170,19 @@ TEST_F(sampling, noop_spans_when_asked)
 	ASSERT_EQ(0, span_noop_spans(self->fd, false));
 	noop_param(buf, sizeof(buf));
 	EXPECT_STREQ("N\n", buf);
+	/* both in one SET (otelctl config --sampler always_off --noop-spans on) */
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_CONFIG, &cfg));
+	cfg.sampler = OTEL_SAMPLER_ALWAYS_OFF;
+	cfg.noop_spans = 1;
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_CONFIG, &cfg));
+	EXPECT_EQ(0, span_cmd("noop 1"));
+	cfg.noop_spans = 0;
+	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_CONFIG, &cfg));
+	EXPECT_EQ(0, span_cmd("noop 0"));
 
 	ASSERT_EQ(0, span_stats(self->fd, &st1));
-	EXPECT_EQ(st0.end_twice + 5, st1.end_twice);
-	EXPECT_EQ(st0.begin_active + 5, st1.begin_active);
+	EXPECT_EQ(st0.end_twice + 7, st1.end_twice);
+	EXPECT_EQ(st0.begin_active + 7, st1.begin_active);
 	EXPECT_EQ(st0.bad_handle, st1.bad_handle);
 	ASSERT_LE(0, rec_drain(self->fd, &self->db));
 	EXPECT_EQ(0, self->db.nr);

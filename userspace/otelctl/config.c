@@ -248,8 +248,14 @@ int cmd_config(int argc, char **argv)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (dev_ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg, "set config"))
+	if (dev_ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg, "set config")) {
+		/* a module older than the field takes it for a reserved word */
+		if (errno == EINVAL && noop > 0)
+			errorf("config: is this oteltrace.ko older than "
+			       "noop_spans in its config? (see "
+			       "/sys/module/oteltrace/parameters/)");
 		goto out;
+	}
 	ret = EXIT_OK;
 out:
 	close(fd);

@@ -59,8 +59,11 @@ int dev_open(void)
 
 int dev_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
 {
+	int err;
+
 	if (ioctl(fd, cmd, arg) == 0)
 		return 0;
+	err = errno;
 	if (errno == EPERM)
 		eperm(what);
 	else if (errno == EBUSY && (cmd == OTEL_IOC_CLEAR ||
@@ -70,6 +73,7 @@ int dev_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
 		       "it ends", what, strerror(errno));
 	else
 		errorf("%s: %s", what, strerror(errno));
+	errno = err;	/* for the caller, past the printing */
 	return -1;
 }
 

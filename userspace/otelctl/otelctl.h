@@ -16,7 +16,7 @@ extern const char *prog;
 int dev_open(void);
 /*
  * ioctl() that prints "prog: what: strerror" on failure (EPERM: which
- * capability it takes); 0 or -1.
+ * capability it takes); 0 or -1 with errno the ioctl's.
  */
 int dev_ioctl(int fd, unsigned long cmd, void *arg, const char *what);
 /* Print why a control ioctl got EPERM. */
