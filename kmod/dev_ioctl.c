@@ -135,12 +135,16 @@ static int ioc_set_config(struct file *file, void __user *arg)
 	ret = otel_ring_set_mode(cfg.mode);
 	if (ret)
 		goto out;
+	/* the no-op key patched once at most: noop_spans off first, on last */
+	if (!cfg.noop_spans)
+		otel_noop_set_wanted(false);
 	ret = otel_sampler_set(cfg.sampler, cfg.ratio);
 	if (ret)
 		goto out;
 	otel_ring_set_wakeup_bytes(cfg.wakeup_bytes);
 	otel_kspan_set_begin_records(cfg.begin_records);
-	otel_noop_set_wanted(cfg.noop_spans);
+	if (cfg.noop_spans)
+		otel_noop_set_wanted(true);
 	if (cfg.enabled != otel_kspan_enabled())
 		otel_kspan_set_enabled(cfg.enabled);
 out:

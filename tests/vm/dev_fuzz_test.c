@@ -337,7 +337,7 @@ static void fork_exit(void)
 		waitpid(pid, NULL, 0);
 }
 
-/* The config writer: all but enabled and noop_spans, against mappers. */
+/* The config writer, against mappers: enabled kept, noop_spans only bad. */
 static void config_change(struct worker *w)
 {
 	static const uint64_t rings[] = { 16 << 10, 32 << 10, 64 << 10,

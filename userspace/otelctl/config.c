@@ -251,9 +251,9 @@ int cmd_config(int argc, char **argv)
 	if (dev_ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg, "set config")) {
 		/* a module older than the field takes it for a reserved word */
 		if (errno == EINVAL && noop > 0)
-			errorf("config: is this oteltrace.ko older than "
-			       "noop_spans in its config? (see "
-			       "/sys/module/oteltrace/parameters/)");
+			errorf("config: if this oteltrace.ko predates "
+			       "noop_spans in its config, set "
+			       "/sys/module/oteltrace/parameters/noop_spans");
 		goto out;
 	}
 	ret = EXIT_OK;
