@@ -85,14 +85,10 @@ TEST_F(sampling, parentbased_keeps_whole_traces)
 
 TEST_F(sampling, always_off_writes_nothing)
 {
-	char buf[64] = "";
-	int fd;
+	char buf[64];
 
 	ASSERT_EQ(0, span_sampler("always_off", 1000000));
-	fd = open(PARAM("sampler"), O_RDONLY);
-	ASSERT_LE(0, fd);
-	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
-	close(fd);
+	ASSERT_LT(0, span_read_file(PARAM("sampler"), buf, sizeof(buf)));
 	EXPECT_STREQ("always_off\n", buf);
 
 	ASSERT_EQ(0, span_cmd("tree 500"));
@@ -104,17 +100,6 @@ TEST_F(sampling, always_off_writes_nothing)
 	ASSERT_EQ(0, span_cmd("roots 3"));
 	ASSERT_LE(0, rec_drain(self->fd, &self->db));
 	EXPECT_EQ(3, rec_count(&self->db, "t.root"));
-}
-
-/* The noop_spans module parameter as sysfs shows it ("" on error). */
-static void noop_param(char *buf, size_t size)
-{
-	int fd = open(PARAM("noop_spans"), O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
-
-	buf[n > 0 ? n : 0] = '\0';
-	if (fd >= 0)
-		close(fd);
 }
 
 /*
@@ -134,7 +119,7 @@ TEST_F(sampling, noop_spans_when_asked)
 	struct otel_config cfg;
 	char buf[8];
 
-	noop_param(buf, sizeof(buf));
+	span_read_file(PARAM("noop_spans"), buf, sizeof(buf));
 	EXPECT_STREQ("N\n", buf);	/* off by default */
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_CONFIG, &cfg));
 	EXPECT_EQ(0, cfg.noop_spans);
@@ -153,11 +138,11 @@ TEST_F(sampling, noop_spans_when_asked)
 	EXPECT_EQ(0, span_cmd("noop 1"));
 	/* the same switch in otel_config (otelctl config --noop-spans) */
 	ASSERT_EQ(0, span_noop_spans(self->fd, false));
-	noop_param(buf, sizeof(buf));
+	span_read_file(PARAM("noop_spans"), buf, sizeof(buf));
 	EXPECT_STREQ("N\n", buf);
 	EXPECT_EQ(0, span_cmd("noop 0"));
 	ASSERT_EQ(0, span_noop_spans(self->fd, true));
-	noop_param(buf, sizeof(buf));
+	span_read_file(PARAM("noop_spans"), buf, sizeof(buf));
 	EXPECT_STREQ("Y\n", buf);
 	/* traceidratio at 0 drops everything too */
 	ASSERT_EQ(0, span_sampler("traceidratio", 0));
@@ -168,7 +153,7 @@ TEST_F(sampling, noop_spans_when_asked)
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_SET_TASK_CONTEXT, &req));
 	EXPECT_EQ(0, span_cmd("noop 0"));
 	ASSERT_EQ(0, span_noop_spans(self->fd, false));
-	noop_param(buf, sizeof(buf));
+	span_read_file(PARAM("noop_spans"), buf, sizeof(buf));
 	EXPECT_STREQ("N\n", buf);
 	/* both in one SET (otelctl config --sampler always_off --noop-spans on) */
 	ASSERT_EQ(0, ioctl(self->fd, OTEL_IOC_GET_CONFIG, &cfg));

@@ -10,6 +10,7 @@
 #define _OTELTRACE_SPAN_UTIL_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 
 #include "records.h"
@@ -31,6 +32,24 @@ static inline int span_write_file(const char *path, const char *s)
 	err = n < 0 ? -errno : (n == (ssize_t)strlen(s) ? 0 : -EIO);
 	close(fd);
 	return err;
+}
+
+/* Read a file into @buf (NUL-terminated): its length, or -errno. */
+static inline ssize_t span_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
 }
 
 /* Run "cmd [n]" in otel_spantest: 0 or -errno. */
@@ -142,26 +161,29 @@ static inline uint64_t span_ring_dropped(const struct otel_cpu_stats *st)
 	       st->dropped_disabled;
 }
 
-/* Set otel_config.begin_records through OTEL_IOC_SET_CONFIG: 0 or -errno. */
-static inline int span_begin_records(int fd, bool on)
+/*
+ * Set one __u32 field of otel_config, at offset @off, through GET then
+ * SET (the others as they are): 0 or -errno.
+ */
+static inline int span_config_u32(int fd, size_t off, uint32_t v)
 {
 	struct otel_config cfg;
 
 	if (ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg))
 		return -errno;
-	cfg.begin_records = on;
+	memcpy((char *)&cfg + off, &v, sizeof(v));
 	return ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg) ? -errno : 0;
 }
 
-/* Set otel_config.noop_spans through OTEL_IOC_SET_CONFIG: 0 or -errno. */
+static inline int span_begin_records(int fd, bool on)
+{
+	return span_config_u32(fd, offsetof(struct otel_config, begin_records),
+			       on);
+}
+
 static inline int span_noop_spans(int fd, bool on)
 {
-	struct otel_config cfg;
-
-	if (ioctl(fd, OTEL_IOC_GET_CONFIG, &cfg))
-		return -errno;
-	cfg.noop_spans = on;
-	return ioctl(fd, OTEL_IOC_SET_CONFIG, &cfg) ? -errno : 0;
+	return span_config_u32(fd, offsetof(struct otel_config, noop_spans), on);
 }
 
 /* The kernel log since kmsg_open(): messages, one per line. */

@@ -86,6 +86,16 @@ static int lookup(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
+/* An on|off option's value: 1 or 0, or -1 (said why). */
+static int on_off_arg(const char *option, const char *arg)
+{
+	int v = lookup(on_off, 2, arg);
+
+	if (v < 0)
+		errorf("config: bad %s '%s' (on or off)", option, arg);
+	return v;
+}
+
 static void print_config(const struct otel_config *c, int json)
 {
 	const char *sampler = c->sampler < NR_SAMPLERS ?
@@ -178,18 +188,14 @@ int cmd_config(int argc, char **argv)
 			wakeup = v;
 			break;
 		case 'b':
-			begin = lookup(on_off, 2, optarg);
-			if (begin < 0) {
-				errorf("config: bad begin-records '%s' (on or off)", optarg);
+			begin = on_off_arg("begin-records", optarg);
+			if (begin < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'n':
-			noop = lookup(on_off, 2, optarg);
-			if (noop < 0) {
-				errorf("config: bad noop-spans '%s' (on or off)", optarg);
+			noop = on_off_arg("noop-spans", optarg);
+			if (noop < 0)
 				return EXIT_USAGE;
-			}
 			break;
 		case 'e':
 			enabled = 1;
