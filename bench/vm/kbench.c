@@ -127,6 +127,8 @@ static void usage(FILE *out)
 		"  --oteld BIN  drain with oteld instead of the built-in reader\n"
 		"  --series L   throughput series to run, of oteld,mmap,ring,floor\n"
 		"               (default all)\n"
+		"  --receiver URL  oteld exports to URL (outside the guest) instead\n"
+		"               of a null receiver in the guest\n"
 		"  --skip-cost, --skip-tput\n");
 }
 
@@ -140,6 +142,7 @@ int main(int argc, char **argv)
 		{ "run-ms", required_argument, NULL, 'm' },
 		{ "oteld", required_argument, NULL, 'd' },
 		{ "series", required_argument, NULL, 's' },
+		{ "receiver", required_argument, NULL, 'R' },
 		{ "skip-cost", no_argument, NULL, 'C' },
 		{ "skip-tput", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
@@ -160,6 +163,7 @@ int main(int argc, char **argv)
 		case 'm': o.run_ms = strtoul(optarg, NULL, 0); break;
 		case 'd': o.oteld = optarg; break;
 		case 's': o.series = optarg; break;
+		case 'R': o.receiver = optarg; break;
 		case 'C': skip_cost = true; break;
 		case 'T': skip_tput = true; break;
 		case 'h': usage(stdout); return 0;

@@ -86,6 +86,8 @@ struct kb_opts {
 	unsigned int run_ms;	/* throughput: duration of each run */
 	const char *oteld;	/* oteld binary for draining, or NULL */
 	const char *series;	/* throughput series to run ("oteld,mmap"), NULL: all */
+	const char *receiver;	/* oteld's OTLP/HTTP endpoint outside the guest,
+				 * or NULL: a null receiver in the guest */
 };
 
 void kb_cost(const struct kb_opts *o, struct kb_tracer *t);
@@ -102,7 +104,7 @@ void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *spans,
 /* oteld.c: oteld exporting to a null receiver, as the reader. */
 struct kb_oteld {
 	int oteld;		/* pid */
-	int rx;			/* null receiver's pid */
+	int rx;			/* null receiver's pid, -1: outside the guest */
 	int rx_out;		/* its stdout */
 	char stats[PATH_MAX + 32];	/* its --stats-file */
 };
@@ -119,9 +121,12 @@ struct kb_oteld_counts {
  * Start the receiver, then oteld, and wait (a minute at most) until oteld
  * has mapped the rings and started its exporter threads.
  */
-int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
-		   size_t errlen);
-/* Stop both; the spans the receiver got, and oteld's own counters. */
+int kb_oteld_start(struct kb_oteld *o, const char *oteld,
+		   const char *receiver, int cpu, char *err, size_t errlen);
+/*
+ * Stop both; the spans the receiver got (with a receiver outside the guest,
+ * the spans oteld had acknowledged), and oteld's own counters.
+ */
 void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 		   struct kb_oteld_counts *counts);
 

@@ -2,7 +2,9 @@
 /*
  * kbench: oteld as the throughput benchmark's reader, exporting to a null
  * OTLP/HTTP receiver on the guest's loopback (build/bench/null_receiver,
- * which counts the spans that arrive).  oteld's log goes to
+ * which counts the spans that arrive), or with --receiver to one outside
+ * the guest, as a Collector would be (then oteld's own count of the spans
+ * acknowledged stands for the receiver's).  oteld's log goes to
  * build/bench/oteld-vm.log, its counters to build/bench/oteld-vm.stats.
  *
  * A run starts once oteld is ready: it has mapped the rings and started its
@@ -36,8 +38,13 @@ static pid_t spawn(char *const argv[], int cpu, int *out, const char *log)
 	if (out && pipe2(p, O_CLOEXEC))
 		return -1;
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		if (out) {
+			close(p[0]);
+			close(p[1]);
+		}
 		return -1;
+	}
 	if (!pid) {
 		null = open("/dev/null", O_RDWR);
 		err = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
@@ -96,29 +103,16 @@ static void reap(pid_t pid, int ms)
 	waitpid(pid, NULL, 0);
 }
 
-int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
-		   size_t errlen)
+/* The null receiver in the guest: its pid in o->rx, its URL in @url. */
+static int start_receiver(struct kb_oteld *o, const char *dir, char *url,
+			  size_t urllen, char *err, size_t errlen)
 {
-	char self[PATH_MAX], rx[PATH_MAX + 32], log[PATH_MAX + 32];
-	char url[64], line[64];
+	char rx[PATH_MAX + 32], line[64];
 	char *rx_argv[] = { rx, NULL };
-	char *argv[] = { (char *)oteld, "--stats-file", o->stats, NULL };
-	const struct timespec tick = { 0, 10000000 };
 	ssize_t n;
-	int port, i;
+	int port;
 
-	memset(o, 0, sizeof(*o));
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0) {
-		snprintf(err, errlen, "readlink: %s", strerror(errno));
-		return -errno;
-	}
-	self[n] = '\0';
-	dirname(self);
-	snprintf(rx, sizeof(rx), "%s/null_receiver", self);
-	snprintf(log, sizeof(log), "%s/oteld-vm.log", self);
-	snprintf(o->stats, sizeof(o->stats), "%s/oteld-vm.stats", self);
-	unlink(o->stats);
+	snprintf(rx, sizeof(rx), "%s/null_receiver", dir);
 	o->rx = spawn(rx_argv, -1, &o->rx_out, NULL);
 	if (o->rx < 0) {
 		snprintf(err, errlen, "cannot start %s", rx);
@@ -130,25 +124,63 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 		snprintf(err, errlen, "null receiver did not start");
 		kill(o->rx, SIGKILL);
 		waitpid(o->rx, NULL, 0);
+		close(o->rx_out);
+		o->rx = o->rx_out = -1;
 		return -EIO;
 	}
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	snprintf(url, urllen, "http://127.0.0.1:%d", port);
+	return 0;
+}
+
+static void stop_receiver(struct kb_oteld *o)
+{
+	if (o->rx < 0)
+		return;
+	kill(o->rx, SIGTERM);
+	reap(o->rx, 2000);
+	close(o->rx_out);
+}
+
+int kb_oteld_start(struct kb_oteld *o, const char *oteld,
+		   const char *receiver, int cpu, char *err, size_t errlen)
+{
+	char self[PATH_MAX], log[PATH_MAX + 32], url[256];
+	char *argv[] = { (char *)oteld, "--stats-file", o->stats, NULL };
+	const struct timespec tick = { 0, 10000000 };
+	ssize_t n;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->rx = -1;
+	o->rx_out = -1;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0) {
+		snprintf(err, errlen, "readlink: %s", strerror(errno));
+		return -errno;
+	}
+	self[n] = '\0';
+	dirname(self);
+	snprintf(log, sizeof(log), "%s/oteld-vm.log", self);
+	snprintf(o->stats, sizeof(o->stats), "%s/oteld-vm.stats", self);
+	unlink(o->stats);
+	if (receiver)
+		snprintf(url, sizeof(url), "%s", receiver);
+	else if (start_receiver(o, self, url, sizeof(url), err, errlen))
+		return -EIO;
 	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url, 1);
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", 1);
 	setenv("OTEL_SERVICE_NAME", "otel-bench", 1);
 	o->oteld = spawn(argv, cpu, NULL, log);
 	if (o->oteld < 0) {
 		snprintf(err, errlen, "cannot start %s", oteld);
-		kill(o->rx, SIGTERM);
-		reap(o->rx, 2000);
+		stop_receiver(o);
 		return -EIO;
 	}
 	for (i = 0; i < 6000 && !ready(o->oteld); i++) {
 		if (waitpid(o->oteld, NULL, WNOHANG) == o->oteld) {
 			snprintf(err, errlen, "%s exited at start, see %s",
 				 oteld, log);
-			kill(o->rx, SIGTERM);
-			reap(o->rx, 2000);
+			stop_receiver(o);
 			return -EIO;
 		}
 		nanosleep(&tick, NULL);
@@ -158,8 +190,7 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld, int cpu, char *err,
 			 log);
 		kill(o->oteld, SIGKILL);
 		waitpid(o->oteld, NULL, 0);
-		kill(o->rx, SIGTERM);
-		reap(o->rx, 2000);
+		stop_receiver(o);
 		return -EIO;
 	}
 	return 0;
@@ -206,10 +237,14 @@ void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 	char buf[256];
 	ssize_t n;
 
-	*spans = 0;
 	kill(o->oteld, SIGTERM);
 	reap(o->oteld, 20000);
 	read_counts(o->stats, counts);
+	/* A receiver outside the guest: what it acknowledged to oteld. */
+	*spans = counts->exported;
+	if (o->rx < 0)
+		return;
+	*spans = 0;
 	kill(o->rx, SIGTERM);
 	n = read(o->rx_out, buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';

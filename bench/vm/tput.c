@@ -110,7 +110,8 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 		return ret;
 	}
 	if (o->oteld && s->oteld) {
-		ret = kb_oteld_start(&od, o->oteld, -1, err, errlen);
+		ret = kb_oteld_start(&od, o->oteld, o->receiver, -1, err,
+				     errlen);
 		if (ret)
 			return ret;
 	} else {
