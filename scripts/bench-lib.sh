@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 #
 # scripts/bench-lib.sh: what the benchmark scripts share (sourced, not run).
-# Needs $top (the tree) and a die() of the caller's.
+# Needs $top (the tree); bench_irqs_on_module() calls the caller's die().
 
 # One benchmark at a time: they share build/bench and the CPUs.  Holds the
 # lock on fd 9 until the caller exits.  $1: the caller's name.
@@ -23,9 +23,10 @@ bench_lock() {
 bench_irqs_on_module() {
 	local krel=$1 dir=$2/kmod kspan=0 ring=0
 
-	mkdir -p "$dir" || exit 1
+	mkdir -p "$dir" || die "cannot create $dir"
 	cp "$top"/bench/kmod/Kbuild "$top"/bench/kmod/*.c \
-		"$top"/bench/kmod/*.h "$dir/" || exit 1
+		"$top"/bench/kmod/*.h "$dir/" ||
+		die "cannot copy otel_bench.ko's sources to $dir"
 	grep -qw __otel_kspan_begin "$top/Module.symvers" && kspan=1
 	grep -qw otel_ring_reserve "$top/Module.symvers" && ring=1
 	make -C "/lib/modules/$krel/build" M="$dir" \

@@ -80,7 +80,7 @@ static const struct otel_bench_case *bench_find(const char *name)
 	return NULL;
 }
 
-/* scripts/bench-profile's build (Kbuild): batches with interrupts on */
+/* the profiling scripts' build (Kbuild): batches with interrupts on */
 #ifdef OTEL_BENCH_IRQS_ON
 static const bool bench_irqs_on = true;
 #else

@@ -174,6 +174,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.receiver && (!*o.receiver || !o.oteld)) {
+		fprintf(stderr, "kbench: --receiver needs a URL and --oteld\n");
+		return 2;
+	}
 	describe();
 	if (oteltrace) {
 		ret = load(oteltrace, "oteltrace");

@@ -113,8 +113,8 @@ struct kb_oteld {
 struct kb_oteld_counts {
 	uint64_t records, queued, exported;
 	uint64_t dropped_queue_full, dropped_export_failed, dropped_too_big;
-	uint64_t requests;
-	bool valid;		/* the file was there and read */
+	uint64_t requests, partial_rejected;
+	bool valid;		/* oteld exited by itself; its file was read */
 };
 
 /*
@@ -125,9 +125,11 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld,
 		   const char *receiver, int cpu, char *err, size_t errlen);
 /*
  * Stop both; the spans the receiver got (with a receiver outside the guest,
- * the spans oteld had acknowledged), and oteld's own counters.
+ * the spans oteld had acknowledged less those the receiver rejected), and
+ * oteld's own counters.  Return: false if *spans is not known (the
+ * receiver did not say, or oteld had to be killed).
  */
-void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
+bool kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 		   struct kb_oteld_counts *counts);
 
 #endif /* OTEL_KBENCH_H */

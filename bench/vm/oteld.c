@@ -18,11 +18,14 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,19 +91,63 @@ static bool ready(pid_t pid)
 	return mapped && threads > 1;
 }
 
-/* Wait for @pid up to @ms, then kill it. */
-static void reap(pid_t pid, int ms)
+/*
+ * Wait for @pid up to @ms, then kill it.  Return: true if it exited by
+ * itself (not by a signal).
+ */
+static bool reap(pid_t pid, int ms)
 {
 	const struct timespec tick = { 0, 10000000 };
-	int i;
+	int i, status;
 
 	for (i = 0; i < ms / 10; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status);
 		nanosleep(&tick, NULL);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	return false;
+}
+
+/*
+ * Can a TCP connection be made to "http://HOST:PORT..." @url within 2 s?
+ * A receiver outside the guest needs the guest's network (scripts/vm
+ * --fwd); without it every export would fail until oteld is killed.
+ */
+static int reachable(const char *url, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct pollfd p = { .events = POLLOUT };
+	char host[256], port[8];
+	int ret = -EHOSTUNREACH, soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (sscanf(url, "http://%255[^:/]:%7[0-9]", host, port) != 2) {
+		snprintf(err, errlen, "--receiver %s: not http://HOST:PORT",
+			 url);
+		return -EINVAL;
+	}
+	if (getaddrinfo(host, port, &hints, &ai) || !ai) {
+		snprintf(err, errlen, "--receiver %s: unknown host", url);
+		return -EINVAL;
+	}
+	p.fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		      SOCK_CLOEXEC, 0);
+	if (p.fd >= 0 &&
+	    (!connect(p.fd, ai->ai_addr, ai->ai_addrlen) ||
+	     (errno == EINPROGRESS && poll(&p, 1, 2000) == 1 &&
+	      !getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) &&
+	      !soerr)))
+		ret = 0;
+	if (p.fd >= 0)
+		close(p.fd);
+	freeaddrinfo(ai);
+	if (ret)
+		snprintf(err, errlen,
+			 "--receiver %s: cannot connect (no network in the guest? scripts/vm --fwd PORT)",
+			 url);
+	return ret;
 }
 
 /* The null receiver in the guest: its pid in o->rx, its URL in @url. */
@@ -132,6 +179,12 @@ static int start_receiver(struct kb_oteld *o, const char *dir, char *url,
 	return 0;
 }
 
+static bool reap_term(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	return reap(pid, 40000);
+}
+
 static void stop_receiver(struct kb_oteld *o)
 {
 	if (o->rx < 0)
@@ -144,7 +197,7 @@ static void stop_receiver(struct kb_oteld *o)
 int kb_oteld_start(struct kb_oteld *o, const char *oteld,
 		   const char *receiver, int cpu, char *err, size_t errlen)
 {
-	char self[PATH_MAX], log[PATH_MAX + 32], url[256];
+	char self[PATH_MAX], log[PATH_MAX + 32], url[64];
 	char *argv[] = { (char *)oteld, "--stats-file", o->stats, NULL };
 	const struct timespec tick = { 0, 10000000 };
 	ssize_t n;
@@ -163,11 +216,11 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld,
 	snprintf(log, sizeof(log), "%s/oteld-vm.log", self);
 	snprintf(o->stats, sizeof(o->stats), "%s/oteld-vm.stats", self);
 	unlink(o->stats);
-	if (receiver)
-		snprintf(url, sizeof(url), "%s", receiver);
-	else if (start_receiver(o, self, url, sizeof(url), err, errlen))
+	if (receiver && reachable(receiver, err, errlen))
+		return -EHOSTUNREACH;
+	if (!receiver && start_receiver(o, self, url, sizeof(url), err, errlen))
 		return -EIO;
-	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url, 1);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver ? receiver : url, 1);
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", 1);
 	setenv("OTEL_SERVICE_NAME", "otel-bench", 1);
 	o->oteld = spawn(argv, cpu, NULL, log);
@@ -227,29 +280,37 @@ static void read_counts(const char *path, struct kb_oteld_counts *c)
 	c->dropped_export_failed = counter(json, "dropped_export_failed");
 	c->dropped_too_big = counter(json, "dropped_too_big");
 	c->requests = counter(json, "export_requests");
+	c->partial_rejected = counter(json, "partial_rejected");
 	c->valid = n > 0;
 }
 
-/* Stop oteld (it drains and flushes on SIGTERM), then the receiver. */
-void kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
+/*
+ * Stop oteld (it drains and flushes on SIGTERM), then the receiver.  oteld
+ * may retry an export for up to its export timeout (30 s) after SIGTERM.
+ */
+bool kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 		   struct kb_oteld_counts *counts)
 {
+	bool exited = reap_term(o->oteld);
 	char buf[256];
 	ssize_t n;
 
-	kill(o->oteld, SIGTERM);
-	reap(o->oteld, 20000);
 	read_counts(o->stats, counts);
-	/* A receiver outside the guest: what it acknowledged to oteld. */
-	*spans = counts->exported;
-	if (o->rx < 0)
-		return;
+	/* killed or crashed: the counters in its file are not its last */
+	counts->valid &= exited;
 	*spans = 0;
+	if (o->rx < 0) {
+		/* a receiver outside the guest: what it accepted from oteld */
+		if (!counts->valid)
+			return false;
+		*spans = counts->exported > counts->partial_rejected ?
+			 counts->exported - counts->partial_rejected : 0;
+		return true;
+	}
 	kill(o->rx, SIGTERM);
 	n = read(o->rx_out, buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = '\0';
-	if (sscanf(buf, "requests %*u bytes %*u spans %" SCNu64, spans) != 1)
-		*spans = 0;
 	reap(o->rx, 2000);
 	close(o->rx_out);
+	return sscanf(buf, "requests %*u bytes %*u spans %" SCNu64, spans) == 1;
 }
