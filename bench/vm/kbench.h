@@ -126,8 +126,9 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld,
 /*
  * Stop both; the spans the receiver got (with a receiver outside the guest,
  * the spans oteld had acknowledged less those the receiver rejected), and
- * oteld's own counters.  Return: false if *spans is not known (the
- * receiver did not say, or oteld had to be killed).
+ * oteld's own counters.  Return: false if *spans is not known (the null
+ * receiver in the guest did not say; outside the guest: oteld had to be
+ * killed, or crashed).
  */
 bool kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 		   struct kb_oteld_counts *counts);

@@ -3,8 +3,9 @@
  * kbench: oteld as the throughput benchmark's reader, exporting to a null
  * OTLP/HTTP receiver on the guest's loopback (build/bench/null_receiver,
  * which counts the spans that arrive), or with --receiver to one outside
- * the guest, as a Collector would be (then oteld's own count of the spans
- * acknowledged stands for the receiver's).  oteld's log goes to
+ * the guest, as a Collector would be (then oteld's own count stands for
+ * the receiver's: spans acknowledged, less those a partial success
+ * rejected).  oteld's log goes to
  * build/bench/oteld-vm.log, its counters to build/bench/oteld-vm.stats.
  *
  * A run starts once oteld is ready: it has mapped the rings and started its
@@ -113,7 +114,10 @@ static bool reap(pid_t pid, int ms)
 /*
  * Can a TCP connection be made to "http://HOST:PORT..." @url within 2 s?
  * A receiver outside the guest needs the guest's network (scripts/vm
- * --fwd); without it every export would fail until oteld is killed.
+ * --fwd); without it every export would fail until oteld is killed.  With
+ * it, QEMU's user network accepts the connection itself (and starts the
+ * forwarding nc for it): this proves the route, not that the host's
+ * receiver listens.
  */
 static int reachable(const char *url, char *err, size_t errlen)
 {
@@ -129,7 +133,8 @@ static int reachable(const char *url, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (getaddrinfo(host, port, &hints, &ai) || !ai) {
-		snprintf(err, errlen, "--receiver %s: unknown host", url);
+		snprintf(err, errlen, "--receiver %s: cannot resolve %s:%s",
+			 url, host, port);
 		return -EINVAL;
 	}
 	p.fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |

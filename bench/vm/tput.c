@@ -189,7 +189,7 @@ static void report(const struct series *s, const char *what,
 	double v[n], c[n], drop[n], got[n];
 	int known = 0;
 	uint64_t dropped = 0, records = 0, read = 0, ops = 0, exported = 0;
-	uint64_t read_spans = 0;
+	uint64_t read_spans = 0, counted_ops = 0;
 	struct kb_oteld_counts oc = { .valid = true };
 	char fig[80];
 	int i;
@@ -212,8 +212,10 @@ static void report(const struct series *s, const char *what,
 		oc.requests += runs[i].oc.requests;
 		oc.valid &= runs[i].oc.valid;
 		got[known] = delivered(&runs[i]);
-		if (got[known] >= 0)
+		if (got[known] >= 0) {
 			known++;
+			counted_ops += runs[i].ops;
+		}
 		drop[i] = runs[i].records + runs[i].dropped ?
 			100.0 * runs[i].dropped /
 			(runs[i].records + runs[i].dropped) : 0;
@@ -238,8 +240,10 @@ static void report(const struct series *s, const char *what,
 	strcat(fig, "_median_chunk");
 	kb_figure(fig, "%.0f %s", *cpu_rate, s->unit);
 	if (runs[0].by_oteld && !strcmp(s->kcase, "kspan"))
-		kb_note("%s%s: oteld exported %" PRIu64 " of %" PRIu64 " spans (the rings took %" PRIu64 " records)",
-			s->prefix, what, exported, ops, records);
+		kb_note("%s%s: oteld exported %" PRIu64 " of %" PRIu64 " spans (the rings took %" PRIu64 " records)%s",
+			s->prefix, what, exported, counted_ops, records,
+			known < n ? "; runs without a known count left out" :
+			"");
 	/* where the spans oteld read went, from its own counters */
 	if (runs[0].by_oteld && oc.valid)
 		kb_note("%s%s: oteld read %" PRIu64 " records, queued %" PRIu64 " spans, exported %" PRIu64 " in %" PRIu64 " requests; dropped %" PRIu64 " (queue full) + %" PRIu64 " (export failed) + %" PRIu64 " (too big)",
@@ -247,7 +251,7 @@ static void report(const struct series *s, const char *what,
 			oc.requests, oc.dropped_queue_full,
 			oc.dropped_export_failed, oc.dropped_too_big);
 	else if (runs[0].by_oteld)
-		kb_note("%s%s: oteld wrote no counters in some runs (see build/bench/oteld-vm.log)",
+		kb_note("%s%s: oteld was killed or wrote no counters in some runs (see build/bench/oteld-vm.log)",
 			s->prefix, what);
 	else if (!runs[0].by_oteld && read != records)
 		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
@@ -356,7 +360,7 @@ static void oteld_vs_mmap(const struct kb_opts *o,
 	static const char fig[] = "oteld_vs_mmap_delivered";
 	uint64_t exported = 0;
 	double r[TPUT_REPEATS];
-	int i, n = 0;
+	int i, n = 0, known = 0;
 
 	if (!o->oteld) {
 		kb_skip(fig, "no oteld to run (build/oteld is not built)");
@@ -371,11 +375,16 @@ static void oteld_vs_mmap(const struct kb_opts *o,
 		double m = delivered(&one[S_SPANS_MMAP][i]);
 		double d = delivered(&one[S_SPANS][i]);
 
-		exported += one[S_SPANS][i].exported;
+		if (d >= 0) {
+			known++;
+			exported += one[S_SPANS][i].exported;
+		}
 		if (m > 0 && d >= 0)
 			r[n++] = d / m;
 	}
-	if (!exported)
+	if (!known)
+		kb_skip(fig, "no oteld run's count is known (see build/bench/oteld-vm.log)");
+	else if (!exported)
 		kb_skip(fig, "oteld exported no span (see build/bench/oteld-vm.log)");
 	else if (!n)
 		kb_skip(fig, "no run where both counts are known");
