@@ -165,24 +165,42 @@ static inline void stress_record(struct stress_ck *ck,
 
 /*
  * Walk ring @cpu from @from to @to (a producer_pos seen), checking every
- * record; returns where it stopped.  The caller knows the bytes are stable.
+ * record; returns where it stopped.  Below producer_pos the bytes must be
+ * stable: each record is read once into a copy, as oteld does, and checked
+ * from the copy, so bytes that changed under the reader (a kernel bug) can
+ * neither steer the decoder out of bounds nor pass unnoticed.
  */
 static inline uint64_t stress_walk(struct rings *rs, struct stress_ck *ck,
 				   unsigned int cpu, uint64_t from, uint64_t to)
 {
+	uint64_t copy[OTEL_REC_MAX_SIZE / 8];
 	uint64_t mask = rs->info.ring_size - 1, pos = from;
-	const struct otel_rec_hdr *h;
+	const struct otel_rec_hdr *h = (const void *)copy;
+	const uint8_t *at;
+	uint32_t size;
 
 	while (pos < to) {
-		h = (const void *)(rs->data[cpu] + (pos & mask));
-		if (h->size < 8 || h->size % 8 || h->size > to - pos ||
-		    (pos & mask) + h->size > rs->info.ring_size) {
+		at = rs->data[cpu] + (pos & mask);
+		memcpy(copy, at, sizeof(*h));
+		size = h->size;
+		if (size < 8 || size % 8 || size > to - pos ||
+		    size > sizeof(copy) ||
+		    (pos & mask) + size > rs->info.ring_size) {
 			stress_fail(ck, "bad record size in the ring", h);
+			return to;
+		}
+		memcpy(copy, at, size);
+		if (h->size != size || memcmp(copy, at, size)) {
+			stress_fail(ck, "record changed in the ring while it was read",
+				    h);
 			return to;
 		}
 		if (h->type != OTEL_REC_PAD)
 			stress_record(ck, h, cpu);
-		pos += h->size;
+		if (memcmp(copy, at, size))
+			stress_fail(ck, "record changed in the ring while it was read",
+				    h);
+		pos += size;
 	}
 	return pos;
 }
