@@ -88,11 +88,43 @@ static int drv_unload(void)
 	return ret;
 }
 
+/*
+ * A test's reader thread, which writes into the fixture: teardown stops it
+ * when a failed ASSERT skipped the test's own stop.
+ */
+struct bg_reader {
+	pthread_t thread;
+	int *stop;
+	bool running;
+};
+
 FIXTURE(stress) {
 	int fd;
 	uint32_t nr_cpus;
 	struct stress_ck ck;
+	struct bg_reader bg;
 };
+
+static int bg_start(struct bg_reader *bg, void *(*fn)(void *), void *arg,
+		    int *stop)
+{
+	int ret = pthread_create(&bg->thread, NULL, fn, arg);
+
+	if (!ret) {
+		bg->stop = stop;
+		bg->running = true;
+	}
+	return ret;
+}
+
+static int bg_stop(struct bg_reader *bg)
+{
+	if (!bg->running)
+		return 0;
+	__atomic_store_n(bg->stop, 1, __ATOMIC_RELEASE);
+	bg->running = false;
+	return pthread_join(bg->thread, NULL);
+}
 
 FIXTURE_SETUP(stress)
 {
@@ -117,6 +149,7 @@ FIXTURE_SETUP(stress)
 
 FIXTURE_TEARDOWN(stress)
 {
+	bg_stop(&self->bg);
 	if (vm_module_loaded("otel_stress_drv"))
 		drv_unload();
 	stress_set("run", 0);
@@ -223,14 +256,13 @@ TEST_F_TIMEOUT(stress, mmap_hotplug_driver, 1800)
 	struct otel_cpu_stats s = { 0 };
 	double until = stress_until();
 	int rounds = 0;
-	pthread_t t;
 
 	if (!hotplug)
 		TH_LOG("no CPU 1 to take offline: hotplug left out");
 	m.ck = &self->ck;
 	m.stop = 0;
 	ASSERT_EQ(0, rings_map(&m.rs, self->fd));
-	ASSERT_EQ(0, pthread_create(&t, NULL, mmap_reader_thread, &m));
+	ASSERT_EQ(0, bg_start(&self->bg, mmap_reader_thread, &m, &m.stop));
 	ASSERT_EQ(0, stress_set("run", 1));
 	do {
 		ASSERT_EQ(0, stress_flow(1000));
@@ -264,8 +296,7 @@ TEST_F_TIMEOUT(stress, mmap_hotplug_driver, 1800)
 	} while (now_s() < until);
 	TH_LOG("%d rounds", rounds);
 	ASSERT_EQ(0, stress_set("run", 0));
-	__atomic_store_n(&m.stop, 1, __ATOMIC_RELEASE);
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, bg_stop(&self->bg));
 	stress_drain_mmap(&m.rs, m.ck);
 	expect_exact(_metadata, self->fd, &self->ck, 0, 0, "mmap", &s);
 	expect_every_writer(_metadata, &self->ck, 1);
@@ -328,14 +359,13 @@ TEST_F_TIMEOUT(stress, read_resize_mode_clear, 1800)
 	struct otel_cpu_stats s = { 0 };
 	long long att_base = 0;
 	int rounds = 0;
-	pthread_t t;
 
 	r.fd = self->fd;
 	r.ck = &self->ck;
 	r.stop = r.pause = r.paused = 0;
 	r.err = 0;
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
-	ASSERT_EQ(0, pthread_create(&t, NULL, read_reader_thread, &r));
+	ASSERT_EQ(0, bg_start(&self->bg, read_reader_thread, &r, &r.stop));
 	ASSERT_EQ(0, stress_set("run", 1));
 	do {
 		ASSERT_EQ(0, stress_flow(1000));
@@ -399,8 +429,7 @@ TEST_F_TIMEOUT(stress, read_resize_mode_clear, 1800)
 	} while (now_s() < until);
 	TH_LOG("%d rounds", rounds);
 	ASSERT_EQ(0, stress_set("run", 0));
-	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, bg_stop(&self->bg));
 	EXPECT_EQ(0, r.err);
 	ASSERT_LE(0, stress_drain_read(self->fd, &self->ck));
 	expect_exact(_metadata, self->fd, &self->ck, att_base, read_base,

@@ -178,10 +178,12 @@ static inline uint64_t stress_walk(struct rings *rs, struct stress_ck *ck,
 	const struct otel_rec_hdr *h = (const void *)copy;
 	const uint8_t *at;
 	uint32_t size;
+	char why[160];
 
 	while (pos < to) {
 		at = rs->data[cpu] + (pos & mask);
-		memcpy(copy, at, sizeof(*h));
+		/* type, size, cpu, flags: the 8 bytes every record has */
+		memcpy(copy, at, 8);
 		size = h->size;
 		if (size < 8 || size % 8 || size > to - pos ||
 		    size > sizeof(copy) ||
@@ -190,16 +192,18 @@ static inline uint64_t stress_walk(struct rings *rs, struct stress_ck *ck,
 			return to;
 		}
 		memcpy(copy, at, size);
+		if (h->type != OTEL_REC_PAD && h->size == size)
+			stress_record(ck, h, cpu);
 		if (h->size != size || memcmp(copy, at, size)) {
-			stress_fail(ck, "record changed in the ring while it was read",
-				    h);
+			snprintf(why, sizeof(why),
+				 "record changed in the ring while it was read (ring %u at %llu, consumer %llu, producer %llu)",
+				 cpu, (unsigned long long)pos,
+				 (unsigned long long)rs->cons[cpu]->consumer_pos,
+				 (unsigned long long)__atomic_load_n(&rs->prod[cpu]->producer_pos,
+								     __ATOMIC_ACQUIRE));
+			stress_fail(ck, why, h);
 			return to;
 		}
-		if (h->type != OTEL_REC_PAD)
-			stress_record(ck, h, cpu);
-		if (memcmp(copy, at, size))
-			stress_fail(ck, "record changed in the ring while it was read",
-				    h);
 		pos += size;
 	}
 	return pos;
