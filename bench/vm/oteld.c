@@ -190,13 +190,24 @@ static bool reap_term(pid_t pid)
 	return reap(pid, 40000);
 }
 
-static void stop_receiver(struct kb_oteld *o)
+/*
+ * Stop the null receiver in the guest; its count of spans in *@spans (if
+ * not NULL).  Return: whether it gave one.
+ */
+static bool stop_receiver(struct kb_oteld *o, uint64_t *spans)
 {
+	char buf[256];
+	ssize_t n;
+
 	if (o->rx < 0)
-		return;
+		return false;
 	kill(o->rx, SIGTERM);
+	n = spans ? read(o->rx_out, buf, sizeof(buf) - 1) : 0;
+	buf[n > 0 ? n : 0] = '\0';
 	reap(o->rx, 2000);
 	close(o->rx_out);
+	return spans &&
+	       sscanf(buf, "requests %*u bytes %*u spans %" SCNu64, spans) == 1;
 }
 
 int kb_oteld_start(struct kb_oteld *o, const char *oteld,
@@ -231,14 +242,14 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld,
 	o->oteld = spawn(argv, cpu, NULL, log);
 	if (o->oteld < 0) {
 		snprintf(err, errlen, "cannot start %s", oteld);
-		stop_receiver(o);
+		stop_receiver(o, NULL);
 		return -EIO;
 	}
 	for (i = 0; i < 6000 && !ready(o->oteld); i++) {
 		if (waitpid(o->oteld, NULL, WNOHANG) == o->oteld) {
 			snprintf(err, errlen, "%s exited at start, see %s",
 				 oteld, log);
-			stop_receiver(o);
+			stop_receiver(o, NULL);
 			return -EIO;
 		}
 		nanosleep(&tick, NULL);
@@ -248,7 +259,7 @@ int kb_oteld_start(struct kb_oteld *o, const char *oteld,
 			 log);
 		kill(o->oteld, SIGKILL);
 		waitpid(o->oteld, NULL, 0);
-		stop_receiver(o);
+		stop_receiver(o, NULL);
 		return -EIO;
 	}
 	return 0;
@@ -297,8 +308,6 @@ bool kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 		   struct kb_oteld_counts *counts)
 {
 	bool exited = reap_term(o->oteld);
-	char buf[256];
-	ssize_t n;
 
 	read_counts(o->stats, counts);
 	/* killed or crashed: the counters in its file are not its last */
@@ -312,10 +321,5 @@ bool kb_oteld_stop(struct kb_oteld *o, uint64_t *spans,
 			 counts->exported - counts->partial_rejected : 0;
 		return true;
 	}
-	kill(o->rx, SIGTERM);
-	n = read(o->rx_out, buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	reap(o->rx, 2000);
-	close(o->rx_out);
-	return sscanf(buf, "requests %*u bytes %*u spans %" SCNu64, spans) == 1;
+	return stop_receiver(o, spans);
 }
