@@ -57,6 +57,7 @@ static const struct otel_bench_case *const bench_cases[] = {
 #endif
 #ifdef OTEL_BENCH_RING
 	&otel_bench_ring,
+	&otel_bench_ring_span,
 #endif
 };
 

@@ -47,6 +47,8 @@ extern const struct otel_bench_case otel_bench_bpf_span;
 
 /* ring.c: one 64-byte record through oteltrace's ring writer. */
 extern const struct otel_bench_case otel_bench_ring;
+/* ring_span.c: the bench span's record, with no span API around it. */
+extern const struct otel_bench_case otel_bench_ring_span;
 
 /* kspan.c: a span with two int64 attributes through oteltrace.h. */
 extern const struct otel_bench_case otel_bench_kspan;

@@ -62,7 +62,7 @@ struct kb_count {
 };
 
 enum {
-	C_EMPTY, C_CLOCK, C_FLOOR, C_RING, C_RECORDED, C_BARE, C_UNSAMPLED,
+	C_EMPTY, C_CLOCK, C_FLOOR, C_RING, C_RING_SPAN, C_RECORDED, C_BARE, C_UNSAMPLED,
 	C_NOOP, C_DISABLED, C_EVENT, C_PAIR, C_BPF, C_NR
 };
 
@@ -71,6 +71,7 @@ static struct kb_case cases[C_NR] = {
 	[C_CLOCK]	= { "clock_read", "clock", "ns/read", SETUP_NONE },
 	[C_FLOOR]	= { "floor", "floor", "ns/op", SETUP_NONE },
 	[C_RING]	= { "ring_record", "ring", "ns/record", SETUP_RING },
+	[C_RING_SPAN]	= { "ring_span", "ring_span", "ns/span", SETUP_RING },
 	[C_RECORDED]	= { "kspan_recorded", "kspan", "ns/span",
 			    SETUP_RECORDED },
 	[C_BARE]	= { "kspan_bare_recorded", "kspan_bare", "ns/span",
@@ -283,6 +284,7 @@ static void prepare(const struct kb_opts *o, struct kb_bench *b,
 		c->done = c->written = c->lost = c->bytes = 0;
 	}
 	fit(o, b, t, &cases[C_RING]);
+	fit(o, b, t, &cases[C_RING_SPAN]);
 	fit(o, b, t, &cases[C_RECORDED]);
 	fit(o, b, t, &cases[C_BARE]);
 	fit(o, b, t, &cases[C_BPF]);
@@ -392,6 +394,10 @@ void kb_cost(const struct kb_opts *o, struct kb_tracer *t)
 		}
 	}
 	report_per_span(&cases[C_RECORDED]);
+	if (usable(&cases[C_RING_SPAN]) && cases[C_RING_SPAN].done)
+		kb_note("ring_span: the bench span's record alone, %.1f ring bytes a span, through two calls and the exported ring writer (bench/kmod/ring_span.c)",
+			(double)cases[C_RING_SPAN].bytes /
+			cases[C_RING_SPAN].done);
 	if (usable(&cases[C_PAIR]) &&
 	    cases[C_PAIR].written != (uint64_t)n * cases[C_PAIR].ops * 2)
 		kb_note("ftrace recorded %" PRIu64 " events of %" PRIu64,
@@ -405,6 +411,9 @@ void kb_cost(const struct kb_opts *o, struct kb_tracer *t)
 			bpf_bad);
 	report_ratio("ring_record_vs_floor", C_RING, C_FLOOR, n);
 	report_ratio("ring_record_vs_trace_event", C_RING, C_EVENT, n);
+	report_ratio("ring_span_vs_floor", C_RING_SPAN, C_FLOOR, n);
+	report_ratio("ring_span_vs_trace_event_pair", C_RING_SPAN, C_PAIR, n);
+	report_ratio("kspan_vs_ring_span", C_RECORDED, C_RING_SPAN, n);
 	report_ratio("kspan_vs_floor", C_RECORDED, C_FLOOR, n);
 	report_ratio("kspan_vs_trace_event_pair", C_RECORDED, C_PAIR, n);
 	report_ratio("kspan_vs_trace_event", C_RECORDED, C_EVENT, n);
