@@ -3,7 +3,8 @@
  * kbench: a minimal reader that empties every ring through mmap, following
  * the reader protocol of uapi/oteltrace.h, and counts what it read: every
  * record, and the SPAN records among them (one per span that ended, ABI 2).
- * It is the throughput benchmark's reader when oteld is not there.
+ * It is the throughput benchmark's reader when oteld is not there, and
+ * the relay floor's (relay.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@ struct kb_drain {
 	int		cpu;
 	struct otel_info info;
 	struct kb_ring	*rings;
+	struct kb_relay	*relay;	/* SPAN records go there too, or NULL */
 	atomic_bool	stop;
 	uint64_t	records, spans, bytes, bad;
 };
@@ -68,8 +70,11 @@ static uint64_t drain_ring(struct kb_drain *d, struct kb_ring *r)
 		}
 		if (h->type != OTEL_REC_PAD)
 			d->records++;
-		if (h->type == OTEL_REC_SPAN)
+		if (h->type == OTEL_REC_SPAN) {
 			d->spans++;
+			if (d->relay)
+				kb_relay_put(d->relay, h, size);
+		}
 		cons += size;
 	}
 	d->bytes += cons - start;
@@ -113,8 +118,8 @@ static void drain_unmap(struct kb_drain *d)
 	free(d->rings);
 }
 
-/* Start a reader thread on @cpu (any CPU if < 0). */
-struct kb_drain *kb_drain_start(int cpu, char *err, size_t errlen)
+struct kb_drain *kb_drain_start(int cpu, struct kb_relay *relay, char *err,
+				size_t errlen)
 {
 	struct kb_drain *d = calloc(1, sizeof(*d));
 	unsigned int i;
@@ -123,6 +128,7 @@ struct kb_drain *kb_drain_start(int cpu, char *err, size_t errlen)
 	if (!d)
 		goto fail;
 	d->cpu = cpu;
+	d->relay = relay;
 	d->fd = open("/dev/" OTEL_DEVICE_NAME, O_RDWR | O_CLOEXEC);
 	if (d->fd < 0)
 		goto fail;

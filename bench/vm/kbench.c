@@ -125,7 +125,7 @@ static void usage(FILE *out)
 		"  --ops N      operations per batch (default 4096)\n"
 		"  --run-ms N   throughput: ms per run (default 1000)\n"
 		"  --oteld BIN  drain with oteld instead of the built-in reader\n"
-		"  --series L   throughput series to run, of oteld,mmap,ring,floor\n"
+		"  --series L   throughput series to run, of oteld,mmap,relay,ring,floor\n"
 		"               (default all)\n"
 		"  --receiver URL  oteld exports to URL (outside the guest) instead\n"
 		"               of a null receiver in the guest\n"

@@ -96,10 +96,29 @@ void kb_tput(const struct kb_opts *o, struct kb_tracer *t);
 /* drain.c: a reader emptying every ring through mmap. */
 struct kb_drain;
 
-struct kb_drain *kb_drain_start(int cpu, char *err, size_t errlen);
+struct kb_relay;
+
+/* Start a reader on @cpu (any if < 0) that hands SPAN records to @relay. */
+struct kb_drain *kb_drain_start(int cpu, struct kb_relay *relay, char *err,
+				size_t errlen);
 /* Stop; the records (SPAN records among them) and bytes it read. */
 void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *spans,
 		   uint64_t *bytes, uint64_t *bad);
+
+/*
+ * relay.c: the relay floor, a reader's SPAN records copied into buffers
+ * that a thread sends over loopback TCP to a sink thread.
+ */
+struct kb_relay *kb_relay_start(char *err, size_t errlen);
+/* Take one SPAN record (the reader's thread); dropped if no buffer is free. */
+void kb_relay_put(struct kb_relay *r, const void *rec, size_t size);
+/*
+ * Send what is left, stop, free; the spans that reached the sink and those
+ * the reader dropped.  Return: 0, or -EIO with @err (a socket failed, or
+ * the sink did not read every byte sent).
+ */
+int kb_relay_stop(struct kb_relay *r, uint64_t *spans, uint64_t *dropped,
+		  char *err, size_t errlen);
 
 /* oteld.c: oteld exporting to a null receiver, as the reader. */
 struct kb_oteld {

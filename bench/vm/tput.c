@@ -15,15 +15,19 @@
  * each figure is the median of the runs.
  *
  * The same series runs with the minimal mmap reader when oteld is the
- * main one (mmap_*), with bare ring records (ring_*), and with the floor,
+ * main one (mmap_*), with the relay floor (relay_*: the mmap reader
+ * forwarding every SPAN record over loopback TCP, relay.c), with bare ring
+ * records (ring_*), and with the floor,
  * which shares nothing between CPUs and so measures what the machine
  * itself allows: scaling_vs_floor_scaling divides that out.
  *
  * What a reader delivers is the rate less the share of records the rings
  * dropped and, for oteld, less the spans that did not reach its receiver
  * (the null receiver's count, or with --receiver oteld's own count of
- * spans accepted); oteld_vs_mmap_delivered compares oteld with the mmap
- * reader, one writer CPU, run by run.
+ * spans accepted), and for the relay floor less the spans it did not
+ * forward; oteld_vs_mmap_delivered and relay_vs_mmap_delivered compare
+ * oteld and the relay floor with the mmap reader, oteld_vs_relay_delivered
+ * oteld with the relay floor, one writer CPU, run by run.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +52,7 @@ struct series {
 	const char *unit;	/* "spans/s" or "records/s" */
 	bool control;		/* the floor: only its scaling is reported */
 	bool oteld;		/* drained by oteld when there is one */
+	bool relay;		/* drained by the relay floor */
 };
 
 struct writer {
@@ -86,6 +91,9 @@ struct tput_run {
 	uint64_t read;		/* records the mmap reader read */
 	uint64_t read_spans;	/* SPAN records among them */
 	uint64_t exported;	/* spans oteld delivered */
+	uint64_t forwarded;	/* spans the relay floor delivered */
+	uint64_t relay_dropped;	/* spans it had no buffer for */
+	bool by_relay;		/* the relay floor was the reader */
 	bool counted;		/* exported is known */
 	struct kb_oteld_counts oc;	/* oteld's own counters */
 	bool by_oteld;		/* oteld was the reader */
@@ -100,6 +108,7 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 	pthread_barrier_t start;
 	struct writer w[nr];
 	struct kb_drain *d = NULL;
+	struct kb_relay *relay = NULL;
 	struct kb_oteld od;
 	uint64_t bytes, bad = 0;
 	int i, ret;
@@ -117,13 +126,23 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 		if (ret)
 			return ret;
 	} else {
-		d = kb_drain_start(-1, err, errlen);
-		if (!d)
+		if (s->relay) {
+			relay = kb_relay_start(err, errlen);
+			if (!relay)
+				return -EIO;
+		}
+		d = kb_drain_start(-1, relay, err, errlen);
+		if (!d) {
+			if (relay)
+				kb_relay_stop(relay, &res->forwarded,
+					      &res->relay_dropped, NULL, 0);
 			return -EIO;
+		}
 	}
 	pthread_barrier_init(&start, NULL, nr);
 	memset(res, 0, sizeof(*res));
 	res->by_oteld = !d;
+	res->by_relay = relay;
 	for (i = 0; i < nr; i++) {
 		w[i] = (struct writer){ .kcase = s->kcase, .cpu = i,
 					.ms = o->run_ms, .start = &start };
@@ -143,7 +162,10 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 	ioctl(t->fd, OTEL_IOC_FLUSH);
 	if (d)
 		kb_drain_stop(d, &res->read, &res->read_spans, &bytes, &bad);
-	else
+	if (relay && kb_relay_stop(relay, &res->forwarded, &res->relay_dropped,
+				   err, errlen))
+		return -EIO;
+	if (!d)
 		res->counted = kb_oteld_stop(&od, &res->exported, &res->oc);
 	if (!ret)
 		ret = kb_tracer_stats(t, &s1);
@@ -177,6 +199,8 @@ static double delivered(const struct tput_run *r)
 		return -1;
 	if (r->by_oteld && r->exported < got)
 		got = r->exported;
+	if (r->by_relay && r->forwarded < got)
+		got = r->forwarded;
 	return r->records + r->dropped ?
 		r->rate * got / (r->records + r->dropped) : 0;
 }
@@ -189,7 +213,8 @@ static void report(const struct series *s, const char *what,
 	double v[n], c[n], drop[n], got[n];
 	int known = 0;
 	uint64_t dropped = 0, records = 0, read = 0, ops = 0, exported = 0;
-	uint64_t read_spans = 0, counted_ops = 0;
+	uint64_t read_spans = 0, counted_ops = 0, forwarded = 0;
+	uint64_t relay_dropped = 0;
 	struct kb_oteld_counts oc = { .valid = true };
 	char fig[80];
 	int i;
@@ -203,6 +228,8 @@ static void report(const struct series *s, const char *what,
 		read_spans += runs[i].read_spans;
 		ops += runs[i].ops;
 		exported += runs[i].exported;
+		forwarded += runs[i].forwarded;
+		relay_dropped += runs[i].relay_dropped;
 		oc.records += runs[i].oc.records;
 		oc.queued += runs[i].oc.queued;
 		oc.exported += runs[i].oc.exported;
@@ -253,7 +280,10 @@ static void report(const struct series *s, const char *what,
 	else if (runs[0].by_oteld)
 		kb_note("%s%s: oteld was killed or wrote no counters in some runs (see build/bench/oteld-vm.log)",
 			s->prefix, what);
-	else if (!runs[0].by_oteld && read != records)
+	if (runs[0].by_relay)
+		kb_note("%s%s: the relay floor forwarded %" PRIu64 " of the %" PRIu64 " spans it read; %" PRIu64 " dropped (every buffer waiting to be sent)",
+			s->prefix, what, forwarded, read_spans, relay_dropped);
+	if (!runs[0].by_oteld && read != records)
 		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
 			s->prefix, what, read, records);
 	if (!runs[0].by_oteld && !strcmp(s->kcase, "kspan") &&
@@ -267,11 +297,13 @@ static void report(const struct series *s, const char *what,
  * by the minimal mmap reader (what the rings allow; only run when oteld is
  * the other reader), bare ring records and the floor (mmap reader).
  */
-enum { S_SPANS, S_SPANS_MMAP, S_RING, S_FLOOR, S_NR };
+enum { S_SPANS, S_SPANS_MMAP, S_RELAY, S_RING, S_FLOOR, S_NR };
 
 static const struct series all_series[S_NR] = {
 	[S_SPANS]      = { "oteld", "kspan", "", "spans/s", false, true },
 	[S_SPANS_MMAP] = { "mmap", "kspan", "mmap_", "spans/s", false, false },
+	[S_RELAY]      = { "relay", "kspan", "relay_", "spans/s", false, false,
+			   true },
 	[S_RING]       = { "ring", "ring", "ring_", "records/s", false, false },
 	[S_FLOOR]      = { "floor", "floor", "floor_", "ops/s", true, false },
 };
@@ -350,42 +382,38 @@ static void versus_floor(const char *fig, int k,
 }
 
 /*
- * oteld against the minimal mmap reader: spans/s each delivered with one
- * writer CPU, run by run (the two series are interleaved), median.
+ * Series @k (oteld, the relay floor) against series @m (the minimal mmap
+ * reader, the relay floor): spans/s each delivered with one writer CPU, run
+ * by run (the series are interleaved), median.
  */
-static void oteld_vs_mmap(const struct kb_opts *o,
-			  struct tput_run one[][TPUT_REPEATS],
-			  char err[][160])
+static void versus_delivered(const char *fig, int k, int m,
+		    struct tput_run one[][TPUT_REPEATS], char err[][160])
 {
-	static const char fig[] = "oteld_vs_mmap_delivered";
-	uint64_t exported = 0;
+	uint64_t got = 0;
 	double r[TPUT_REPEATS];
 	int i, n = 0, known = 0;
 
-	if (!o->oteld) {
-		kb_skip(fig, "no oteld to run (build/oteld is not built)");
-		return;
-	}
-	if (err[S_SPANS][0] || err[S_SPANS_MMAP][0]) {
-		kb_skip(fig, "%s", err[S_SPANS][0] ? err[S_SPANS] :
-			err[S_SPANS_MMAP]);
+	if (err[k][0] || err[m][0]) {
+		kb_skip(fig, "%s", err[k][0] ? err[k] : err[m]);
 		return;
 	}
 	for (i = 0; i < TPUT_REPEATS; i++) {
-		double m = delivered(&one[S_SPANS_MMAP][i]);
-		double d = delivered(&one[S_SPANS][i]);
+		double mm = delivered(&one[m][i]);
+		double d = delivered(&one[k][i]);
 
 		if (d >= 0) {
 			known++;
-			exported += one[S_SPANS][i].exported;
+			got += one[k][i].by_oteld ? one[k][i].exported :
+				one[k][i].forwarded;
 		}
-		if (m > 0 && d >= 0)
-			r[n++] = d / m;
+		if (mm > 0 && d >= 0)
+			r[n++] = d / mm;
 	}
 	if (!known)
 		kb_skip(fig, "no oteld run's count is known (see build/bench/oteld-vm.log)");
-	else if (!exported)
-		kb_skip(fig, "oteld exported no span (see build/bench/oteld-vm.log)");
+	else if (!got)
+		kb_skip(fig, "%s delivered no span%s", all_series[k].id,
+			k == S_SPANS ? " (see build/bench/oteld-vm.log)" : "");
 	else if (!n)
 		kb_skip(fig, "no run where both counts are known");
 	else
@@ -400,7 +428,7 @@ void kb_tput(const struct kb_opts *o, struct kb_tracer *t)
 	int nr = kb_nr_cpus(), i, k;
 	char fig[80];
 
-	kb_note("throughput: %d CPUs, %d x %u ms per run, reader: %s (mmap_*, ring_*, floor_*: kbench's mmap reader)",
+	kb_note("throughput: %d CPUs, %d x %u ms per run, reader: %s (mmap_*, ring_*, floor_*: kbench's mmap reader; relay_*: the relay floor)",
 		nr, TPUT_REPEATS, o->run_ms,
 		o->oteld ? o->oteld : "kbench's mmap reader");
 	if (t->fd >= 0 && (kb_tracer_sampler(t, OTEL_SAMPLER_ALWAYS_ON) ||
@@ -457,5 +485,19 @@ void kb_tput(const struct kb_opts *o, struct kb_tracer *t)
 		versus_floor("mmap_scaling_vs_floor_scaling", S_SPANS_MMAP, one,
 			     all, err);
 	versus_floor("ring_scaling_vs_floor_scaling", S_RING, one, all, err);
-	oteld_vs_mmap(o, one, err);
+	if (o->oteld)
+		versus_delivered("oteld_vs_mmap_delivered", S_SPANS,
+				 S_SPANS_MMAP, one, err);
+	else
+		kb_skip("oteld_vs_mmap_delivered",
+			"no oteld to run (build/oteld is not built)");
+	if (o->oteld)
+		versus_delivered("oteld_vs_relay_delivered", S_SPANS, S_RELAY,
+				 one, err);
+	else
+		kb_skip("oteld_vs_relay_delivered",
+			"no oteld to run (build/oteld is not built)");
+	/* without oteld, the oteld series itself ran with the mmap reader */
+	versus_delivered("relay_vs_mmap_delivered", S_RELAY,
+			 o->oteld ? S_SPANS_MMAP : S_SPANS, one, err);
 }
