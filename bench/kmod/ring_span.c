@@ -64,7 +64,7 @@ static noinline notrace void rs_begin(struct ring_span *s, const char *name)
 	s->image[0] = 0;
 	s->image[1] = 0;
 	s->image[2] = 0;
-	s->image[4] = 0;
+	s->image[3] = 0;
 	s->image[5] = 0;
 	s->image[6] = 0;
 	s->image[7] = 0;
@@ -73,7 +73,7 @@ static noinline notrace void rs_begin(struct ring_span *s, const char *name)
 	s->image[10] = 0;
 	s->name = name;
 	s->used = 0;
-	s->image[3] = ktime_get_mono_fast_ns();	/* where start_ns is */
+	s->image[4] = ktime_get_mono_fast_ns();	/* where start_ns is */
 }
 
 /* One int64 attribute with a one-word key, as the inline fast path. */
@@ -143,14 +143,18 @@ static void ring_span_run(u64 seq, u32 n)
 {
 	/* the keys as the inline path stores them: one constant word each */
 	u64 key_a, key_b;
+	/*
+	 * One handle for the batch: declared in the loop, it would be cleared
+	 * on every span where the kernel zeroes stack variables
+	 * (CONFIG_INIT_STACK_ALL_ZERO), as DEFINE_OTEL_KSPAN()'s is not.
+	 */
+	struct ring_span s;
 	u32 i;
 
 	BUILD_BUG_ON(RS_SIZE != 184 || sizeof(((struct ring_span *)0)->ibuf) != 48);
 	memcpy(&key_a, "bench.a", RS_KEY_BYTES);
 	memcpy(&key_b, "bench.b", RS_KEY_BYTES);
 	for (i = 0; i < n; i++) {
-		struct ring_span s;
-
 		rs_begin(&s, RS_NAME);
 		rs_set_int(&s, key_a, seq + i);
 		rs_set_int(&s, key_b, -(s64)(seq + i));
