@@ -34,6 +34,7 @@ struct kb_drain {
 	struct otel_info info;
 	struct kb_ring	*rings;
 	struct kb_relay	*relay;	/* SPAN records go there too, or NULL */
+	bool		relay_full;	/* a record waits for the relay */
 	atomic_bool	stop;
 	uint64_t	records, spans, bytes, bad;
 };
@@ -68,13 +69,15 @@ static uint64_t drain_ring(struct kb_drain *d, struct kb_ring *r)
 			cons = prod;
 			break;
 		}
+		if (h->type == OTEL_REC_SPAN && d->relay &&
+		    !kb_relay_put(d->relay, h, size)) {
+			d->relay_full = true;	/* it stays in the ring */
+			break;
+		}
 		if (h->type != OTEL_REC_PAD)
 			d->records++;
-		if (h->type == OTEL_REC_SPAN) {
+		if (h->type == OTEL_REC_SPAN)
 			d->spans++;
-			if (d->relay)
-				kb_relay_put(d->relay, h, size);
-		}
 		cons += size;
 	}
 	d->bytes += cons - start;
@@ -96,11 +99,14 @@ static void *drain_main(void *arg)
 	do {
 		last = atomic_load(&d->stop);
 		got = 0;
+		d->relay_full = false;
 		for (i = 0; i < d->info.nr_cpus; i++)
 			got += drain_ring(d, &d->rings[i]);
-		if (!got && !last)
+		if (d->relay_full)
+			kb_relay_wait(d->relay, 10);	/* room is missing */
+		else if (!got && !last)
 			poll(&pfd, 1, 10);	/* woken by records or flush */
-	} while (!last || got);
+	} while (!last || got || d->relay_full);
 	return NULL;
 }
 

@@ -110,12 +110,17 @@ void kb_drain_stop(struct kb_drain *d, uint64_t *records, uint64_t *spans,
  * that a thread sends over loopback TCP to a sink thread.
  */
 struct kb_relay *kb_relay_start(char *err, size_t errlen);
-/* Take one SPAN record (the reader's thread); dropped if no buffer is free. */
-void kb_relay_put(struct kb_relay *r, const void *rec, size_t size);
 /*
- * Send what is left, stop, free; the spans that reached the sink and those
- * the reader dropped.  Return: 0, or -EIO with @err (a socket failed, or
- * the sink did not read every byte sent).
+ * Take one SPAN record (the reader's thread): false when every buffer waits
+ * for the sender (leave the record in the ring, kb_relay_wait()).
+ */
+bool kb_relay_put(struct kb_relay *r, const void *rec, size_t size);
+/* Wait until a buffer is free, @ms at most. */
+void kb_relay_wait(struct kb_relay *r, unsigned int ms);
+/*
+ * Send what is left, stop, free; the spans that reached the sink and the
+ * records dropped as too big for a buffer.  Return: 0, or -EIO with @err
+ * (a socket failed, or the sink did not read every byte sent).
  */
 int kb_relay_stop(struct kb_relay *r, uint64_t *spans, uint64_t *dropped,
 		  char *err, size_t errlen);

@@ -9,9 +9,10 @@
  * encoding, HTTP or answers.  The bytes sent are the records themselves
  * (184 for the bench span), fewer than the span's OTLP (about 230).
  *
- * When every buffer is waiting to be sent, the reader drops the span and
- * counts it, as oteld drops at its full queue: the reader never waits for
- * the network, so the rings are drained at the reader's pace.
+ * When every buffer is waiting to be sent, the reader leaves the record in
+ * its ring and waits for a buffer, as oteld leaves records in the rings
+ * while its export queue is full: the rings drop (and count) what does not
+ * fit, and no CPU goes into reading spans only to drop them.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kbench.h"
@@ -46,7 +48,7 @@ struct kb_relay {
 	size_t qhead, qlen;
 	bool stop;
 	struct relay_buf *cur;		/* the reader's */
-	uint64_t dropped;		/* reader's */
+	uint64_t dropped;		/* reader's: records too big for a buffer */
 	uint64_t sent_spans, sent_bytes; /* sender's */
 	int send_err;
 	uint64_t received;		/* sink's */
@@ -93,6 +95,7 @@ static void *sender_main(void *arg)
 		}
 		pthread_mutex_lock(&r->lock);
 		r->bufs[r->nfree++] = b;
+		pthread_cond_broadcast(&r->cond);	/* a reader may wait */
 	}
 	pthread_mutex_unlock(&r->lock);
 	shutdown(r->out, SHUT_WR);	/* the sink reads to the end */
@@ -110,8 +113,11 @@ static void *sink_main(void *arg)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n < 0)
+			if (n < 0) {
 				r->recv_err = errno;
+				/* a sender blocked on a full socket fails now */
+				shutdown(r->in, SHUT_RDWR);
+			}
 			break;
 		}
 		r->received += n;
@@ -210,11 +216,11 @@ static void queue_cur(struct kb_relay *r)
 	pthread_cond_broadcast(&r->cond);
 }
 
-void kb_relay_put(struct kb_relay *r, const void *rec, size_t size)
+bool kb_relay_put(struct kb_relay *r, const void *rec, size_t size)
 {
 	if (size > RELAY_BUF_BYTES) {
 		r->dropped++;
-		return;
+		return true;
 	}
 	if (r->cur && r->cur->len + size > RELAY_BUF_BYTES) {
 		pthread_mutex_lock(&r->lock);
@@ -226,16 +232,30 @@ void kb_relay_put(struct kb_relay *r, const void *rec, size_t size)
 		if (r->nfree)
 			r->cur = r->bufs[--r->nfree];
 		pthread_mutex_unlock(&r->lock);
-		if (!r->cur) {
-			r->dropped++;	/* every buffer waits for the sender */
-			return;
-		}
+		if (!r->cur)
+			return false;	/* every buffer waits for the sender */
 		r->cur->len = 0;
 		r->cur->spans = 0;
 	}
 	memcpy(r->cur->data + r->cur->len, rec, size);
 	r->cur->len += size;
 	r->cur->spans++;
+	return true;
+}
+
+void kb_relay_wait(struct kb_relay *r, unsigned int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)ms * 1000000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&r->lock);
+	while (!r->nfree &&
+	       pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&r->lock);
 }
 
 int kb_relay_stop(struct kb_relay *r, uint64_t *spans, uint64_t *dropped,

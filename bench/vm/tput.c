@@ -281,8 +281,9 @@ static void report(const struct series *s, const char *what,
 		kb_note("%s%s: oteld was killed or wrote no counters in some runs (see build/bench/oteld-vm.log)",
 			s->prefix, what);
 	if (runs[0].by_relay)
-		kb_note("%s%s: the relay floor forwarded %" PRIu64 " of the %" PRIu64 " spans it read; %" PRIu64 " dropped (every buffer waiting to be sent)",
-			s->prefix, what, forwarded, read_spans, relay_dropped);
+		kb_note("%s%s: the relay floor forwarded %" PRIu64 " of the %" PRIu64 " spans it read%s",
+			s->prefix, what, forwarded, read_spans,
+			relay_dropped ? " (some too big for a buffer)" : "");
 	if (!runs[0].by_oteld && read != records)
 		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
 			s->prefix, what, read, records);
@@ -410,7 +411,8 @@ static void versus_delivered(const char *fig, int k, int m,
 			r[n++] = d / mm;
 	}
 	if (!known)
-		kb_skip(fig, "no oteld run's count is known (see build/bench/oteld-vm.log)");
+		kb_skip(fig, "no %s run's count is known (see build/bench/oteld-vm.log)",
+			all_series[k].id);
 	else if (!got)
 		kb_skip(fig, "%s delivered no span%s", all_series[k].id,
 			k == S_SPANS ? " (see build/bench/oteld-vm.log)" : "");
