@@ -17,11 +17,14 @@ doc=${2:?usage: doc.sh RESULTS DOC}
 targets='kspan_records_per_span	==	1	one ring record per span
 kspan_vs_trace_event_pair	<=	0.3	span begin+end <= 0.3x an ftrace trace event pair
 kspan_vs_floor	<=	3	span begin+end <= 3x the floor
+ring_span_vs_trace_event_pair	report	-	the record alone, no span API around it, against the trace event pair (a bound, reported)
+ring_span_vs_floor	report	-	the record alone against the floor (a bound, reported)
 unsampled_vs_recorded	<=	0.1	unsampled span <= 0.1x a recorded one
 noop_vs_recorded	report	-	no-op span (noop_spans=Y under always_off) against a recorded one (reported)
 disabled_vs_empty_loop	<=	2	disabled span <= 2x the empty loop
 ring_bytes_per_span	report	-	ring bytes per span (reported)
 oteld_vs_mmap_delivered	>=	0.8	oteld delivers >= 0.8x what the minimal mmap reader does
+relay_vs_mmap_delivered	report	-	the relay floor (records over loopback TCP, nothing else) against the mmap reader (a bound, reported)
 oteld_spans_per_s_per_core	>=	3000000	oteld >= 3,000,000 spans/s per core
 kspan_vs_bpf_span	<	1	span cheaper than the same span made with BPF (ebpf_exporter style)
 oteld_vs_js_cpu_per_span	<=	0.1	oteld <= 0.1x the CPU per span of the JS exporter
