@@ -115,8 +115,12 @@ static void *sink_main(void *arg)
 		if (n <= 0) {
 			if (n < 0) {
 				r->recv_err = errno;
-				/* a sender blocked on a full socket fails now */
-				shutdown(r->in, SHUT_RDWR);
+				/*
+				 * A sender blocked on a full window gets no
+				 * reset from a shut-down reader: shut its
+				 * own side, so that send() fails now.
+				 */
+				shutdown(r->out, SHUT_RDWR);
 			}
 			break;
 		}
