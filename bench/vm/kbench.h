@@ -118,12 +118,12 @@ bool kb_relay_put(struct kb_relay *r, const void *rec, size_t size);
 /* Wait until a buffer is free, @ms at most. */
 void kb_relay_wait(struct kb_relay *r, unsigned int ms);
 /*
- * Send what is left, stop, free; the spans that reached the sink and the
- * records dropped as too big for a buffer.  Return: 0, or -EIO with @err
- * (a socket failed, or the sink did not read every byte sent).
+ * Send what is left, stop, free; the spans that reached the sink.
+ * Return: 0, or -EIO with @err (a socket failed, or the sink did not read
+ * every byte sent).
  */
-int kb_relay_stop(struct kb_relay *r, uint64_t *spans, uint64_t *dropped,
-		  char *err, size_t errlen);
+int kb_relay_stop(struct kb_relay *r, uint64_t *spans, char *err,
+		  size_t errlen);
 
 /* oteld.c: oteld exporting to a null receiver, as the reader. */
 struct kb_oteld {

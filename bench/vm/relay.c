@@ -31,6 +31,9 @@
 #define RELAY_BUF_BYTES	(64 * 1024)
 #define RELAY_BUFS	16
 
+/* Any record fits a buffer: its size is a 16-bit field. */
+_Static_assert(RELAY_BUF_BYTES > UINT16_MAX, "a record must fit a buffer");
+
 struct relay_buf {
 	size_t len;
 	uint64_t spans;
@@ -48,7 +51,6 @@ struct kb_relay {
 	size_t qhead, qlen;
 	bool stop;
 	struct relay_buf *cur;		/* the reader's */
-	uint64_t dropped;		/* reader's: records too big for a buffer */
 	uint64_t sent_spans, sent_bytes; /* sender's */
 	int send_err;
 	uint64_t received;		/* sink's */
@@ -222,10 +224,6 @@ static void queue_cur(struct kb_relay *r)
 
 bool kb_relay_put(struct kb_relay *r, const void *rec, size_t size)
 {
-	if (size > RELAY_BUF_BYTES) {
-		r->dropped++;
-		return true;
-	}
 	if (r->cur && r->cur->len + size > RELAY_BUF_BYTES) {
 		pthread_mutex_lock(&r->lock);
 		queue_cur(r);
@@ -262,8 +260,8 @@ void kb_relay_wait(struct kb_relay *r, unsigned int ms)
 	pthread_mutex_unlock(&r->lock);
 }
 
-int kb_relay_stop(struct kb_relay *r, uint64_t *spans, uint64_t *dropped,
-		  char *err, size_t errlen)
+int kb_relay_stop(struct kb_relay *r, uint64_t *spans, char *err,
+		  size_t errlen)
 {
 	int ret = 0;
 
@@ -276,7 +274,6 @@ int kb_relay_stop(struct kb_relay *r, uint64_t *spans, uint64_t *dropped,
 	pthread_join(r->sender, NULL);
 	pthread_join(r->sink, NULL);
 	*spans = r->sent_spans;
-	*dropped = r->dropped;
 	if (r->send_err || r->recv_err) {
 		snprintf(err, errlen, "relay: %s: %s",
 			 r->send_err ? "send" : "receive",

@@ -92,7 +92,6 @@ struct tput_run {
 	uint64_t read_spans;	/* SPAN records among them */
 	uint64_t exported;	/* spans oteld delivered */
 	uint64_t forwarded;	/* spans the relay floor delivered */
-	uint64_t relay_dropped;	/* spans it had no buffer for */
 	bool by_relay;		/* the relay floor was the reader */
 	bool counted;		/* exported is known */
 	struct kb_oteld_counts oc;	/* oteld's own counters */
@@ -134,8 +133,7 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 		d = kb_drain_start(-1, relay, err, errlen);
 		if (!d) {
 			if (relay)
-				kb_relay_stop(relay, &res->forwarded,
-					      &res->relay_dropped, NULL, 0);
+				kb_relay_stop(relay, &res->forwarded, NULL, 0);
 			return -EIO;
 		}
 	}
@@ -162,8 +160,7 @@ static int tput_once(const struct kb_opts *o, struct kb_tracer *t,
 	ioctl(t->fd, OTEL_IOC_FLUSH);
 	if (d)
 		kb_drain_stop(d, &res->read, &res->read_spans, &bytes, &bad);
-	if (relay && kb_relay_stop(relay, &res->forwarded, &res->relay_dropped,
-				   err, errlen))
+	if (relay && kb_relay_stop(relay, &res->forwarded, err, errlen))
 		return -EIO;
 	if (!d)
 		res->counted = kb_oteld_stop(&od, &res->exported, &res->oc);
@@ -214,7 +211,6 @@ static void report(const struct series *s, const char *what,
 	int known = 0;
 	uint64_t dropped = 0, records = 0, read = 0, ops = 0, exported = 0;
 	uint64_t read_spans = 0, counted_ops = 0, forwarded = 0;
-	uint64_t relay_dropped = 0;
 	struct kb_oteld_counts oc = { .valid = true };
 	char fig[80];
 	int i;
@@ -229,7 +225,6 @@ static void report(const struct series *s, const char *what,
 		ops += runs[i].ops;
 		exported += runs[i].exported;
 		forwarded += runs[i].forwarded;
-		relay_dropped += runs[i].relay_dropped;
 		oc.records += runs[i].oc.records;
 		oc.queued += runs[i].oc.queued;
 		oc.exported += runs[i].oc.exported;
@@ -281,9 +276,8 @@ static void report(const struct series *s, const char *what,
 		kb_note("%s%s: oteld was killed or wrote no counters in some runs (see build/bench/oteld-vm.log)",
 			s->prefix, what);
 	if (runs[0].by_relay)
-		kb_note("%s%s: the relay floor forwarded %" PRIu64 " of the %" PRIu64 " spans it read%s",
-			s->prefix, what, forwarded, read_spans,
-			relay_dropped ? " (some too big for a buffer)" : "");
+		kb_note("%s%s: the relay floor's sink got %" PRIu64 " of the %" PRIu64 " spans it read",
+			s->prefix, what, forwarded, read_spans);
 	if (!runs[0].by_oteld && read != records)
 		kb_note("%s%s: reader read %" PRIu64 " records, rings wrote %" PRIu64,
 			s->prefix, what, read, records);
